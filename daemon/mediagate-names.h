@@ -1,0 +1,35 @@
+/* Every bus name, object path, interface, error name, polkit action id and journal
+ * MESSAGE_ID of mediagate, spelled once. Shared by the daemon and the client library. */
+#pragma once
+
+#define MG_BUS_NAME "org.mediagate.MediaGate1"
+#define MG_OBJECT_PATH "/org/mediagate/MediaGate1"
+#define MG_REQUEST_PATH_PREFIX MG_OBJECT_PATH "/request"
+#define MG_TRACK_PATH_PREFIX MG_OBJECT_PATH "/track"
+
+#define MG_IFACE_MANAGER MG_BUS_NAME ".Manager"
+#define MG_IFACE_REQUEST MG_BUS_NAME ".Request"
+#define MG_IFACE_TRACK MG_BUS_NAME ".Track"
+#define MG_IFACE_AGENT MG_BUS_NAME ".Agent"
+#define MG_IFACE_ADMIN MG_BUS_NAME ".Admin"
+#define MG_IFACE_TESTING MG_BUS_NAME ".Testing"
+
+#define MG_ERROR_PREFIX MG_BUS_NAME ".Error."
+#define MG_ERROR_TYPE MG_ERROR_PREFIX "TypeError"
+#define MG_ERROR_NOT_FOUND MG_ERROR_PREFIX "NotFoundError"
+#define MG_ERROR_OVERCONSTRAINED MG_ERROR_PREFIX "OverconstrainedError"
+#define MG_ERROR_NOT_ALLOWED MG_ERROR_PREFIX "NotAllowedError"
+#define MG_ERROR_NOT_READABLE MG_ERROR_PREFIX "NotReadableError"
+#define MG_ERROR_ABORT MG_ERROR_PREFIX "AbortError"
+#define MG_ERROR_SECURITY MG_ERROR_PREFIX "SecurityError"
+#define MG_ERROR_LIMITS_EXCEEDED MG_ERROR_PREFIX "LimitsExceeded"
+
+#define MG_POLKIT_ACTION_CAMERA "org.mediagate.camera"
+#define MG_POLKIT_ACTION_MICROPHONE "org.mediagate.microphone"
+#define MG_POLKIT_ACTION_MANAGE "org.mediagate.manage"
+#define MG_POLKIT_ACTION_MUTE "org.mediagate.mute"
+
+/* Journal MESSAGE_IDs (128-bit, as journalctl --new-id128 gives them). */
+#define MG_MESSAGE_DAEMON_STARTED "8b1f0c6e4a3d4c3f9d2e71a5c0b4e6d1"
+#define MG_MESSAGE_DEVICE_ADDED "2c7d4e8f1a6b4f0e8c3d9a1b5e7f2c40"
+#define MG_MESSAGE_DEVICE_REMOVED "2c7d4e8f1a6b4f0e8c3d9a1b5e7f2c41"
