@@ -1,0 +1,48 @@
+/* The daemon's settings: defaults, mediagated.conf (INI, section [Daemon]) and the command
+ * line, in that order of precedence (later wins). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum RevealConstraintName {
+        REVEAL_CONSTRAINT_EXPOSED, /* only to callers with exposure (the spec's privacy rule) */
+        REVEAL_CONSTRAINT_ALWAYS,  /* browser-compatible test suites */
+} RevealConstraintName;
+
+/* Backends=, as a bit set. */
+enum {
+        BACKEND_V4L2 = 1u << 0,
+        BACKEND_ALSA = 1u << 1,
+        BACKEND_SYNTHETIC = 1u << 2,
+};
+
+typedef struct Config {
+        unsigned backends;         /* BACKEND_* */
+        bool backends_set;         /* Backends= given: synthetic only when listed */
+        char *synthetic_devices;   /* file, NULL = built-in defaults */
+        uint64_t prompt_timeout_usec; /* 0 = wait until answered */
+        RevealConstraintName reveal_constraint_name;
+        char *policy_dir;
+        char *state_dir;
+        char **indicator_leds;     /* "camera:/sys/.../brightness" or a path for both kinds */
+        unsigned max_pending_per_connection;
+        unsigned max_pending_per_uid;
+} Config;
+
+#define DEFAULT_CONFIG_FILE SYSCONFDIR "/mediagate/mediagated.conf"
+#define DEFAULT_POLICY_DIR SYSCONFDIR "/mediagate/policy.d"
+#define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/mediagate"
+
+void config_init(Config *c);
+void config_done(Config *c);
+
+/* Parse a configuration file into c. Unknown keys and sections are warned about; a bad
+ * value is an error "FILE:LINE: ..." (returned in *ret_error). -ENOENT when the file does
+ * not exist (the caller decides whether that matters). */
+int config_load_file(Config *c, const char *path, char **ret_error);
+int config_load_text(Config *c, const char *text, size_t size, const char *filename, char **ret_error);
+
+/* "v4l2 alsa synthetic" → bits. */
+int config_parse_backends(const char *s, unsigned *ret);

@@ -1,0 +1,11 @@
+/* Exposure: whether device information of a kind may be shown to a caller (app id + origin).
+ * The one place that decides it (api.md "Exposure"). */
+#pragma once
+
+#include <stdbool.h>
+
+#include "devices/device.h"
+#include "manager.h"
+
+/* True when the caller holds a granted permission for the kind or has a live track of it. */
+bool exposure_holds(Manager *m, const Caller *caller, const char *origin, DeviceKind kind);

@@ -1,0 +1,6 @@
+/* The bus surface of the Manager interface on the root object. */
+#pragma once
+
+#include "manager.h"
+
+int manager_dbus_register(Manager *m);

@@ -1,0 +1,211 @@
+/* The daemon's life: building the Manager, connecting to the bus, serving, shutting down. */
+#include "manager.h"
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+
+#include "brokers.h"
+#include "bus-errors.h"
+#include "callers.h"
+#include "devices/synthetic.h"
+#include "log.h"
+#include "manager-dbus.h"
+#include "mediagate-names.h"
+#include "testing-dbus.h"
+#include "util.h"
+
+static void registry_callback(DeviceRegistry *r, RegistryEvent ev, Device *d, void *userdata) {
+        log_info("Device %s %s (%s, %s).", d->name, ev == REGISTRY_DEVICE_ADDED ? "added" : "removed",
+                 device_kind_to_string(d->kind), d->backend);
+}
+
+static int load_devices(Manager *m, const ManagerOptions *options) {
+        const char *file = options->synthetic_file ?: m->config.synthetic_devices;
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        /* Real backends come with their own modules; until one finds a device the synthetic
+         * devices stand in, so that the daemon is useful on any machine. */
+        r = synthetic_backend_new(m->registry, &m->synthetic);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up synthetic devices: %m");
+        if (file) {
+                r = synthetic_backend_load_file(m->synthetic, file, &error);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to load synthetic devices: %s",
+                                               error ?: strerror(-r));
+                log_info("Synthetic devices from %s.", file);
+        } else {
+                r = synthetic_backend_load_defaults(m->synthetic);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create the built-in synthetic devices: %m");
+        }
+        return 0;
+}
+
+int manager_new(const ManagerOptions *options, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_free_ char *error = NULL;
+        const char *config_file = options->config_file ?: DEFAULT_CONFIG_FILE;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return log_oom();
+        config_init(&m->config);
+        m->test_controls = options->test_controls;
+
+        r = config_load_file(&m->config, config_file, &error);
+        if (r == -ENOENT && !options->config_file)
+                log_debug("No %s, using defaults.", config_file);
+        else if (r == -ENOENT)
+                return log_error_errno(r, "Configuration file %s does not exist.", config_file);
+        else if (r < 0)
+                return log_error_errno(r, "Bad configuration: %s", error ?: strerror(-r));
+
+        m->callers = hashmap_new();
+        m->caller_lookups = hashmap_new();
+        if (!m->callers || !m->caller_lookups)
+                return log_oom();
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to get the event loop: %m");
+
+        r = device_registry_new(m->event, &m->registry);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the device registry: %m");
+        device_registry_set_callback(m->registry, registry_callback, m);
+
+        r = brokers_load_dir(m->config.policy_dir ?: DEFAULT_POLICY_DIR, &m->brokers);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the trusted brokers: %m");
+
+        r = load_devices(m, options);
+        if (r < 0)
+                return r;
+
+        r = options->user_bus ? sd_bus_open_user(&m->bus) : sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the %s bus: %m",
+                                       options->user_bus ? "session" : "system");
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        callers_free_all(m);
+        hashmap_free(m->callers);
+        hashmap_free(m->caller_lookups);
+        sd_bus_slot_unref(m->manager_slot);
+        sd_bus_slot_unref(m->testing_slot);
+        sd_bus_slot_unref(m->name_owner_slot);
+        synthetic_backend_free(m->synthetic);
+        device_registry_free(m->registry);
+        brokers_free(m->brokers);
+        if (m->bus) {
+                sd_bus_flush(m->bus);
+                sd_bus_close_unref(m->bus);
+        }
+        sd_event_unref(m->event);
+        config_done(&m->config);
+        free(m);
+        return NULL;
+}
+
+void manager_peer_gone(Manager *m, const char *unique_name) {
+        callers_forget(m, unique_name);
+}
+
+static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name, *old_owner, *new_owner;
+        int r;
+
+        r = sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner);
+        if (r < 0) {
+                log_debug_errno(r, "Bad NameOwnerChanged signal: %m");
+                return 0;
+        }
+        if (name[0] == ':' && isempty(new_owner))
+                manager_peer_gone(m, name);
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
+        (void) sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+int manager_start(Manager *m) {
+        sigset_t mask;
+        int r;
+
+        r = mediagate_error_map_register();
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the error map: %m");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch signals: %m");
+
+        /* Without the bus there is nothing to serve: leave the loop when it goes. */
+        r = sd_bus_set_exit_on_disconnect(m->bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set exit on disconnect: %m");
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+
+        /* Departures of connections end their requests, tracks and agents. */
+        r = sd_bus_match_signal_async(m->bus, &m->name_owner_slot, "org.freedesktop.DBus",
+                                      "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                      "NameOwnerChanged", on_name_owner_changed, NULL, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch connections leaving the bus: %m");
+
+        r = manager_dbus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to export the Manager object: %m");
+        if (m->test_controls) {
+                r = testing_dbus_register(m->bus, m->synthetic, &m->testing_slot);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to export the Testing interface: %m");
+                log_warning("Test controls enabled: devices can be added, removed and broken over the bus.");
+        }
+        r = sd_bus_add_object_manager(m->bus, NULL, MG_OBJECT_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the object manager: %m");
+
+        /* Synchronous on purpose: nothing is served before the name is ours, and a taken name
+         * is a fatal configuration problem the admin must see. */
+        r = sd_bus_request_name(m->bus, MG_BUS_NAME, 0);
+        if (r == -EEXIST)
+                return log_error_errno(r, "The bus name %s is already taken: is another mediagated running?",
+                                       MG_BUS_NAME);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire the bus name %s: %m", MG_BUS_NAME);
+
+        (void) sd_notify(false, "READY=1\nSTATUS=Serving cameras and microphones.");
+        log_struct_internal(LOG_INFO, 0, MG_MESSAGE_DAEMON_STARTED, NULL,
+                            "mediagated %s serving %zu device(s).", MEDIAGATE_VERSION,
+                            device_registry_count(m->registry));
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        return sd_event_loop(m->event);
+}

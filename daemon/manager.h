@@ -1,0 +1,53 @@
+/* The daemon's state: the event loop, the bus, the configuration, the device registry and
+ * the tables of callers, requests and tracks. One Manager per process. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "devices/device.h"
+#include "hashmap.h"
+
+typedef struct Caller Caller;
+typedef struct Brokers Brokers;
+typedef struct SyntheticBackend SyntheticBackend;
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        Config config;
+        bool test_controls;
+
+        DeviceRegistry *registry;
+        SyntheticBackend *synthetic;
+        Brokers *brokers;
+
+        Hashmap *callers;        /* unique name → Caller, identified connections */
+        Hashmap *caller_lookups; /* unique name → CallerLookup, identification in flight */
+
+        sd_bus_slot *manager_slot;
+        sd_bus_slot *testing_slot;
+        sd_bus_slot *name_owner_slot;
+} Manager;
+
+typedef struct ManagerOptions {
+        bool user_bus;       /* --session */
+        bool test_controls;  /* --test-controls */
+        const char *config_file;
+        const char *synthetic_file;
+} ManagerOptions;
+
+int manager_new(const ManagerOptions *options, Manager **ret);
+Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m) {
+        if (*m)
+                manager_free(*m);
+}
+/* Connect to the bus, export the objects, take the name; then serve until a signal. */
+int manager_start(Manager *m);
+int manager_run(Manager *m);
+
+/* Called when a connection leaves the bus (NameOwnerChanged). */
+void manager_peer_gone(Manager *m, const char *unique_name);
