@@ -24,7 +24,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD ?= build
 
-PKGS := libsystemd libv4l2 alsa
+PKGS := libsystemd libv4l2 alsa nettle
 CLIENT_PKGS := libsystemd json-c
 
 # SANITIZE=address,undefined builds everything with those sanitizers.

@@ -1,6 +1,8 @@
 /* Option dictionaries and other helpers shared by the bus surface. */
 #include "bus-util.h"
 
+#include <stdarg.h>
+
 #include "log.h"
 #include "util.h"
 
@@ -130,4 +132,41 @@ void bus_reply_error(sd_bus_message *m, int r, const sd_bus_error *error) {
                 k = sd_bus_reply_method_errno(m, r < 0 ? r : -EIO, NULL);
         if (k < 0)
                 log_debug_errno(k, "Failed to send error reply: %m");
+}
+
+int bus_send_property_changed(sd_bus *bus, const char *destination, const char *path, const char *interface,
+                              const char *property, const char *type, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *signal = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_signal(bus, &signal, path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
+        if (r < 0)
+                return r;
+        if (destination) {
+                r = sd_bus_message_set_destination(signal, destination);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_append(signal, "s", interface);
+        if (r >= 0)
+                r = sd_bus_message_open_container(signal, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_open_container(signal, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(signal, "s", property);
+        if (r >= 0)
+                r = sd_bus_message_open_container(signal, 'v', type);
+        if (r >= 0) {
+                va_start(ap, type);
+                r = sd_bus_message_appendv(signal, type, ap);
+                va_end(ap);
+        }
+        for (int i = 0; r >= 0 && i < 3; i++)
+                r = sd_bus_message_close_container(signal);
+        if (r >= 0)
+                r = sd_bus_message_append(signal, "as", 0);
+        if (r < 0)
+                return r;
+        return sd_bus_send(bus, signal, NULL);
 }

@@ -26,3 +26,8 @@ int bus_sender_to_path_component(const char *unique_name, char **ret);
 
 /* Reply to a deferred method call with an error (logs failures to send). */
 void bus_reply_error(sd_bus_message *m, int r, const sd_bus_error *error);
+
+/* PropertiesChanged for one property of a simple type ("s", "b", "u"), sent to one connection
+ * only (objects that belong to a client are nobody else's business). */
+int bus_send_property_changed(sd_bus *bus, const char *destination, const char *path, const char *interface,
+                              const char *property, const char *type, ...);

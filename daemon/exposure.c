@@ -1,8 +1,14 @@
 /* Exposure of device information, decided in one place. */
 #include "exposure.h"
 
+#include "caller.h"
+#include "grants.h"
+#include "track.h"
+#include "util.h"
+
 bool exposure_holds(Manager *m, const Caller *caller, const char *origin, DeviceKind kind) {
-        /* No permission can be granted yet, and without a grant there is no track: nothing
-         * is exposed. Grants and tracks extend this. */
-        return false;
+        if (tracks_live_for(m, caller->app_id, origin, kind))
+                return true;
+        return grant_store_lookup(m->grants, caller->uid, caller->app_id, origin, kind, NULL,
+                                  now_usec(CLOCK_BOOTTIME)) == GRANT_ALLOW;
 }

@@ -6,7 +6,11 @@
 #include "bus-util.h"
 #include "caller.h"
 #include "callers.h"
+#include "consent.h"
+#include "constraints.h"
+#include "device-id.h"
 #include "exposure.h"
+#include "request.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "origin.h"
@@ -33,6 +37,40 @@ static int check_origin_option(Manager *m, const Caller *caller, const char *ori
         if (r < 0)
                 return sd_bus_error_setf(error, MG_ERROR_SECURITY, "The origin is malformed.");
         return 0;
+}
+
+static int append_exposed_device(Manager *m, sd_bus_message *reply, Device *d, const Caller *caller,
+                                 const char *origin) {
+        char device_id[DEVICE_ID_LENGTH + 1], group_id[DEVICE_ID_LENGTH + 1];
+        ConstraintCandidate cand = { .device = d, .device_id = device_id, .group_id = group_id };
+        int r;
+
+        device_id_compute(&m->device_id_secret, caller->app_id, origin, d->hardware_id, device_id);
+        group_id_compute(&m->device_id_secret, caller->app_id, origin, d->group_hardware_id ?: d->hardware_id,
+                         group_id);
+        r = sd_bus_message_open_container(reply, 'r', "sssa{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "sss", device_id, device_kind_to_string(d->kind), strempty(d->label));
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "{sv}", "group_id", "s", group_id);
+        if (r >= 0 && d->kind == DEVICE_KIND_VIDEO)
+                r = sd_bus_message_append(reply, "{sv}", "facing_mode", "s", strempty(d->facing_mode));
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "capabilities");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "a{sv}");
+        if (r >= 0)
+                r = device_capabilities_append(reply, &cand);
+        for (int i = 0; r >= 0 && i < 4; i++)
+                r = sd_bus_message_close_container(reply);
+        return r;
 }
 
 static int append_hidden_device(sd_bus_message *reply, Device *d) {
@@ -94,8 +132,12 @@ static int enumerate_devices_with_caller(Manager *m, sd_bus_message *message, Ca
 
                         if (d->kind != kind)
                                 continue;
-                        if (exposed) /* exposure_holds() cannot be true before grants exist */
-                                return -EOPNOTSUPP;
+                        if (exposed) {
+                                r = append_exposed_device(m, reply, d, caller, origin);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
                         r = append_hidden_device(reply, d);
                         if (r < 0)
                                 return r;
@@ -113,12 +155,119 @@ static int method_enumerate_devices(sd_bus_message *message, void *userdata, sd_
         return manager_with_caller(userdata, message, enumerate_devices_with_caller, error);
 }
 
+static bool handle_token_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 1 || n > 64)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '_'))
+                        return false;
+        return true;
+}
+
+/* GetUserMedia, once the caller is known. The constraints were parsed before (TypeError comes
+ * first); the message is positioned at the options. */
+static int get_user_media_with_caller(Manager *m, sd_bus_message *message, Caller *caller,
+                                      sd_bus_error *error) {
+        _cleanup_(media_stream_constraints_freep) MediaStreamConstraints *constraints = NULL;
+        _cleanup_free_ char *type_error = NULL, *token = NULL, *origin_option = NULL, *reason = NULL,
+                            *origin = NULL;
+        BusOption options[] = {
+                { "handle_token", "s", &token },
+                { "origin", "s", &origin_option },
+                { "reason", "s", &reason },
+        };
+        Request *request;
+        int r;
+
+        r = media_stream_constraints_parse(message, &constraints, &type_error);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, MG_ERROR_TYPE, "%s", strempty(type_error));
+        if (r < 0)
+                return r;
+        r = bus_parse_options(message, options, ELEMENTSOF(options), error);
+        if (r < 0)
+                return r;
+        if (token && !handle_token_valid(token))
+                return sd_bus_error_set(error, MG_ERROR_TYPE,
+                                        "handle_token must be 1 to 64 characters of [A-Za-z0-9_].");
+        r = check_origin_option(m, caller, origin_option, &origin, error);
+        if (r < 0)
+                return r;
+
+        r = request_new(m, caller, TAKE_PTR(constraints), origin, reason, token, &request);
+        if (r == -EDQUOT)
+                return sd_bus_error_set(error, MG_ERROR_LIMITS_EXCEEDED, "Too many pending requests.");
+        if (r == -EEXIST)
+                return sd_bus_error_set(error, MG_ERROR_TYPE, "A request with this handle_token is pending.");
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "o", request_get_path(request));
+}
+
+static int method_get_user_media(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return manager_with_caller(userdata, message, get_user_media_with_caller, error);
+}
+
+static int register_agent_with_caller(Manager *m, sd_bus_message *message, Caller *caller, sd_bus_error *error) {
+        const char *path;
+        BusOption options[] = {};
+        int r;
+
+        r = sd_bus_message_read(message, "o", &path);
+        if (r < 0)
+                return r;
+        r = bus_parse_options(message, options, 0, error);
+        if (r < 0)
+                return r;
+        r = consent_register_agent(m, caller, path, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_register_agent(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return manager_with_caller(userdata, message, register_agent_with_caller, error);
+}
+
+static int unregister_agent_with_caller(Manager *m, sd_bus_message *message, Caller *caller,
+                                        sd_bus_error *error) {
+        const char *path;
+        int r;
+
+        r = sd_bus_message_read(message, "o", &path);
+        if (r < 0)
+                return r;
+        r = consent_unregister_agent(m, caller, path, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_unregister_agent(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return manager_with_caller(userdata, message, unregister_agent_with_caller, error);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("EnumerateDevices",
                                 SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("a(sssa{sv})", devices),
                                 method_enumerate_devices, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetUserMedia",
+                                SD_BUS_ARGS("a{sv}", constraints, "a{sv}", options),
+                                SD_BUS_RESULT("o", handle),
+                                method_get_user_media, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RegisterAgent",
+                                SD_BUS_ARGS("o", path, "a{sv}", options),
+                                SD_BUS_NO_RESULT,
+                                method_register_agent, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("UnregisterAgent",
+                                SD_BUS_ARGS("o", path),
+                                SD_BUS_NO_RESULT,
+                                method_unregister_agent, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

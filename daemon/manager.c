@@ -7,6 +7,11 @@
 #include "brokers.h"
 #include "bus-errors.h"
 #include "callers.h"
+#include "capture.h"
+#include "consent.h"
+#include "grants.h"
+#include "request.h"
+#include "track.h"
 #include "devices/synthetic.h"
 #include "log.h"
 #include "manager-dbus.h"
@@ -15,8 +20,20 @@
 #include "util.h"
 
 static void registry_callback(DeviceRegistry *r, RegistryEvent ev, Device *d, void *userdata) {
+        Manager *m = userdata;
+
         log_info("Device %s %s (%s, %s).", d->name, ev == REGISTRY_DEVICE_ADDED ? "added" : "removed",
                  device_kind_to_string(d->kind), d->backend);
+        if (ev == REGISTRY_DEVICE_REMOVED)
+                tracks_end_for_device(m, d, TRACK_END_DEVICE_REMOVED);
+}
+
+/* A capturing device failed: its tracks end. */
+static void on_capture_error(Device *d, int error, void *userdata) {
+        Manager *m = userdata;
+
+        log_warning_errno(error, "Device %s failed: %m", d->name);
+        tracks_end_for_device(m, d, TRACK_END_DEVICE_ERROR);
 }
 
 static int load_devices(Manager *m, const ManagerOptions *options) {
@@ -43,6 +60,29 @@ static int load_devices(Manager *m, const ManagerOptions *options) {
         return 0;
 }
 
+/* The state directory: StateDirectory=, else the system's, or for a development daemon on the
+ * session bus the user's ($XDG_STATE_HOME/mediagate). Created if missing. */
+static int setup_state_dir(Manager *m, bool user_bus) {
+        const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+        int r;
+
+        if (m->config.state_dir)
+                r = free_and_strdup(&m->state_dir, m->config.state_dir);
+        else if (!user_bus)
+                r = free_and_strdup(&m->state_dir, DEFAULT_STATE_DIR);
+        else if (!isempty(xdg))
+                r = asprintf(&m->state_dir, "%s/mediagate", xdg) < 0 ? -ENOMEM : 0;
+        else if (!isempty(home))
+                r = asprintf(&m->state_dir, "%s/.local/state/mediagate", home) < 0 ? -ENOMEM : 0;
+        else
+                return log_error_errno(EINVAL, "No state directory: set StateDirectory= or $HOME.");
+        if (r < 0)
+                return log_oom();
+        if (mkdir_parents_and_self(m->state_dir, 0700) < 0)
+                return log_error_errno(errno, "Failed to create the state directory %s: %m", m->state_dir);
+        return device_id_secret_load(m->state_dir, &m->device_id_secret);
+}
+
 int manager_new(const ManagerOptions *options, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_free_ char *error = NULL;
@@ -63,9 +103,17 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         else if (r < 0)
                 return log_error_errno(r, "Bad configuration: %s", error ?: strerror(-r));
 
+        r = setup_state_dir(m, options->user_bus);
+        if (r < 0)
+                return r;
+
         m->callers = hashmap_new();
         m->caller_lookups = hashmap_new();
-        if (!m->callers || !m->caller_lookups)
+        m->requests = hashmap_new();
+        m->tracks = hashmap_new();
+        m->grants = grant_store_new();
+        m->consent = consent_registry_new();
+        if (!m->callers || !m->caller_lookups || !m->requests || !m->tracks || !m->grants || !m->consent)
                 return log_oom();
 
         r = sd_event_default(&m->event);
@@ -76,6 +124,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to create the device registry: %m");
         device_registry_set_callback(m->registry, registry_callback, m);
+        capture_set_event_handler(on_capture_error, m);
 
         r = brokers_load_dir(m->config.policy_dir ?: DEFAULT_POLICY_DIR, &m->brokers);
         if (r < 0)
@@ -97,10 +146,19 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        requests_free_all(m);
+        if (m->tracks)
+                tracks_end_all(m, TRACK_END_SHUTDOWN);
+        consent_registry_free(m->consent);
+        grant_store_free(m->grants);
         callers_free_all(m);
         hashmap_free(m->callers);
         hashmap_free(m->caller_lookups);
+        hashmap_free(m->requests);
+        hashmap_free(m->tracks);
         sd_bus_slot_unref(m->manager_slot);
+        sd_bus_slot_unref(m->request_slot);
+        sd_bus_slot_unref(m->track_slot);
         sd_bus_slot_unref(m->testing_slot);
         sd_bus_slot_unref(m->name_owner_slot);
         synthetic_backend_free(m->synthetic);
@@ -112,11 +170,16 @@ Manager *manager_free(Manager *m) {
         }
         sd_event_unref(m->event);
         config_done(&m->config);
+        free(m->state_dir);
         free(m);
         return NULL;
 }
 
 void manager_peer_gone(Manager *m, const char *unique_name) {
+        requests_cancel_for_owner(m, unique_name);
+        tracks_end_for_owner(m, unique_name, TRACK_END_CLIENT_GONE);
+        consent_peer_gone(m, unique_name);
+        grant_store_drop_owner(m->grants, unique_name);
         callers_forget(m, unique_name);
 }
 
@@ -180,6 +243,12 @@ int manager_start(Manager *m) {
         r = manager_dbus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to export the Manager object: %m");
+        r = request_dbus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to export the request objects: %m");
+        r = track_dbus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to export the track objects: %m");
         if (m->test_controls) {
                 r = testing_dbus_register(m->bus, m->synthetic, &m->testing_slot);
                 if (r < 0)

@@ -7,18 +7,23 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "device-id.h"
 #include "devices/device.h"
 #include "hashmap.h"
 
 typedef struct Caller Caller;
 typedef struct Brokers Brokers;
 typedef struct SyntheticBackend SyntheticBackend;
+typedef struct GrantStore GrantStore;
+typedef struct ConsentRegistry ConsentRegistry;
 
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
         Config config;
         bool test_controls;
+        char *state_dir;
+        DeviceIdSecret device_id_secret;
 
         DeviceRegistry *registry;
         SyntheticBackend *synthetic;
@@ -26,8 +31,14 @@ typedef struct Manager {
 
         Hashmap *callers;        /* unique name → Caller, identified connections */
         Hashmap *caller_lookups; /* unique name → CallerLookup, identification in flight */
+        Hashmap *requests;       /* object path → Request, pending */
+        Hashmap *tracks;         /* object path → Track, live */
+        GrantStore *grants;
+        ConsentRegistry *consent;
 
         sd_bus_slot *manager_slot;
+        sd_bus_slot *request_slot;
+        sd_bus_slot *track_slot;
         sd_bus_slot *testing_slot;
         sd_bus_slot *name_owner_slot;
 } Manager;

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <math.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 int free_and_strdup(char **p, const char *s) {
@@ -131,4 +132,24 @@ uint64_t now_usec(int clock_id) {
         if (clock_gettime(clock_id, &ts) < 0)
                 return 0;
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+int mkdir_parents_and_self(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p) {
+                errno = ENOMEM;
+                return -1;
+        }
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return -1;
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -1;
+        return 0;
 }

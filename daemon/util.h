@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _unused_ __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _noreturn_ __attribute__((noreturn))
+#define _fallthrough_ __attribute__((fallthrough))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -115,3 +117,6 @@ int parse_boolean(const char *s); /* 1, 0, or -EINVAL */
 char *strstrip(char *s);
 
 uint64_t now_usec(int clock_id);
+
+/* mkdir -p; existing directories are fine. Returns 0 or -1 with errno set. */
+int mkdir_parents_and_self(const char *path, mode_t mode);

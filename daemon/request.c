@@ -1,0 +1,614 @@
+/* The way a request travels (architecture.md): select devices and settings, ask polkit, look
+ * for a stored decision, else prompt, then open the devices and answer with tracks. Every
+ * wait is asynchronous; the request can be closed or its client can leave at any step. */
+#include "request.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+
+#include "bus-util.h"
+#include "caller.h"
+#include "consent.h"
+#include "device-id.h"
+#include "exposure.h"
+#include "grants.h"
+#include "log.h"
+#include "mediagate-names.h"
+#include "polkit.h"
+#include "sanitize.h"
+#include "track.h"
+#include "util.h"
+
+typedef struct KindState {
+        Request *request;
+        DeviceKind kind;
+        bool requested;
+        TrackConstraints *constraints; /* borrowed from the request's MediaStreamConstraints */
+        ConstraintCandidate *candidates;
+        char (*ids)[2][DEVICE_ID_LENGTH + 1]; /* device id, group id per candidate */
+        size_t n_candidates;
+        SelectedSettings selected;
+        PolkitQuery *polkit;
+        int polkit_allowed; /* -1 while pending */
+        bool picked;        /* the user limited the grant to chosen devices */
+} KindState;
+
+struct Request {
+        Manager *manager;
+        char *path;
+        char *owner;
+        Caller *caller;
+        char *origin;
+        char *reason;
+        MediaStreamConstraints *constraints;
+        RequestState state;
+        KindState kinds[_DEVICE_KIND_MAX];
+        Prompt *prompt;
+        sd_event_source *start_source;
+};
+
+static const char *const state_names[] = {
+        [REQUEST_PENDING] = "pending",
+        [REQUEST_PROMPTING] = "prompting",
+        [REQUEST_GRANTED] = "granted",
+        [REQUEST_FAILED] = "failed",
+};
+
+const char *request_state_to_string(RequestState s) {
+        return s < ELEMENTSOF(state_names) ? state_names[s] : NULL;
+}
+
+const char *request_get_path(const Request *r) {
+        return r->path;
+}
+
+RequestState request_get_state(const Request *r) {
+        return r->state;
+}
+
+const char *request_get_owner(const Request *r) {
+        return r->owner;
+}
+
+static const char *kind_permission_name(DeviceKind k) {
+        return k == DEVICE_KIND_VIDEO ? "camera" : "microphone";
+}
+
+static Request *request_free(Request *r) {
+        if (!r)
+                return NULL;
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
+                KindState *ks = &r->kinds[k];
+
+                polkit_query_cancel(ks->polkit);
+                for (size_t i = 0; i < ks->n_candidates; i++)
+                        device_unref((Device *) ks->candidates[i].device);
+                free(ks->candidates);
+                free(ks->ids);
+        }
+        prompt_cancel(r->prompt);
+        sd_event_source_disable_unref(r->start_source);
+        media_stream_constraints_free(r->constraints);
+        caller_unref(r->caller);
+        free(r->path);
+        free(r->owner);
+        free(r->origin);
+        free(r->reason);
+        free(r);
+        return NULL;
+}
+
+/* Leave the table and go away; the object disappears from the bus with it. */
+static void request_drop(Request *r) {
+        hashmap_remove(r->manager->requests, r->path);
+        request_free(r);
+}
+
+static int emit_response(Request *r, uint32_t response, const char *error_name, const char *message,
+                         const char *constraint, Track **tracks, size_t n_tracks) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *signal = NULL;
+        int k;
+
+        k = sd_bus_message_new_signal(r->manager->bus, &signal, r->path, MG_IFACE_REQUEST, "Response");
+        if (k < 0)
+                return k;
+        /* Only the client may learn the outcome (the path can be guessed from the token). */
+        k = sd_bus_message_set_destination(signal, r->owner);
+        if (k >= 0)
+                k = sd_bus_message_append(signal, "u", response);
+        if (k >= 0)
+                k = sd_bus_message_open_container(signal, 'a', "{sv}");
+        if (k >= 0 && error_name)
+                k = sd_bus_message_append(signal, "{sv}{sv}", "error", "s", error_name, "message", "s",
+                                          strempty(message));
+        if (k >= 0 && constraint)
+                k = sd_bus_message_append(signal, "{sv}", "constraint", "s", constraint);
+        if (k >= 0 && tracks) {
+                k = sd_bus_message_open_container(signal, 'e', "sv");
+                if (k >= 0)
+                        k = sd_bus_message_append(signal, "s", "tracks");
+                if (k >= 0)
+                        k = sd_bus_message_open_container(signal, 'v', "ao");
+                if (k >= 0)
+                        k = sd_bus_message_open_container(signal, 'a', "o");
+                for (size_t i = 0; k >= 0 && i < n_tracks; i++)
+                        k = sd_bus_message_append(signal, "o", tracks[i]->path);
+                for (int close = 0; k >= 0 && close < 3; close++)
+                        k = sd_bus_message_close_container(signal);
+        }
+        if (k >= 0)
+                k = sd_bus_message_close_container(signal);
+        if (k >= 0)
+                k = sd_bus_send(r->manager->bus, signal, NULL);
+        return k;
+}
+
+/* End the request with a failure. response: 1 denied or cancelled, 2 other failure. */
+static void request_fail(Request *r, uint32_t response, const char *error_name, const char *constraint,
+                         const char *format, ...) _printf_(5, 6);
+static void request_fail(Request *r, uint32_t response, const char *error_name, const char *constraint,
+                         const char *format, ...) {
+        char message[512];
+        va_list ap;
+        int k;
+
+        va_start(ap, format);
+        vsnprintf(message, sizeof message, format, ap);
+        va_end(ap);
+
+        r->state = REQUEST_FAILED;
+        log_info("Request %s of %s (uid %u) failed: %s: %s", r->path, r->caller->app_id,
+                 (unsigned) r->caller->uid, error_name, message);
+        k = emit_response(r, response, error_name, message, constraint, NULL, 0);
+        if (k < 0)
+                log_debug_errno(k, "Failed to send the Response of %s: %m", r->path);
+        request_drop(r);
+}
+
+static bool kind_denied(Request *r, DeviceKind k) {
+        return grant_store_lookup(r->manager->grants, r->caller->uid, r->caller->app_id, r->origin, k, NULL,
+                                  now_usec(CLOCK_BOOTTIME)) == GRANT_DENY;
+}
+
+/* Step 3: candidates and SelectSettings for each requested kind. Returns false when the
+ * request failed (and is gone). */
+static bool select_devices(Request *r) {
+        Manager *m = r->manager;
+
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
+                KindState *ks = &r->kinds[k];
+                size_t n = device_registry_count_kind(m->registry, k), i = 0;
+                _cleanup_(track_constraints_freep) TrackConstraints *empty = NULL;
+                const char *failed = "";
+                int q;
+
+                if (!ks->requested)
+                        continue;
+                ks->candidates = calloc(MAX(n, 1u), sizeof(ConstraintCandidate));
+                ks->ids = calloc(MAX(n, 1u), sizeof(*ks->ids));
+                if (!ks->candidates || !ks->ids) {
+                        request_fail(r, 2, "AbortError", NULL, "Out of memory.");
+                        return false;
+                }
+                for (size_t j = 0; j < device_registry_count(m->registry) && i < n; j++) {
+                        Device *d = device_registry_get(m->registry, j);
+
+                        if (d->kind != k)
+                                continue;
+                        device_id_compute(&m->device_id_secret, r->caller->app_id, r->origin, d->hardware_id,
+                                          ks->ids[i][0]);
+                        group_id_compute(&m->device_id_secret, r->caller->app_id, r->origin,
+                                         d->group_hardware_id ?: d->hardware_id, ks->ids[i][1]);
+                        ks->candidates[i] = (ConstraintCandidate){ .device = device_ref(d),
+                                                                   .device_id = ks->ids[i][0],
+                                                                   .group_id = ks->ids[i][1] };
+                        i++;
+                }
+                ks->n_candidates = i;
+
+                /* A kind the user denied for good reveals nothing, not even whether a device exists. */
+                if (i == 0) {
+                        if (kind_denied(r, k))
+                                request_fail(r, 1, "NotAllowedError", NULL, "Permission denied.");
+                        else
+                                request_fail(r, 2, "NotFoundError", NULL, "No %s is available.",
+                                             k == DEVICE_KIND_VIDEO ? "camera" : "microphone");
+                        return false;
+                }
+                if (!ks->constraints) {
+                        q = track_constraints_new_empty(k, &empty);
+                        if (q < 0) {
+                                request_fail(r, 2, "AbortError", NULL, "Out of memory.");
+                                return false;
+                        }
+                }
+                q = select_settings(ks->constraints ?: empty, ks->candidates, ks->n_candidates, &ks->selected,
+                                    &failed);
+                if (q < 0) {
+                        bool reveal = m->config.reveal_constraint_name == REVEAL_CONSTRAINT_ALWAYS ||
+                                      exposure_holds(m, r->caller, r->origin, k);
+
+                        if (kind_denied(r, k)) {
+                                request_fail(r, 1, "NotAllowedError", NULL, "Permission denied.");
+                                return false;
+                        }
+                        log_info("Request %s: no setting satisfies '%s'.", r->path, failed);
+                        request_fail(r, 2, "OverconstrainedError", reveal ? failed : "",
+                                     "No device setting satisfies the required constraints.");
+                        return false;
+                }
+        }
+        return true;
+}
+
+static void open_devices(Request *r);
+static void ask_user_or_decide(Request *r);
+
+static void on_polkit_answer(int allowed, void *userdata) {
+        KindState *answered = userdata;
+        Request *r = answered->request;
+
+        answered->polkit_allowed = allowed > 0;
+        answered->polkit = NULL; /* a query is done once it has answered */
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
+                KindState *ks = &r->kinds[k];
+
+                if (!ks->requested)
+                        continue;
+                if (ks->polkit_allowed < 0)
+                        return; /* still waiting */
+                if (ks->polkit_allowed == 0) {
+                        request_fail(r, 1, "NotAllowedError", NULL, "Not authorized to use the %s.",
+                                     kind_permission_name(k));
+                        return;
+                }
+        }
+        ask_user_or_decide(r);
+}
+
+static void start_polkit(Request *r) {
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
+                KindState *ks = &r->kinds[k];
+                int q;
+
+                if (!ks->requested)
+                        continue;
+                ks->polkit_allowed = -1;
+                q = polkit_check(r->manager->bus, r->owner,
+                                 k == DEVICE_KIND_VIDEO ? MG_POLKIT_ACTION_CAMERA : MG_POLKIT_ACTION_MICROPHONE,
+                                 false, on_polkit_answer, ks, &ks->polkit);
+                if (q < 0) {
+                        request_fail(r, 1, "NotAllowedError", NULL, "The authorization check failed.");
+                        return;
+                }
+        }
+}
+
+/* Apply the user's device choice: keep only the picked candidates and select again. */
+static bool apply_device_pick(Request *r, char **picked) {
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
+                KindState *ks = &r->kinds[k];
+                _cleanup_(track_constraints_freep) TrackConstraints *empty = NULL;
+                const char *failed = "";
+                size_t n = 0;
+
+                if (!ks->requested)
+                        continue;
+                for (size_t i = 0; i < ks->n_candidates; i++) {
+                        if (!strv_contains(picked, ks->candidates[i].device_id)) {
+                                device_unref((Device *) ks->candidates[i].device);
+                                continue;
+                        }
+                        memcpy(ks->ids[n], ks->ids[i], sizeof ks->ids[n]);
+                        ks->candidates[n] = ks->candidates[i];
+                        ks->candidates[n].device_id = ks->ids[n][0];
+                        ks->candidates[n].group_id = ks->ids[n][1];
+                        n++;
+                }
+                ks->n_candidates = n;
+                ks->picked = true;
+                if (n == 0) {
+                        request_fail(r, 1, "NotAllowedError", NULL, "No %s was chosen.", kind_permission_name(k));
+                        return false;
+                }
+                if (!ks->constraints && track_constraints_new_empty(k, &empty) < 0) {
+                        request_fail(r, 2, "AbortError", NULL, "Out of memory.");
+                        return false;
+                }
+                if (select_settings(ks->constraints ?: empty, ks->candidates, n, &ks->selected, &failed) < 0) {
+                        /* The user saw the devices, so the name may be told. */
+                        request_fail(r, 2, "OverconstrainedError", failed,
+                                     "The chosen device cannot satisfy the required constraints.");
+                        return false;
+                }
+        }
+        return true;
+}
+
+/* Keep a lasting decision. In memory, for the lifetime of the asking connection. */
+static void store_decision(Request *r, GrantDecision decision, uint64_t seconds) {
+        uint64_t expires = seconds ? now_usec(CLOCK_BOOTTIME) + seconds * 1000000ULL : 0;
+
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
+                KindState *ks = &r->kinds[k];
+                _cleanup_strv_free_ char **devices = NULL;
+                int q;
+
+                if (!ks->requested)
+                        continue;
+                if (ks->picked && decision == GRANT_ALLOW)
+                        for (size_t i = 0; i < ks->n_candidates; i++)
+                                if (strv_extend(&devices, ks->candidates[i].device->hardware_id) < 0)
+                                        return (void) log_oom();
+                q = grant_store_set(r->manager->grants, r->caller->uid, r->caller->app_id, r->origin, k, devices,
+                                    decision, expires, r->owner);
+                if (q < 0)
+                        log_warning_errno(q, "Failed to keep the decision for %s: %m", r->caller->app_id);
+        }
+}
+
+static void on_prompt_answer(int error, const PromptResult *result, void *userdata) {
+        Request *r = userdata;
+
+        r->prompt = NULL; /* freed by consent.c once the callback returns */
+        if (error < 0) {
+                request_fail(r, 1, "NotAllowedError", NULL, "%s",
+                             error == -ETIMEDOUT ? "Nobody answered the prompt in time."
+                                                 : "The consent agent failed to answer.");
+                return;
+        }
+        log_info("Request %s: the user answered %s.", r->path, decision_to_string(result->decision));
+        switch (result->decision) {
+        case DECISION_ALLOW_ONCE:
+        case DECISION_ALLOW_ALWAYS:
+        case DECISION_ALLOW_TIMED:
+                if (result->devices && !apply_device_pick(r, result->devices))
+                        return;
+                if (result->decision != DECISION_ALLOW_ONCE)
+                        store_decision(r, GRANT_ALLOW,
+                                       result->decision == DECISION_ALLOW_TIMED ? result->seconds : 0);
+                open_devices(r);
+                return;
+        case DECISION_DENY_ALWAYS:
+                store_decision(r, GRANT_DENY, 0);
+                _fallthrough_;
+        case DECISION_DENY_ONCE:
+                request_fail(r, 1, "NotAllowedError", NULL, "Permission denied by the user.");
+                return;
+        default:
+                request_fail(r, 1, "NotAllowedError", NULL, "The prompt was dismissed.");
+                return;
+        }
+}
+
+static void emit_state_changed(Request *r) {
+        int q = bus_send_property_changed(r->manager->bus, r->owner, r->path, MG_IFACE_REQUEST, "State", "s",
+                                          request_state_to_string(r->state));
+
+        if (q < 0)
+                log_debug_errno(q, "Failed to announce the state of %s: %m", r->path);
+}
+
+static void prompt_user(Request *r) {
+        Manager *m = r->manager;
+        _cleanup_free_ PromptDevice *devices = NULL;
+        _cleanup_strv_free_ char **kinds = NULL;
+        size_t n = 0, total = 0;
+        PromptDetails details;
+        int q;
+
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
+                total += r->kinds[k].requested ? r->kinds[k].n_candidates : 0;
+        devices = calloc(MAX(total, 1u), sizeof(PromptDevice));
+        if (!devices)
+                return request_fail(r, 2, "AbortError", NULL, "Out of memory.");
+        /* Microphones first, as everywhere. */
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
+                KindState *ks = &r->kinds[k];
+
+                if (!ks->requested)
+                        continue;
+                if (strv_extend(&kinds, kind_permission_name(k)) < 0)
+                        return request_fail(r, 2, "AbortError", NULL, "Out of memory.");
+                for (size_t i = 0; i < ks->n_candidates; i++)
+                        devices[n++] = (PromptDevice){ .id = ks->candidates[i].device_id,
+                                                       .kind = device_kind_to_string(k),
+                                                       .label = ks->candidates[i].device->label };
+        }
+        details = (PromptDetails){
+                .app_id = r->caller->app_id,
+                .origin = strempty(r->origin),
+                .reason = strempty(r->reason),
+                .kinds = kinds,
+                .devices = devices,
+                .n_devices = n,
+                .uid = r->caller->uid,
+                .pid = r->caller->pid,
+        };
+        q = consent_prompt(m, r->caller->uid, r->path, &details, on_prompt_answer, r, &r->prompt);
+        if (q == -ENOENT)
+                return request_fail(r, 1, "NotAllowedError", NULL, "No consent agent is available.");
+        if (q < 0)
+                return request_fail(r, 1, "NotAllowedError", NULL, "The prompt could not be shown.");
+        r->state = REQUEST_PROMPTING;
+        emit_state_changed(r);
+}
+
+/* Steps 5-6 after polkit: a stored decision, else the user. */
+static void ask_user_or_decide(Request *r) {
+        bool all_allowed = true;
+
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
+                KindState *ks = &r->kinds[k];
+                const Device *d;
+                GrantDecision g;
+
+                if (!ks->requested)
+                        continue;
+                d = ks->candidates[ks->selected.candidate].device;
+                g = grant_store_lookup(r->manager->grants, r->caller->uid, r->caller->app_id, r->origin, k,
+                                       d->hardware_id, now_usec(CLOCK_BOOTTIME));
+                if (g == GRANT_DENY)
+                        return request_fail(r, 1, "NotAllowedError", NULL, "Permission denied.");
+                if (g != GRANT_ALLOW)
+                        all_allowed = false;
+        }
+        if (all_allowed)
+                open_devices(r);
+        else
+                prompt_user(r);
+}
+
+/* Step 7-8: a track per kind, audio then video; all or nothing. */
+static void open_devices(Request *r) {
+        Track *tracks[_DEVICE_KIND_MAX];
+        size_t n = 0;
+        int q = 0;
+
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
+                KindState *ks = &r->kinds[k];
+                const ConstraintCandidate *c;
+                TrackConstraints *tc = NULL;
+
+                if (!ks->requested)
+                        continue;
+                c = &ks->candidates[ks->selected.candidate];
+                /* The track takes the constraints over: the request ends here either way. */
+                if (ks->constraints) {
+                        tc = TAKE_PTR(ks->constraints);
+                        if (k == DEVICE_KIND_AUDIO)
+                                r->constraints->audio_constraints = NULL;
+                        else
+                                r->constraints->video_constraints = NULL;
+                } else
+                        q = track_constraints_new_empty(k, &tc);
+                if (q >= 0)
+                        q = track_new(r->manager, r->caller, r->origin, (Device *) c->device, c->device_id,
+                                      c->group_id, tc, &ks->selected, &tracks[n]);
+                if (q < 0)
+                        break;
+                n++;
+        }
+        if (q < 0) {
+                for (size_t i = 0; i < n; i++)
+                        track_end(tracks[i], TRACK_END_STOPPED);
+                if (q == -EBUSY)
+                        return request_fail(r, 2, "NotReadableError", NULL,
+                                            "The device is in use by another program.");
+                return request_fail(r, 2, "AbortError", NULL, "The device could not be opened: %s.",
+                                    strerror(-q));
+        }
+
+        r->state = REQUEST_GRANTED;
+        log_info("Request %s of %s (uid %u) granted with %zu track(s).", r->path, r->caller->app_id,
+                 (unsigned) r->caller->uid, n);
+        q = emit_response(r, 0, NULL, NULL, NULL, tracks, n);
+        if (q < 0)
+                log_debug_errno(q, "Failed to send the Response of %s: %m", r->path);
+        request_drop(r);
+}
+
+static int on_start(sd_event_source *s, void *userdata) {
+        Request *r = userdata;
+
+        r->start_source = sd_event_source_disable_unref(r->start_source);
+        if (select_devices(r))
+                start_polkit(r);
+        return 0;
+}
+
+static unsigned count_pending(Manager *m, const char *owner, uid_t uid) {
+        HashmapIter it = {};
+        Request *r;
+        unsigned n = 0;
+
+        while (hashmap_iterate(m->requests, &it, (void **) &r, NULL))
+                if (owner ? streq(r->owner, owner) : r->caller->uid == uid)
+                        n++;
+        return n;
+}
+
+int request_new(Manager *m, Caller *caller, MediaStreamConstraints *constraints, const char *origin,
+                const char *reason, const char *handle_token, Request **ret) {
+        _cleanup_(media_stream_constraints_freep) MediaStreamConstraints *c = constraints;
+        _cleanup_free_ char *sender = NULL, *token = NULL;
+        Request *r;
+        int q;
+
+        if (count_pending(m, caller->unique_name, 0) >= m->config.max_pending_per_connection ||
+            count_pending(m, NULL, caller->uid) >= m->config.max_pending_per_uid)
+                return -EDQUOT;
+
+        q = bus_sender_to_path_component(caller->unique_name, &sender);
+        if (q < 0)
+                return q;
+        if (handle_token)
+                token = strdup(handle_token);
+        else {
+                static uint64_t counter;
+                q = asprintf(&token, "mediagate%" PRIu64, ++counter) < 0 ? -ENOMEM : 0;
+        }
+        if (!token)
+                return -ENOMEM;
+
+        r = calloc(1, sizeof(Request));
+        if (!r)
+                return -ENOMEM;
+        r->manager = m;
+        r->caller = caller_ref(caller);
+        r->state = REQUEST_PENDING;
+        r->constraints = TAKE_PTR(c);
+        r->kinds[DEVICE_KIND_AUDIO] = (KindState){ .request = r, .kind = DEVICE_KIND_AUDIO,
+                                                   .requested = r->constraints->audio,
+                                                   .constraints = r->constraints->audio_constraints,
+                                                   .polkit_allowed = -1 };
+        r->kinds[DEVICE_KIND_VIDEO] = (KindState){ .request = r, .kind = DEVICE_KIND_VIDEO,
+                                                   .requested = r->constraints->video,
+                                                   .constraints = r->constraints->video_constraints,
+                                                   .polkit_allowed = -1 };
+        if (asprintf(&r->path, MG_REQUEST_PATH_PREFIX "/%s/%s", sender, token) < 0 ||
+            !(r->owner = strdup(caller->unique_name)) || free_and_strdup(&r->origin, origin) < 0) {
+                request_free(r);
+                return -ENOMEM;
+        }
+        r->reason = reason ? sanitize_text(reason, 256) : NULL;
+        if (reason && !r->reason) {
+                request_free(r);
+                return -ENOMEM;
+        }
+        q = hashmap_put(m->requests, r->path, r);
+        if (q < 0) {
+                request_free(r);
+                return q;
+        }
+        /* Start from the loop, so that the method reply with the path goes out first. */
+        q = sd_event_add_defer(m->event, &r->start_source, on_start, r);
+        if (q < 0) {
+                request_drop(r);
+                return q;
+        }
+        *ret = r;
+        return 0;
+}
+
+void request_close(Request *r) {
+        request_fail(r, 1, "AbortError", NULL, "The request was closed.");
+}
+
+void requests_cancel_for_owner(Manager *m, const char *owner) {
+        HashmapIter it = {};
+        Request *r;
+
+        while (hashmap_iterate(m->requests, &it, (void **) &r, NULL))
+                if (streq(r->owner, owner)) {
+                        log_info("Request %s cancelled: its client left.", r->path);
+                        request_drop(r); /* removing the current entry is allowed */
+                }
+}
+
+void requests_free_all(Manager *m) {
+        Request *r;
+
+        while ((r = hashmap_steal_first(m->requests)))
+                request_free(r);
+}

@@ -1,0 +1,222 @@
+/* Track lifecycles: creation on a granted request, the stream a client opens, and the end
+ * of a track for every reason (stop, revoke, device gone, client gone). */
+#include "track.h"
+
+#include <sys/random.h>
+
+#include "caller.h"
+#include "capture.h"
+#include "log.h"
+#include "mediagate-names.h"
+#include "stream.h"
+#include "util.h"
+
+static int random_track_path(char **ret) {
+        uint8_t id[16]; /* 128 random bits: paths cannot be guessed */
+        char hex[sizeof id * 2 + 1];
+
+        if (getrandom(id, sizeof id, 0) != sizeof id)
+                return -EIO;
+        for (size_t i = 0; i < sizeof id; i++)
+                snprintf(hex + 2 * i, 3, "%02x", id[i]);
+        return asprintf(ret, MG_TRACK_PATH_PREFIX "/%s", hex) < 0 ? -ENOMEM : 0;
+}
+
+static void sink_request_from_settings(const SelectedSettings *s, CaptureSinkRequest *ret) {
+        *ret = (CaptureSinkRequest){
+                .mode = s->mode,
+                .width = s->width,
+                .height = s->height,
+                .frame_rate = s->frame_rate,
+                .sample_rate = s->sample_rate,
+                .channels = s->channel_count,
+        };
+}
+
+int track_new(Manager *m, Caller *caller, const char *origin, Device *device, const char *device_id,
+              const char *group_id, TrackConstraints *constraints, const SelectedSettings *settings,
+              Track **ret) {
+        _cleanup_(track_constraints_freep) TrackConstraints *c = constraints;
+        CaptureSinkRequest req;
+        Track *t;
+        int r;
+
+        t = calloc(1, sizeof(Track));
+        if (!t)
+                return -ENOMEM;
+        t->n_ref = 1;
+        t->manager = m;
+        t->kind = device->kind;
+        t->device = device_ref(device);
+        t->caller = caller_ref(caller);
+        t->enabled = true;
+        t->settings = *settings;
+        snprintf(t->device_id, sizeof t->device_id, "%s", device_id);
+        snprintf(t->group_id, sizeof t->group_id, "%s", group_id);
+        t->constraints = TAKE_PTR(c);
+        r = random_track_path(&t->path);
+        if (r < 0)
+                goto fail;
+        r = free_and_strdup(&t->owner, caller->unique_name);
+        if (r < 0)
+                goto fail;
+        r = free_and_strdup(&t->origin, origin);
+        if (r < 0)
+                goto fail;
+
+        sink_request_from_settings(settings, &req);
+        r = capture_sink_new(device, &req, &t->sink);
+        if (r < 0)
+                goto fail;
+
+        /* The table's reference; the bus finds tracks through it. */
+        r = hashmap_put(m->tracks, t->path, t);
+        if (r < 0)
+                goto fail;
+        *ret = t;
+        return 0;
+
+fail:
+        t->ended = true;
+        track_unref(t);
+        return r;
+}
+
+Track *track_ref(Track *t) {
+        if (t)
+                t->n_ref++;
+        return t;
+}
+
+Track *track_unref(Track *t) {
+        if (!t || --t->n_ref > 0)
+                return NULL;
+        capture_sink_free(t->sink);
+        stream_free(t->stream);
+        track_constraints_free(t->constraints);
+        device_unref(t->device);
+        caller_unref(t->caller);
+        free(t->path);
+        free(t->owner);
+        free(t->origin);
+        free(t);
+        return NULL;
+}
+
+static uint32_t wire_reason(TrackEndReason reason) {
+        switch (reason) {
+        case TRACK_END_REVOKED:
+                return MG_ENDED_REVOKED;
+        case TRACK_END_DEVICE_REMOVED:
+                return MG_ENDED_DEVICE_REMOVED;
+        case TRACK_END_DEVICE_ERROR:
+                return MG_ENDED_DEVICE_ERROR;
+        case TRACK_END_POLICY:
+                return MG_ENDED_POLICY;
+        case TRACK_END_SHUTDOWN:
+                return MG_ENDED_SHUTDOWN;
+        default:
+                return MG_ENDED_STOPPED;
+        }
+}
+
+void track_end(Track *t, TrackEndReason reason) {
+        Manager *m = t->manager;
+
+        if (t->ended)
+                return;
+        t->ended = true;
+        track_ref(t);
+
+        /* Stop the frames first: after ENDED the pool is never written again. */
+        t->sink = capture_sink_free(t->sink);
+        if (t->stream) {
+                stream_end(t->stream, wire_reason(reason));
+                t->stream = stream_free(t->stream);
+        }
+        log_info("Track %s (%s on %s) ended: %s.", t->path, t->caller->app_id, t->device->name,
+                 mg_ended_reason_to_string(wire_reason(reason)));
+
+        switch (reason) {
+        case TRACK_END_REVOKED:
+        case TRACK_END_DEVICE_REMOVED:
+        case TRACK_END_DEVICE_ERROR:
+        case TRACK_END_POLICY:
+                track_dbus_emit_changed(t, "ReadyState");
+                track_dbus_emit_ended(t, mg_ended_reason_to_string(wire_reason(reason)));
+                break;
+        default:
+                break;
+        }
+
+        hashmap_remove(m->tracks, t->path);
+        track_unref(t); /* the table's reference */
+        track_unref(t);
+}
+
+ConstraintCandidate track_candidate(const Track *t) {
+        return (ConstraintCandidate){ .device = t->device, .device_id = t->device_id, .group_id = t->group_id };
+}
+
+/* Ending tracks changes the table: collect first, then end. */
+static void end_matching(Manager *m, bool (*match)(Track *t, const void *arg), const void *arg,
+                         TrackEndReason reason) {
+        HashmapIter it = {};
+        Track *t, **list = NULL;
+        size_t n = 0, alloc = 0;
+
+        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL)) {
+                if (!match(t, arg))
+                        continue;
+                if (n == alloc) {
+                        Track **grown = realloc(list, (alloc = alloc ? alloc * 2 : 8) * sizeof(Track *));
+
+                        if (!grown) {
+                                log_oom();
+                                break;
+                        }
+                        list = grown;
+                }
+                list[n++] = track_ref(t);
+        }
+        for (size_t i = 0; i < n; i++) {
+                track_end(list[i], reason);
+                track_unref(list[i]);
+        }
+        free(list);
+}
+
+static bool match_owner(Track *t, const void *owner) {
+        return streq(t->owner, owner);
+}
+
+static bool match_device(Track *t, const void *device) {
+        return t->device == device;
+}
+
+static bool match_any(Track *t, const void *unused) {
+        return true;
+}
+
+void tracks_end_all(Manager *m, TrackEndReason reason) {
+        end_matching(m, match_any, NULL, reason);
+}
+
+void tracks_end_for_owner(Manager *m, const char *owner, TrackEndReason reason) {
+        end_matching(m, match_owner, owner, reason);
+}
+
+void tracks_end_for_device(Manager *m, Device *d, TrackEndReason reason) {
+        end_matching(m, match_device, d, reason);
+}
+
+bool tracks_live_for(Manager *m, const char *app_id, const char *origin, DeviceKind kind) {
+        HashmapIter it = {};
+        Track *t;
+
+        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL))
+                if (!t->ended && t->kind == kind && streq(t->caller->app_id, app_id) &&
+                    streq_ptr(t->origin, origin))
+                        return true;
+        return false;
+}

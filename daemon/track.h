@@ -1,0 +1,72 @@
+/* Tracks: one granted device for one client connection, with its chosen settings, its
+ * capture sink and at most one open stream. Owned by the connection that asked. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "constraints.h"
+#include "device-id.h"
+#include "manager.h"
+
+typedef struct CaptureSink CaptureSink;
+typedef struct Stream Stream;
+
+typedef enum TrackEndReason {
+        TRACK_END_STOPPED,        /* Track.Stop(): no Ended signal */
+        TRACK_END_REVOKED,
+        TRACK_END_DEVICE_REMOVED,
+        TRACK_END_DEVICE_ERROR,
+        TRACK_END_POLICY,
+        TRACK_END_CLIENT_GONE,    /* the owner left the bus: nobody to tell */
+        TRACK_END_SHUTDOWN,
+} TrackEndReason;
+
+typedef struct Track {
+        unsigned n_ref;
+        Manager *manager;
+        char *path;
+        char *owner;     /* unique name of the owning connection */
+        Caller *caller;
+        char *origin;    /* normalized, or NULL */
+
+        Device *device;
+        DeviceKind kind;
+        char device_id[DEVICE_ID_LENGTH + 1];
+        char group_id[DEVICE_ID_LENGTH + 1];
+        TrackConstraints *constraints;
+        SelectedSettings settings;
+
+        CaptureSink *sink;
+        Stream *stream;
+
+        bool enabled;
+        bool ended;
+} Track;
+
+/* Create a live track: attaches a capture sink (starting the device if needed). -EBUSY when
+ * the device is held elsewhere or runs in an incompatible mode (NotReadableError), other
+ * errors mean AbortError. */
+int track_new(Manager *m, Caller *caller, const char *origin, Device *device, const char *device_id,
+              const char *group_id, TrackConstraints *constraints /* taken */,
+              const SelectedSettings *settings, Track **ret);
+Track *track_ref(Track *t);
+Track *track_unref(Track *t);
+
+/* End the track: detach from the device, end the stream with the reason, emit Ended (except
+ * for STOPPED and CLIENT_GONE), drop it from the bus. */
+void track_end(Track *t, TrackEndReason reason);
+
+/* Candidate of this track's device for the constraint engine, with the caller's ids. */
+ConstraintCandidate track_candidate(const Track *t);
+
+/* The bus surface (track-dbus.c). */
+int track_dbus_register(Manager *m);
+void track_dbus_emit_ended(Track *t, const char *reason);
+void track_dbus_emit_changed(Track *t, const char *property);
+
+/* Every live track of a connection / of a device ends (client gone, device removed). */
+void tracks_end_for_owner(Manager *m, const char *owner, TrackEndReason reason);
+void tracks_end_for_device(Manager *m, Device *d, TrackEndReason reason);
+void tracks_end_all(Manager *m, TrackEndReason reason);
+bool tracks_live_for(Manager *m, const char *app_id, const char *origin, DeviceKind kind);
