@@ -1,0 +1,90 @@
+/* One client stream: the sealed memfd pool of frame slots, the SOCK_SEQPACKET control socket and
+ * the per-stream delivery rules (slot ownership, drops, decimation, mute, black frames, stamp). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "devices/device.h"
+#include "scale.h"
+
+/* Bounds that keep one client from making the daemon map absurd amounts of memory. */
+#define STREAM_SLOTS_MAX 64u
+#define STREAM_POOL_SIZE_MAX ((size_t) 512 * 1024 * 1024)
+
+typedef struct StreamConfig {
+        DeviceKind kind;
+        /* video output */
+        uint32_t width, height, fourcc; /* fourcc of the output = the capture's (YUYV or NV12) */
+        double frame_rate;              /* output rate; lower than the capture's = decimation; <= 0: every frame */
+        /* audio output (S16_LE interleaved) */
+        uint32_t sample_rate, channels, frames_per_slot;
+        size_t slot_size; /* >= the largest frame this stream may ever carry (so that
+                           * ApplyConstraints can change the format within it) */
+        unsigned n_slots; /* e.g. 4 video, 8 audio */
+} StreamConfig;
+
+/* What Track.Open() reports in its format dictionary. */
+typedef struct StreamFormat {
+        DeviceKind kind;
+        uint32_t fourcc, width, height, stride, frame_size; /* video */
+        uint32_t rate, channels, frames_per_slot;            /* audio, S16_LE */
+        uint32_t slots, slot_size;
+} StreamFormat;
+
+typedef struct Stream Stream;
+
+/* The bytes one frame of cfg takes in a slot (video: scale_output_layout(); audio:
+ * frames_per_slot * channels * 2). -EINVAL for a config that cannot be streamed. */
+int stream_config_frame_size(const StreamConfig *cfg, uint32_t *ret_stride, size_t *ret_size);
+
+/* Create the pool and the control socket. The two fds returned are the client's, owned by the
+ * caller: ret_control_fd is the client end of the socket pair, ret_pool_fd a read-only fd of the
+ * sealed pool. -EINVAL for a bad config, -E2BIG when a frame does not fit slot_size or the pool
+ * would exceed STREAM_POOL_SIZE_MAX, -EMFILE/-ENFILE/-ENOMEM when out of resources (nothing is
+ * left half-built). */
+int stream_new(sd_event *event, const StreamConfig *cfg, Stream **ret, int *ret_control_fd, int *ret_pool_fd);
+
+/* Unmaps the pool and closes everything; sends no message (the client sees EOF). */
+Stream *stream_free(Stream *s);
+static inline void stream_freep(Stream **s) {
+        if (*s)
+                stream_free(*s);
+}
+
+/* Deliver one captured video frame: decimate to the stream's rate, take a released slot (none:
+ * drop and count), crop-and-scale straight from the capture buffer into the slot with plan (or,
+ * if plan is NULL, with a plan the stream builds from the frame's geometry to its own size),
+ * stamp it if f->stamp, send FRAME. Never blocks and never calls back into the owner. */
+void stream_push_video(Stream *s, const Frame *f, const ScalePlan *plan);
+
+/* Deliver one captured audio period of src_channels interleaved S16_LE channels, split over as
+ * many slots as it needs; fewer output channels are downmixed (averaged). */
+void stream_push_audio(Stream *s, const Frame *f, uint32_t src_channels);
+
+/* MUTED / UNMUTED once per change; a muted stream gets no frames. */
+void stream_set_muted(Stream *s, bool muted);
+/* A disabled stream gets black frames (Y = 16, U = V = 128) or silence with FRAME flag BLACK. */
+void stream_set_enabled(Stream *s, bool enabled);
+/* New output format (ApplyConstraints) within the same pool: sends FORMAT; later frames use it.
+ * cfg->kind, slot_size and n_slots must stay as they are. -E2BIG if a frame of cfg does not fit
+ * slot_size, -EINVAL for a bad config, -ESHUTDOWN once the stream has ended or closed. */
+int stream_set_format(Stream *s, const StreamConfig *cfg);
+
+/* The daemon ends the stream: ENDED{reason} (MG_ENDED_*), then shutdown(SHUT_RDWR); the pool is
+ * unmapped and never written again. No closed callback follows. Idempotent. */
+void stream_end(Stream *s, uint32_t reason);
+
+/* Called from the event loop when the client closed its end, or broke the protocol (anything
+ * that is not a well-formed RELEASE of a slot it holds). The stream is then dead (pool unmapped,
+ * no more frames); the owner frees it, from inside the callback if it likes. */
+typedef void (*stream_closed_callback_t)(Stream *s, void *userdata);
+void stream_set_closed_callback(Stream *s, stream_closed_callback_t cb, void *userdata);
+
+uint64_t stream_get_dropped(Stream *s);
+uint64_t stream_get_delivered(Stream *s);
+bool stream_is_open(Stream *s); /* neither ended nor closed by the client */
+void stream_get_config(Stream *s, StreamConfig *ret);
+void stream_get_format(Stream *s, StreamFormat *ret);
