@@ -1,5 +1,5 @@
-/* Crop-and-scale of YUYV and NV12: the per-format lookup tables (built once per plan) and the copy
- * loops that run for every frame straight from the capture buffer into a stream slot. */
+/* Crop-and-scale of YUYV and NV12 (and between the two): the lookup tables built once per plan
+ * and the copy loops that run for every frame straight from the capture buffer into a slot. */
 #include "scale.h"
 
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include "util.h"
 
 struct ScalePlan {
-        uint32_t fourcc;
+        uint32_t src_fourcc, fourcc; /* fourcc: the output's */
         uint32_t src_w, src_h, src_stride;
         size_t src_size;
         uint32_t dst_w, dst_h, dst_stride;
@@ -21,12 +21,14 @@ struct ScalePlan {
         /* Padded output: the width (and for NV12 the height) rounded up to even, so that the
          * loops always handle whole macropixels / chroma pairs. */
         uint32_t pad_w, pad_h;
-        /* Byte offsets into a source row: luma of each output column (pad_w entries), first
-         * chroma byte of each output chroma pair (pad_w / 2 entries). */
+        /* Byte offsets into a source row: luma of each output column (pad_w entries), the U
+         * byte of each output chroma pair (pad_w / 2 entries); V is v_delta bytes after U. */
         uint32_t *luma_x;
         uint32_t *chroma_x;
-        /* Byte offsets of source rows: luma rows (dst_h), NV12 chroma rows (pad_h / 2, from the
-         * start of the frame, so the UV plane offset is folded in). */
+        unsigned v_delta;
+        /* Byte offsets from the start of the source frame: the luma row of each output row
+         * (dst_h), and the chroma row of each output chroma row (YUYV output: dst_h, one per
+         * row; NV12 output: pad_h / 2). An NV12 source's UV plane offset is folded in. */
         size_t *luma_row;
         size_t *chroma_row;
 };
@@ -112,43 +114,54 @@ static void compute_crop(ScalePlan *p) {
         p->crop_y = (p->src_h - p->crop_h) / 2;
 }
 
+/* Where the chroma of source row sy starts: YUYV keeps it in the row, NV12 in the UV plane,
+ * one chroma row per two luma rows. */
+static size_t source_chroma_row(const ScalePlan *p, uint32_t sy) {
+        if (p->src_fourcc == PIXEL_FORMAT_YUYV)
+                return (size_t) sy * p->src_stride;
+        return (size_t) p->src_stride * p->src_h + (size_t) (sy / 2) * p->src_stride;
+}
+
 static int build_tables(ScalePlan *p) {
-        unsigned bpp = p->fourcc == PIXEL_FORMAT_YUYV ? 2 : 1;
-        size_t uv_plane = (size_t) p->src_stride * p->src_h;
+        bool src_yuyv = p->src_fourcc == PIXEL_FORMAT_YUYV;
+        uint32_t chroma_rows = p->fourcc == PIXEL_FORMAT_YUYV ? p->dst_h : p->pad_h / 2;
 
         p->luma_x = calloc(p->pad_w, sizeof(uint32_t));
         p->chroma_x = calloc(p->pad_w / 2, sizeof(uint32_t));
         p->luma_row = calloc(p->dst_h, sizeof(size_t));
-        p->chroma_row = calloc(MAX(p->pad_h / 2, 1u), sizeof(size_t));
+        p->chroma_row = calloc(chroma_rows, sizeof(size_t));
         if (!p->luma_x || !p->chroma_x || !p->luma_row || !p->chroma_row)
                 return -ENOMEM;
+
+        /* YUYV: U at byte 1 of the macropixel, V at byte 3; NV12: U at an even byte, V after. */
+        p->v_delta = src_yuyv ? 2 : 1;
 
         for (uint32_t x = 0; x < p->pad_w; x++) {
                 /* The padding column of an odd width repeats the last real column. */
                 uint32_t sx = sample_coordinate(MIN(x, p->dst_w - 1), p->dst_w, p->crop_x, p->crop_w);
 
-                p->luma_x[x] = sx * bpp;
+                p->luma_x[x] = src_yuyv ? sx * 2 : sx;
                 if (x % 2 == 0)
-                        /* Chroma of the pair comes from the source pair holding the left pixel:
-                         * YUYV U at byte 1 of the macropixel (V at 3), NV12 U at an even byte. */
-                        p->chroma_x[x / 2] = bpp == 2 ? (sx & ~1u) * 2 + 1 : (sx & ~1u);
+                        /* Chroma of the pair comes from the source pair holding the left pixel. */
+                        p->chroma_x[x / 2] = src_yuyv ? (sx & ~1u) * 2 + 1 : (sx & ~1u);
         }
 
         for (uint32_t y = 0; y < p->dst_h; y++)
                 p->luma_row[y] = (size_t) sample_coordinate(y, p->dst_h, p->crop_y, p->crop_h) * p->src_stride;
 
-        if (p->fourcc == PIXEL_FORMAT_NV12)
-                for (uint32_t j = 0; j < p->pad_h / 2; j++) {
-                        uint32_t sy = sample_coordinate(MIN(2 * j, p->dst_h - 1), p->dst_h, p->crop_y, p->crop_h);
+        /* Output chroma row j covers output rows j (YUYV) or 2j and 2j + 1 (NV12): sample at the
+         * source row of its first output row. */
+        for (uint32_t j = 0; j < chroma_rows; j++) {
+                uint32_t y = p->fourcc == PIXEL_FORMAT_YUYV ? j : MIN(2 * j, p->dst_h - 1);
 
-                        p->chroma_row[j] = uv_plane + (size_t) (sy / 2) * p->src_stride;
-                }
+                p->chroma_row[j] = source_chroma_row(p, sample_coordinate(y, p->dst_h, p->crop_y, p->crop_h));
+        }
 
         return 0;
 }
 
-int scale_plan_new(uint32_t fourcc, uint32_t src_w, uint32_t src_h, uint32_t src_stride,
-                   uint32_t dst_w, uint32_t dst_h, ScalePlan **ret) {
+int scale_plan_new_convert(uint32_t src_fourcc, uint32_t src_w, uint32_t src_h, uint32_t src_stride,
+                           uint32_t dst_fourcc, uint32_t dst_w, uint32_t dst_h, ScalePlan **ret) {
         _cleanup_(scale_plan_freep) ScalePlan *p = NULL;
         int r;
 
@@ -161,23 +174,24 @@ int scale_plan_new(uint32_t fourcc, uint32_t src_w, uint32_t src_h, uint32_t src
         if (!p)
                 return -ENOMEM;
 
-        p->fourcc = fourcc;
+        p->src_fourcc = src_fourcc;
+        p->fourcc = dst_fourcc;
         p->src_w = src_w;
         p->src_h = src_h;
         p->src_stride = src_stride;
         p->dst_w = dst_w;
         p->dst_h = dst_h;
 
-        r = scale_source_size(fourcc, src_w, src_h, src_stride, &p->src_size);
+        r = scale_source_size(src_fourcc, src_w, src_h, src_stride, &p->src_size);
         if (r < 0)
                 return r;
-        r = scale_output_layout(fourcc, dst_w, dst_h, &p->dst_stride, &p->dst_size);
+        r = scale_output_layout(dst_fourcc, dst_w, dst_h, &p->dst_stride, &p->dst_size);
         if (r < 0)
                 return r;
 
         p->pad_w = round_up_even(dst_w);
         p->pad_h = round_up_even(dst_h);
-        p->identity = dst_w == src_w && dst_h == src_h;
+        p->identity = src_fourcc == dst_fourcc && dst_w == src_w && dst_h == src_h;
         compute_crop(p);
 
         if (!p->identity) {
@@ -188,6 +202,11 @@ int scale_plan_new(uint32_t fourcc, uint32_t src_w, uint32_t src_h, uint32_t src
 
         *ret = TAKE_PTR(p);
         return 0;
+}
+
+int scale_plan_new(uint32_t fourcc, uint32_t src_w, uint32_t src_h, uint32_t src_stride,
+                   uint32_t dst_w, uint32_t dst_h, ScalePlan **ret) {
+        return scale_plan_new_convert(fourcc, src_w, src_h, src_stride, fourcc, dst_w, dst_h, ret);
 }
 
 ScalePlan *scale_plan_free(ScalePlan *p) {
@@ -227,26 +246,29 @@ static void run_identity(const ScalePlan *p, const uint8_t *src, uint8_t *dst) {
                   src + (size_t) p->src_stride * p->src_h, p->src_stride, p->dst_w, p->dst_h / 2);
 }
 
-static void run_yuyv(const ScalePlan *p, const uint8_t *src, uint8_t *dst) {
+/* The loops go by the output format; the tables hide the source's layout. */
+static void run_to_yuyv(const ScalePlan *p, const uint8_t *src, uint8_t *dst) {
         const uint32_t *lx = p->luma_x, *cx = p->chroma_x;
         uint32_t pairs = p->pad_w / 2;
+        unsigned vd = p->v_delta;
 
         for (uint32_t y = 0; y < p->dst_h; y++) {
-                const uint8_t *s = src + p->luma_row[y];
+                const uint8_t *sl = src + p->luma_row[y], *sc = src + p->chroma_row[y];
                 uint8_t *d = dst + (size_t) y * p->dst_stride;
 
                 for (uint32_t i = 0; i < pairs; i++) {
-                        d[4 * i + 0] = s[lx[2 * i]];
-                        d[4 * i + 1] = s[cx[i]];
-                        d[4 * i + 2] = s[lx[2 * i + 1]];
-                        d[4 * i + 3] = s[cx[i] + 2];
+                        d[4 * i + 0] = sl[lx[2 * i]];
+                        d[4 * i + 1] = sc[cx[i]];
+                        d[4 * i + 2] = sl[lx[2 * i + 1]];
+                        d[4 * i + 3] = sc[cx[i] + vd];
                 }
         }
 }
 
-static void run_nv12(const ScalePlan *p, const uint8_t *src, uint8_t *dst) {
+static void run_to_nv12(const ScalePlan *p, const uint8_t *src, uint8_t *dst) {
         const uint32_t *lx = p->luma_x, *cx = p->chroma_x;
         uint32_t pairs = p->pad_w / 2;
+        unsigned vd = p->v_delta;
         uint8_t *uv = dst + (size_t) p->dst_stride * p->dst_h;
 
         for (uint32_t y = 0; y < p->dst_h; y++) {
@@ -263,7 +285,7 @@ static void run_nv12(const ScalePlan *p, const uint8_t *src, uint8_t *dst) {
 
                 for (uint32_t i = 0; i < pairs; i++) {
                         d[2 * i + 0] = s[cx[i]];
-                        d[2 * i + 1] = s[cx[i] + 1];
+                        d[2 * i + 1] = s[cx[i] + vd];
                 }
         }
 }
@@ -277,9 +299,9 @@ int scale_plan_run(const ScalePlan *p, const uint8_t *src, size_t src_size, uint
         if (p->identity)
                 run_identity(p, src, dst);
         else if (p->fourcc == PIXEL_FORMAT_YUYV)
-                run_yuyv(p, src, dst);
+                run_to_yuyv(p, src, dst);
         else
-                run_nv12(p, src, dst);
+                run_to_nv12(p, src, dst);
         return 0;
 }
 
@@ -305,7 +327,7 @@ uint32_t scale_plan_fourcc(const ScalePlan *p) {
 
 bool scale_plan_matches_source(const ScalePlan *p, uint32_t fourcc, uint32_t width, uint32_t height,
                                uint32_t stride) {
-        return p->fourcc == fourcc && p->src_w == width && p->src_h == height && p->src_stride == stride;
+        return p->src_fourcc == fourcc && p->src_w == width && p->src_h == height && p->src_stride == stride;
 }
 
 void scale_plan_get_crop(const ScalePlan *p, uint32_t *ret_x, uint32_t *ret_y, uint32_t *ret_w,

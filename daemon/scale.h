@@ -1,4 +1,4 @@
-/* Crop-and-scale of YUYV and NV12 frames: a plan computed once per (source mode, output size)
+/* Crop-and-scale of YUYV and NV12 frames: a plan computed once per (source mode, output format)
  * pair, then run for every frame while copying it into a stream slot. Pure: no fds, no bus. */
 #pragma once
 
@@ -32,6 +32,11 @@ typedef struct ScalePlan ScalePlan;
  * Returns -EINVAL for anything else, -ENOMEM. */
 int scale_plan_new(uint32_t fourcc, uint32_t src_w, uint32_t src_h, uint32_t src_stride,
                    uint32_t dst_w, uint32_t dst_h, ScalePlan **ret);
+/* The same, converting between YUYV and NV12 on the way (4:2:2 to 4:2:0 takes the chroma of the
+ * first row of each pair, 4:2:0 to 4:2:2 repeats each chroma row). A stream keeps the fourcc it
+ * was opened with, while ApplyConstraints may move the device to a mode of the other format. */
+int scale_plan_new_convert(uint32_t src_fourcc, uint32_t src_w, uint32_t src_h, uint32_t src_stride,
+                           uint32_t dst_fourcc, uint32_t dst_w, uint32_t dst_h, ScalePlan **ret);
 ScalePlan *scale_plan_free(ScalePlan *p);
 static inline void scale_plan_freep(ScalePlan **p) {
         if (*p)
@@ -47,7 +52,7 @@ size_t scale_plan_dst_size(const ScalePlan *p);
 uint32_t scale_plan_dst_stride(const ScalePlan *p);
 uint32_t scale_plan_dst_width(const ScalePlan *p);
 uint32_t scale_plan_dst_height(const ScalePlan *p);
-uint32_t scale_plan_fourcc(const ScalePlan *p);
+uint32_t scale_plan_fourcc(const ScalePlan *p); /* of the output */
 /* Whether frames of this geometry can be run through the plan (a V4L2 driver may pick another
  * stride than planned, then the owner builds a new plan). */
 bool scale_plan_matches_source(const ScalePlan *p, uint32_t fourcc, uint32_t width, uint32_t height,

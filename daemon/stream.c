@@ -472,7 +472,8 @@ static void write_stamp(uint8_t *dst, size_t bytes, const Frame *f) {
 }
 
 /* The plan to use for f: the caller's if it fits this stream and frame, else our own, built
- * (once per geometry) from the frame to the stream's size. NULL: the frame cannot be delivered. */
+ * (once per geometry) from the frame to the stream's size and fourcc. NULL: the frame cannot be
+ * delivered. */
 static const ScalePlan *plan_for(Stream *s, const Frame *f, const ScalePlan *given) {
         const ScalePlan *candidates[2] = { given, s->own_plan };
 
@@ -486,9 +487,8 @@ static const ScalePlan *plan_for(Stream *s, const Frame *f, const ScalePlan *giv
         }
 
         s->own_plan = scale_plan_free(s->own_plan);
-        if (f->fourcc != s->cfg.fourcc)
-                return NULL;
-        if (scale_plan_new(f->fourcc, f->width, f->height, f->stride, s->cfg.width, s->cfg.height, &s->own_plan) < 0)
+        if (scale_plan_new_convert(f->fourcc, f->width, f->height, f->stride, s->cfg.fourcc, s->cfg.width,
+                                   s->cfg.height, &s->own_plan) < 0)
                 return NULL;
         return s->own_plan;
 }
@@ -647,10 +647,12 @@ int stream_set_format(Stream *s, const StreamConfig *cfg) {
         if (cfg->kind != s->cfg.kind)
                 return -EINVAL;
 
-        /* The pool stays: only the format inside the slots changes. */
+        /* The pool stays: only the format inside the slots changes. So does the fourcc, which
+         * FORMAT cannot announce: frames of a mode in the other format are converted. */
         c = *cfg;
         c.slot_size = s->cfg.slot_size;
         c.n_slots = s->cfg.n_slots;
+        c.fourcc = s->cfg.fourcc;
         r = check_config(&c, &stride, &size);
         if (r < 0)
                 return r;

@@ -56,8 +56,9 @@ static inline void stream_freep(Stream **s) {
 
 /* Deliver one captured video frame: decimate to the stream's rate, take a released slot (none:
  * drop and count), crop-and-scale straight from the capture buffer into the slot with plan (or,
- * if plan is NULL, with a plan the stream builds from the frame's geometry to its own size),
- * stamp it if f->stamp, send FRAME. Never blocks and never calls back into the owner. */
+ * if plan is NULL or does not match the frame and the stream's format, with a plan the stream
+ * builds and keeps), stamp it if f->stamp, send FRAME. Never blocks and never calls back into
+ * the owner. */
 void stream_push_video(Stream *s, const Frame *f, const ScalePlan *plan);
 
 /* Deliver one captured audio period of src_channels interleaved S16_LE channels, split over as
@@ -69,8 +70,10 @@ void stream_set_muted(Stream *s, bool muted);
 /* A disabled stream gets black frames (Y = 16, U = V = 128) or silence with FRAME flag BLACK. */
 void stream_set_enabled(Stream *s, bool enabled);
 /* New output format (ApplyConstraints) within the same pool: sends FORMAT; later frames use it.
- * cfg->kind, slot_size and n_slots must stay as they are. -E2BIG if a frame of cfg does not fit
- * slot_size, -EINVAL for a bad config, -ESHUTDOWN once the stream has ended or closed. */
+ * cfg->kind must stay; slot_size, n_slots and the video fourcc are kept from stream_new() (FORMAT
+ * carries no fourcc: frames from a capture mode in the other format are converted). -E2BIG if a
+ * frame of cfg does not fit slot_size, -EINVAL for a bad config, -ESHUTDOWN once the stream has
+ * ended or closed. */
 int stream_set_format(Stream *s, const StreamConfig *cfg);
 
 /* The daemon ends the stream: ENDED{reason} (MG_ENDED_*), then shutdown(SHUT_RDWR); the pool is

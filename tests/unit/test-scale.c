@@ -72,6 +72,7 @@ typedef struct ScaleCase {
         uint32_t fourcc;
         uint32_t src_w, src_h, src_stride;
         uint32_t dst_w, dst_h;
+        uint32_t dst_fourcc; /* 0: as the source */
         /* hand-computed expectations */
         uint32_t crop_x, crop_y, crop_w, crop_h;
         uint32_t dst_stride;
@@ -79,27 +80,40 @@ typedef struct ScaleCase {
 } ScaleCase;
 
 static const ScaleCase scale_cases[] = {
-        { "identity YUYV", YUYV, 640, 480, 1280, 640, 480, 0, 0, 640, 480, 1280, 1280 * 480 },
-        { "identity YUYV padded stride", YUYV, 640, 480, 1344, 640, 480, 0, 0, 640, 480, 1280, 1280 * 480 },
-        { "identity NV12", NV12, 320, 240, 320, 320, 240, 0, 0, 320, 240, 320, 320 * 240 * 3 / 2 },
-        { "identity NV12 padded stride", NV12, 320, 240, 384, 320, 240, 0, 0, 320, 240, 320, 320 * 240 * 3 / 2 },
+        { "identity YUYV", YUYV, 640, 480, 1280, 640, 480, 0, 0, 0, 640, 480, 1280, 1280 * 480 },
+        { "identity YUYV padded stride", YUYV, 640, 480, 1344, 640, 480, 0, 0, 0, 640, 480, 1280, 1280 * 480 },
+        { "identity NV12", NV12, 320, 240, 320, 320, 240, 0, 0, 0, 320, 240, 320, 320 * 240 * 3 / 2 },
+        { "identity NV12 padded stride", NV12, 320, 240, 384, 320, 240, 0, 0, 0, 320, 240, 320, 320 * 240 * 3 / 2 },
         /* 16:9 to 4:3: keep the centred 960x720, then 1.5:1 */
-        { "1280x720 to 640x480 YUYV", YUYV, 1280, 720, 2560, 640, 480, 160, 0, 960, 720, 1280, 1280 * 480 },
-        { "640x480 to 320x240 YUYV", YUYV, 640, 480, 1280, 320, 240, 0, 0, 640, 480, 640, 640 * 240 },
-        { "640x480 to 320x240 NV12", NV12, 640, 480, 640, 320, 240, 0, 0, 640, 480, 320, 320 * 240 * 3 / 2 },
-        { "1280x720 to 640x480 NV12", NV12, 1280, 720, 1280, 640, 480, 160, 0, 960, 720, 640, 640 * 480 * 3 / 2 },
+        { "1280x720 to 640x480 YUYV", YUYV, 1280, 720, 2560, 640, 480, 0, 160, 0, 960, 720, 1280, 1280 * 480 },
+        { "640x480 to 320x240 YUYV", YUYV, 640, 480, 1280, 320, 240, 0, 0, 0, 640, 480, 640, 640 * 240 },
+        { "640x480 to 320x240 NV12", NV12, 640, 480, 640, 320, 240, 0, 0, 0, 640, 480, 320, 320 * 240 * 3 / 2 },
+        { "1280x720 to 640x480 NV12", NV12, 1280, 720, 1280, 640, 480, 0, 160, 0, 960, 720, 640, 640 * 480 * 3 / 2 },
         /* 4:3 to 16:9: keep the centred 640x360 */
-        { "640x480 to 320x180 YUYV", YUYV, 640, 480, 1280, 320, 180, 0, 60, 640, 360, 640, 640 * 180 },
+        { "640x480 to 320x180 YUYV", YUYV, 640, 480, 1280, 320, 180, 0, 0, 60, 640, 360, 640, 640 * 180 },
         /* same aspect ratio, crop nothing, non-integer factor */
-        { "1920x1080 to 1280x720 NV12", NV12, 1920, 1080, 1920, 1280, 720, 0, 0, 1920, 1080, 1280, 1280 * 720 * 3 / 2 },
+        { "1920x1080 to 1280x720 NV12", NV12, 1920, 1080, 1920, 1280, 720, 0, 0, 0, 1920, 1080, 1280, 1280 * 720 * 3 / 2 },
         /* odd output sizes: the engine's size is kept, the stride is padded to even pixels;
          * 321:241 is a hair narrower than 4:3, so round(480 * 321 / 241) = 639 columns are kept */
-        { "odd 321x241 YUYV", YUYV, 640, 480, 1280, 321, 241, 0, 0, 639, 480, 644, 644 * 241 },
-        { "odd 321x241 NV12", NV12, 640, 480, 640, 321, 241, 0, 0, 639, 480, 322, 322 * 241 + 322 * 121 },
-        { "odd 1x1 NV12", NV12, 640, 480, 640, 1, 1, 80, 0, 480, 480, 2, 2 + 2 },
+        { "odd 321x241 YUYV", YUYV, 640, 480, 1280, 321, 241, 0, 0, 0, 639, 480, 644, 644 * 241 },
+        { "odd 321x241 NV12", NV12, 640, 480, 640, 321, 241, 0, 0, 0, 639, 480, 322, 322 * 241 + 322 * 121 },
+        { "odd 1x1 NV12", NV12, 640, 480, 640, 1, 1, 0, 80, 0, 480, 480, 2, 2 + 2 },
         /* square from 4:3: centred 480x480 (80 columns cut on each side) */
-        { "640x480 to 240x240 YUYV", YUYV, 640, 480, 1280, 240, 240, 80, 0, 480, 480, 480, 480 * 240 },
+        { "640x480 to 240x240 YUYV", YUYV, 640, 480, 1280, 240, 240, 0, 80, 0, 480, 480, 480, 480 * 240 },
+        /* conversions: the stream keeps its fourcc when the device changes mode */
+        { "YUYV to NV12 identity size", YUYV, 640, 480, 1280, 640, 480, NV12, 0, 0, 640, 480, 640, 640 * 480 * 3 / 2 },
+        { "NV12 to YUYV identity size", NV12, 640, 480, 704, 640, 480, YUYV, 0, 0, 640, 480, 1280, 1280 * 480 },
+        { "1280x720 YUYV to 640x480 NV12", YUYV, 1280, 720, 2560, 640, 480, NV12, 160, 0, 960, 720, 640, 640 * 480 * 3 / 2 },
+        { "1280x720 NV12 to odd 321x241 YUYV", NV12, 1280, 720, 1280, 321, 241, YUYV, 160, 0, 959, 720, 644, 644 * 241 },
 };
+
+/* The chroma the source holds for the pixel at (sx, sy). */
+static uint8_t expected_u(const ScaleCase *c, uint32_t sx, uint32_t sy) {
+        return u_at(sx / 2, c->fourcc == YUYV ? sy : sy / 2);
+}
+static uint8_t expected_v(const ScaleCase *c, uint32_t sx, uint32_t sy) {
+        return v_at(sx / 2, c->fourcc == YUYV ? sy : sy / 2);
+}
 
 static void check_yuyv(const ScaleCase *c, const uint8_t *dst) {
         uint32_t pad_w = c->dst_w + (c->dst_w & 1);
@@ -116,8 +130,8 @@ static void check_yuyv(const ScaleCase *c, const uint8_t *dst) {
                                 fail_msg("%s: Y at %u,%u is %u, expected source %u,%u = %u", c->name, x, y, p[0],
                                          sx, sy, luma_at(sx, sy));
                         if (x % 2 == 0) {
-                                assert_int_equal(p[1], u_at(sx / 2, sy));
-                                assert_int_equal(p[3], v_at(sx / 2, sy));
+                                assert_int_equal(p[1], expected_u(c, sx, sy));
+                                assert_int_equal(p[3], expected_v(c, sx, sy));
                         }
                 }
         }
@@ -146,8 +160,8 @@ static void check_nv12(const ScaleCase *c, const uint8_t *dst) {
                         uint32_t sx = model_sample(2 * i, c->dst_w, c->crop_x, c->crop_w);
                         const uint8_t *p = uv + (size_t) j * c->dst_stride + 2 * i;
 
-                        assert_int_equal(p[0], u_at(sx / 2, sy / 2));
-                        assert_int_equal(p[1], v_at(sx / 2, sy / 2));
+                        assert_int_equal(p[0], expected_u(c, sx, sy));
+                        assert_int_equal(p[1], expected_v(c, sx, sy));
                 }
         }
 }
@@ -161,8 +175,17 @@ static void test_scale_cases(void **state) {
                 size_t src_size, size;
 
                 print_message("case: %s\n", c->name);
+                uint32_t out_fourcc = c->dst_fourcc ?: c->fourcc;
+
                 src = make_source(c->fourcc, c->src_w, c->src_h, c->src_stride, &src_size);
-                assert_int_equal(scale_plan_new(c->fourcc, c->src_w, c->src_h, c->src_stride, c->dst_w, c->dst_h, &p), 0);
+                if (c->dst_fourcc)
+                        assert_int_equal(scale_plan_new_convert(c->fourcc, c->src_w, c->src_h, c->src_stride,
+                                                                c->dst_fourcc, c->dst_w, c->dst_h, &p), 0);
+                else
+                        assert_int_equal(scale_plan_new(c->fourcc, c->src_w, c->src_h, c->src_stride,
+                                                        c->dst_w, c->dst_h, &p), 0);
+                assert_int_equal(scale_plan_fourcc(p), out_fourcc);
+                assert_true(scale_plan_matches_source(p, c->fourcc, c->src_w, c->src_h, c->src_stride));
 
                 scale_plan_get_crop(p, &cx, &cy, &cw, &ch);
                 assert_int_equal(cx, c->crop_x);
@@ -171,7 +194,7 @@ static void test_scale_cases(void **state) {
                 assert_int_equal(ch, c->crop_h);
                 assert_int_equal(scale_plan_dst_stride(p), c->dst_stride);
                 assert_int_equal(scale_plan_dst_size(p), c->dst_size);
-                assert_int_equal(scale_output_layout(c->fourcc, c->dst_w, c->dst_h, &stride, &size), 0);
+                assert_int_equal(scale_output_layout(out_fourcc, c->dst_w, c->dst_h, &stride, &size), 0);
                 assert_int_equal(stride, c->dst_stride);
                 assert_int_equal(size, c->dst_size);
 
@@ -182,13 +205,13 @@ static void test_scale_cases(void **state) {
                 assert_int_equal(scale_plan_run(p, src, src_size, dst, c->dst_size), 0);
                 assert_int_equal(dst[c->dst_size], 0xA5);
 
-                if (c->fourcc == YUYV)
+                if (out_fourcc == YUYV)
                         check_yuyv(c, dst);
                 else
                         check_nv12(c, dst);
 
                 /* Identity: byte for byte the source rows, padding of the source stride dropped. */
-                if (c->src_w == c->dst_w && c->src_h == c->dst_h) {
+                if (c->src_w == c->dst_w && c->src_h == c->dst_h && out_fourcc == c->fourcc) {
                         uint32_t row = c->fourcc == YUYV ? c->src_w * 2 : c->src_w;
                         uint32_t rows = c->fourcc == YUYV ? c->src_h : c->src_h * 3 / 2;
 

@@ -924,6 +924,42 @@ static void test_stream_format(void **state) {
         }
 }
 
+/* ApplyConstraints may move the device to a mode in the other pixel format; FORMAT cannot say so,
+ * so the stream keeps its fourcc and converts. */
+static void test_stream_format_keeps_fourcc(void **state) {
+        StreamConfig cfg = video_config(YUYV, 64, 48, 0, 64 * 48 * 2, 2), next;
+        _cleanup_(scale_plan_freep) ScalePlan *plan = NULL;
+        _cleanup_free_ uint8_t *expected = NULL;
+        StreamFormat fmt;
+        MgWireMessage m;
+        TestFrame t;
+        Fixture f;
+
+        fixture_open(&f, &cfg);
+        next = video_config(NV12, 32, 24, 0, 0, 0);
+        assert_int_equal(stream_set_format(f.stream, &next), 0);
+        client_expect(&f, MG_WIRE_FORMAT, &m);
+        assert_int_equal(m.format[0], 32);
+        assert_int_equal(m.format[1], 24);
+        assert_int_equal(m.format[2], 64);          /* a YUYV stride */
+        assert_int_equal(m.format[3], 32 * 24 * 2); /* a YUYV size */
+        stream_get_format(f.stream, &fmt);
+        assert_int_equal(fmt.fourcc, YUYV);
+
+        test_frame_init(&t, NV12, 64, 48, 9, 9000);
+        stream_push_video(f.stream, &t.frame, NULL);
+        client_expect(&f, MG_WIRE_FRAME, &m);
+        assert_int_equal(m.bytes, 32 * 24 * 2);
+
+        assert_int_equal(scale_plan_new_convert(NV12, 64, 48, 64, YUYV, 32, 24, &plan), 0);
+        expected = malloc(scale_plan_dst_size(plan));
+        assert_non_null(expected);
+        assert_int_equal(scale_plan_run(plan, t.data, t.frame.size, expected, scale_plan_dst_size(plan)), 0);
+        assert_memory_equal(f.pool + (size_t) m.slot * cfg.slot_size, expected, m.bytes);
+        test_frame_done(&t);
+        fixture_close(&f);
+}
+
 typedef struct ConfigCase {
         const char *name;
         StreamConfig cfg;
@@ -1118,6 +1154,7 @@ int main(void) {
                 cmocka_unit_test(test_stream_stamp),
                 cmocka_unit_test(test_stream_mute_enable),
                 cmocka_unit_test(test_stream_format),
+                cmocka_unit_test(test_stream_format_keeps_fourcc),
                 cmocka_unit_test(test_stream_config),
                 cmocka_unit_test(test_stream_audio),
                 cmocka_unit_test(test_stream_fd_cycles),
