@@ -1,0 +1,562 @@
+/* getUserMedia(): Manager.GetUserMedia, the Request object's Response, and waiting for it
+ * either blocking or through a callback on the app's loop. */
+#include <time.h>
+
+#include "internal.h"
+#include "mediagate-names.h"
+
+#define HANDLE_TOKEN_MAX 64
+
+bool request_token_is_valid(const char *token) {
+        size_t n = 0;
+
+        if (!token)
+                return false;
+        for (const char *p = token; *p; p++, n++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+                        return false;
+        return n >= 1 && n <= HANDLE_TOKEN_MAX;
+}
+
+int request_path_for(const char *unique_name, const char *token, char **ret) {
+        _cleanup_free_ char *sender = NULL;
+        char *path;
+
+        if (!unique_name || unique_name[0] != ':' || !unique_name[1] || !request_token_is_valid(token))
+                return -EINVAL;
+        sender = strdup(unique_name + 1);
+        if (!sender)
+                return -ENOMEM;
+        for (char *p = sender; *p; p++)
+                if (*p == '.')
+                        *p = '_';
+        if (asprintf(&path, MG_REQUEST_PATH_PREFIX "/%s/%s", sender, token) < 0)
+                return -ENOMEM;
+        *ret = path;
+        return 0;
+}
+
+/* Give up the tracks of a request that failed or was dropped; the last reference of a live
+ * track stops it on the daemon. */
+static void request_release_tracks(MgRequest *req) {
+        MgTrack **tracks = req->tracks;
+        size_t n = req->n_tracks;
+
+        req->tracks = NULL;
+        req->n_tracks = req->n_loading = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (tracks[i]->loading_request == req) {
+                        tracks[i]->load_slot = sd_bus_slot_unref(tracks[i]->load_slot);
+                        tracks[i]->loading_request = NULL;
+                }
+                mg_track_unref(tracks[i]);
+        }
+        free(tracks);
+}
+
+void request_finish(MgRequest *req, int r, const MgError *err) {
+        if (req->state == REQUEST_DONE)
+                return;
+
+        req->response_slot = sd_bus_slot_unref(req->response_slot);
+        req->state = REQUEST_DONE;
+        LIST_REMOVE(requests, req->client->requests, req);
+        if (r < 0) {
+                if (err && err->error < 0)
+                        (void) error_copy(&req->error, err);
+                else
+                        (void) error_set_errno(&req->error, r, "The request failed");
+                req->result = req->error.error < 0 ? req->error.error : r;
+                request_release_tracks(req);
+        } else
+                req->result = 0;
+
+        if (req->callback) {
+                mg_request_ref(req); /* the callback may drop the app's reference */
+                req->callback(req, req->result, &req->error, req->userdata);
+                mg_request_unref(req);
+        }
+}
+
+void request_track_loaded(MgRequest *req, int r, const MgError *err) {
+        if (req->state != REQUEST_LOADING)
+                return;
+        if (r < 0) {
+                request_finish(req, r, err);
+                return;
+        }
+        if (--req->n_loading == 0)
+                request_finish(req, 0, NULL);
+}
+
+void request_daemon_vanished(MgRequest *req) {
+        _cleanup_(mg_error_clear) MgError e = MG_ERROR_INIT;
+
+        (void) error_setf(&e, -ECONNABORTED, "AbortError", "mediagated left the bus before answering.");
+        request_finish(req, e.error, &e);
+}
+
+/* Response(u response, a{sv} results): results holds tracks (ao) on success, error, message and
+ * constraint on failure. */
+static int read_response(sd_bus_message *m, uint32_t *ret_response, char ***ret_tracks, char **ret_error,
+                         char **ret_message, char **ret_constraint, MgError *err) {
+        int r;
+
+        r = sd_bus_message_read(m, "u", ret_response);
+        if (r < 0)
+                return error_set_protocol(err, "cannot read the Response signal: %s", strerror(-r));
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
+        for (;;) {
+                const char *key;
+
+                r = sd_bus_message_enter_container(m, 'e', "sv");
+                if (r < 0)
+                        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read_basic(m, 's', &key);
+                if (r < 0)
+                        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
+
+                if (streq(key, "tracks")) {
+                        r = sd_bus_message_enter_container(m, 'v', "ao");
+                        if (r >= 0) {
+                                const char *path;
+
+                                r = sd_bus_message_enter_container(m, 'a', "o");
+                                while (r >= 0) {
+                                        r = sd_bus_message_read_basic(m, 'o', &path);
+                                        if (r <= 0)
+                                                break;
+                                        r = strv_push_copy(ret_tracks, path);
+                                }
+                                if (r >= 0)
+                                        r = sd_bus_message_exit_container(m);
+                                if (r >= 0)
+                                        r = sd_bus_message_exit_container(m);
+                        }
+                } else if (streq(key, "error"))
+                        r = bus_read_string_variant(m, ret_error);
+                else if (streq(key, "message"))
+                        r = bus_read_string_variant(m, ret_message);
+                else if (streq(key, "constraint"))
+                        r = bus_read_string_variant(m, ret_constraint);
+                else
+                        r = sd_bus_message_skip(m, "v");
+                if (r == -ENOMEM)
+                        return error_set_errno(err, r, NULL);
+                if (r < 0)
+                        return error_set_protocol(err, "Response result '%s' is malformed", key);
+
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
+        }
+        return 0;
+}
+
+/* The request was dropped while pending: only make sure that tracks granted after all do not
+ * stay open on the daemon, then remove this match. */
+static bool track_path_is_valid(const char *path);
+
+static void orphan_on_response(sd_bus_message *m, char **tracks) {
+        sd_bus *bus = sd_bus_message_get_bus(m);
+
+        for (char **p = tracks; p && *p; p++)
+                if (track_path_is_valid(*p))
+                        track_send_stop(bus, *p);
+        /* The slot is floating: dropping the bus's reference disconnects it. */
+        sd_bus_slot_unref(sd_bus_get_current_slot(bus));
+}
+
+static bool track_path_is_valid(const char *path) {
+        const char *id = startswith(path, MG_TRACK_PATH_PREFIX "/");
+
+        return id && *id && !strchr(id, '/');
+}
+
+static int request_on_response(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_(mg_error_clear) MgError e = MG_ERROR_INIT;
+        _cleanup_strv_free_ char **tracks = NULL;
+        _cleanup_free_ char *name = NULL, *message = NULL, *constraint = NULL;
+        MgRequest *req = userdata;
+        uint32_t response = 0;
+        size_t n;
+        int r;
+
+        r = read_response(m, &response, &tracks, &name, &message, &constraint, &e);
+        if (!req) {
+                orphan_on_response(m, tracks);
+                return 0;
+        }
+        if (req->state != REQUEST_PENDING)
+                return 0;
+
+        mg_request_ref(req);
+        req->response_slot = sd_bus_slot_unref(req->response_slot); /* Response comes once */
+
+        if (r < 0) {
+                /* Whatever it granted, we cannot tell: stop what we can name. */
+                for (char **p = tracks; p && *p; p++)
+                        if (track_path_is_valid(*p))
+                                track_send_stop(sd_bus_message_get_bus(m), *p);
+                request_finish(req, r, &e);
+                goto finish;
+        }
+
+        if (response != 0) {
+                if (isempty(name))
+                        name = strdup(response == 1 ? "NotAllowedError" : "AbortError");
+                if (!name)
+                        r = error_set_errno(&e, -ENOMEM, NULL);
+                else
+                        r = error_set_response(&e, name, message ?: "The request failed.", constraint);
+                request_finish(req, r, &e);
+                goto finish;
+        }
+
+        n = strv_count(tracks);
+        for (size_t i = 0; i < n; i++)
+                if (!track_path_is_valid(tracks[i])) {
+                        r = error_set_protocol(&e, "Response names '%s', not a track object", tracks[i]);
+                        request_finish(req, r, &e);
+                        goto finish;
+                }
+        if (n == 0) {
+                r = error_set_protocol(&e, "Response succeeded without tracks");
+                request_finish(req, r, &e);
+                goto finish;
+        }
+
+        req->tracks = calloc(n, sizeof(MgTrack *));
+        if (!req->tracks) {
+                r = error_set_errno(&e, -ENOMEM, NULL);
+                for (size_t i = 0; i < n; i++)
+                        track_send_stop(req->client->bus, tracks[i]);
+                request_finish(req, r, &e);
+                goto finish;
+        }
+        req->state = REQUEST_LOADING;
+        for (size_t i = 0; i < n; i++) {
+                MgTrack *t;
+
+                r = track_new(req->client, tracks[i], &t);
+                if (r < 0) {
+                        for (size_t j = i; j < n; j++)
+                                track_send_stop(req->client->bus, tracks[j]);
+                        r = error_set_errno(&e, r, "Failed to set up the tracks");
+                        request_finish(req, r, &e);
+                        goto finish;
+                }
+                req->tracks[req->n_tracks++] = t;
+        }
+        /* Every track object exists before the first GetAll goes out, so that a failure of one
+         * stops all of them. */
+        for (size_t i = 0; i < req->n_tracks && req->state == REQUEST_LOADING; i++) {
+                r = track_load(req->tracks[i], req);
+                if (r < 0) {
+                        r = error_set_errno(&e, r, "Failed to read the track properties");
+                        request_finish(req, r, &e);
+                        goto finish;
+                }
+                req->n_loading++;
+        }
+
+finish:
+        mg_request_unref(req);
+        return 0;
+}
+
+static int request_subscribe(MgRequest *req) {
+        sd_bus_slot_unref(req->response_slot);
+        req->response_slot = NULL;
+        return sd_bus_match_signal(req->client->bus, &req->response_slot, MG_BUS_NAME, req->path,
+                                   MG_IFACE_REQUEST, "Response", request_on_response, req);
+}
+
+static int append_options(sd_bus_message *m, const char *token, const MgRequestOptions *options) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "{sv}", "handle_token", "s", token);
+        if (r < 0)
+                return r;
+        if (options && options->origin) {
+                r = sd_bus_message_append(m, "{sv}", "origin", "s", options->origin);
+                if (r < 0)
+                        return r;
+        }
+        if (options && options->reason) {
+                r = sd_bus_message_append(m, "{sv}", "reason", "s", options->reason);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(m);
+}
+
+int mg_client_get_user_media(
+                MgClient *c,
+                const MgConstraints *constraints,
+                const MgRequestOptions *options,
+                MgRequest **ret,
+                MgError *err) {
+
+        /* Tokens only need to be unique on this connection; the path includes its unique name. */
+        static unsigned long long token_counter = 0;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(mg_request_unrefp) MgRequest *req = NULL;
+        char generated[HANDLE_TOKEN_MAX + 1];
+        const char *token, *unique_name, *handle;
+        int r;
+
+        if (!c || !constraints || !ret)
+                return error_setf(err, -EINVAL, "TypeError", "Missing client, constraints or result pointer.");
+
+        if (options && options->handle_token) {
+                token = options->handle_token;
+                if (!request_token_is_valid(token))
+                        return error_setf(err, -EINVAL, "TypeError",
+                                          "handle_token must be 1 to 64 of [A-Za-z0-9_].");
+        } else {
+                (void) snprintf(generated, sizeof(generated), "libmediagate_%d_%llu", (int) getpid(), ++token_counter);
+                token = generated;
+        }
+
+        /* Validate before anything reaches the bus. */
+        r = constraints_append_json(NULL, constraints->root, err);
+        if (r < 0)
+                return r;
+
+        r = client_watch(c, err);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_get_unique_name(c->bus, &unique_name);
+        if (r < 0)
+                return error_set_errno(err, r, "Failed to get the bus connection's unique name");
+
+        req = calloc(1, sizeof(MgRequest));
+        if (!req)
+                return error_set_errno(err, -ENOMEM, NULL);
+        req->n_ref = 1;
+        req->client = mg_client_ref(c);
+        req->state = REQUEST_DONE; /* until it is in the client's list */
+        r = request_path_for(unique_name, token, &req->path);
+        if (r < 0)
+                return error_set_errno(err, r, "Failed to compute the request path");
+
+        /* Subscribe before calling: the daemon may answer before the call returns. */
+        r = request_subscribe(req);
+        if (r < 0)
+                return error_set_errno(err, r, "Failed to subscribe to the request's Response");
+
+        r = sd_bus_message_new_method_call(c->bus, &m, MG_BUS_NAME, MG_OBJECT_PATH, MG_IFACE_MANAGER, "GetUserMedia");
+        if (r < 0)
+                return error_set_errno(err, r, "Failed to build GetUserMedia()");
+        r = constraints_append_json(m, constraints->root, err);
+        if (r < 0)
+                return r;
+        r = append_options(m, token, options);
+        if (r < 0)
+                return error_set_errno(err, r, "Failed to build GetUserMedia()");
+
+        req->state = REQUEST_PENDING;
+        LIST_PREPEND(requests, c->requests, req);
+
+        r = sd_bus_call(c->bus, m, 0, &error, &reply);
+        if (r < 0) {
+                r = error_set_bus(err, &error, r);
+                request_finish(req, r, err);
+                return r;
+        }
+
+        r = sd_bus_message_read(reply, "o", &handle);
+        if (r < 0) {
+                r = error_set_protocol(err, "cannot read the GetUserMedia() reply: %s", strerror(-r));
+                request_finish(req, r, err);
+                return r;
+        }
+        if (!streq(handle, req->path)) {
+                /* A daemon that did not honour handle_token: follow the path it gave. A Response
+                 * sent before this point would be lost, which is why api.md fixes the path. */
+                char *copy = strdup(handle);
+
+                r = copy ? 0 : -ENOMEM;
+                if (copy) {
+                        free(req->path);
+                        req->path = copy;
+                        r = request_subscribe(req);
+                }
+                if (r < 0) {
+                        r = error_set_errno(err, r, "Failed to subscribe to the request's Response");
+                        request_finish(req, r, err);
+                        return r;
+                }
+        }
+
+        mg_error_clear(err);
+        *ret = TAKE_PTR(req);
+        return 0;
+}
+
+MgRequest *mg_request_ref(MgRequest *r) {
+        if (r)
+                r->n_ref++;
+        return r;
+}
+
+/* Dropped while pending: withdraw it on the daemon (Close) and leave the Response match behind,
+ * without the request, so that tracks granted before the Close arrived are stopped. */
+static void request_abandon(MgRequest *req) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        sd_bus *bus = req->client->bus;
+
+        if (sd_bus_message_new_method_call(bus, &m, MG_BUS_NAME, req->path, MG_IFACE_REQUEST, "Close") >= 0 &&
+            sd_bus_message_set_expect_reply(m, 0) >= 0)
+                (void) sd_bus_send(bus, m, NULL);
+
+        if (req->response_slot) {
+                /* Floating, the bus keeps it; should that fail, dropping it just loses the
+                 * safety net. */
+                sd_bus_slot_set_userdata(req->response_slot, NULL);
+                (void) sd_bus_slot_set_floating(req->response_slot, 1);
+                req->response_slot = sd_bus_slot_unref(req->response_slot);
+        }
+}
+
+MgRequest *mg_request_unref(MgRequest *req) {
+        if (!req || --req->n_ref > 0)
+                return NULL;
+
+        if (req->state == REQUEST_PENDING)
+                request_abandon(req);
+        if (req->state != REQUEST_DONE)
+                LIST_REMOVE(requests, req->client->requests, req);
+        req->response_slot = sd_bus_slot_unref(req->response_slot);
+        request_release_tracks(req);
+        mg_error_clear(&req->error);
+        free(req->path);
+        mg_client_unref(req->client);
+        free(req);
+        return NULL;
+}
+
+int mg_request_set_callback(MgRequest *r, MgRequestCallback callback, void *userdata) {
+        if (!r)
+                return -EINVAL;
+        r->callback = callback;
+        r->userdata = userdata;
+        return 0;
+}
+
+bool mg_request_is_done(const MgRequest *r) {
+        return r && r->state == REQUEST_DONE;
+}
+
+int mg_request_get_result(const MgRequest *r, MgError *err) {
+        if (!r)
+                return error_set_errno(err, -EINVAL, NULL);
+        if (r->state != REQUEST_DONE)
+                return -EAGAIN;
+        if (r->result < 0) {
+                (void) error_copy(err, &r->error);
+                return r->result;
+        }
+        mg_error_clear(err);
+        return 0;
+}
+
+const char *mg_request_get_path(const MgRequest *r) {
+        return r ? strempty(r->path) : "";
+}
+
+size_t mg_request_get_n_tracks(const MgRequest *r) {
+        return r && r->state == REQUEST_DONE && r->result == 0 ? r->n_tracks : 0;
+}
+
+MgTrack *mg_request_get_track(const MgRequest *r, size_t i) {
+        if (i >= mg_request_get_n_tracks(r))
+                return NULL;
+        return r->tracks[i];
+}
+
+static uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+int mg_request_wait(MgRequest *req, uint64_t timeout_usec, MgError *err) {
+        _cleanup_(mg_request_unrefp) MgRequest *ref = NULL;
+        uint64_t deadline = UINT64_MAX;
+        int r;
+
+        if (!req)
+                return error_set_errno(err, -EINVAL, NULL);
+        ref = mg_request_ref(req); /* a callback may drop the app's reference */
+
+        if (timeout_usec != MG_WAIT_FOREVER) {
+                uint64_t now = now_monotonic_usec();
+
+                deadline = timeout_usec > UINT64_MAX - now ? UINT64_MAX : now + timeout_usec;
+        }
+
+        while (req->state != REQUEST_DONE) {
+                uint64_t now;
+
+                r = sd_bus_process(req->client->bus, NULL);
+                if (r < 0) {
+                        /* The connection is gone (or we were called from inside a dispatch): the
+                         * request cannot be answered any more. */
+                        _cleanup_(mg_error_clear) MgError e = MG_ERROR_INIT;
+
+                        if (r == -EBUSY)
+                                return error_setf(err, r, "System.Error.EBUSY",
+                                                  "mg_request_wait() called from inside a bus callback.");
+                        r = error_set_errno(&e, r, "Lost the bus connection");
+                        request_finish(req, r, &e);
+                        break;
+                }
+                if (r > 0)
+                        continue;
+
+                now = now_monotonic_usec();
+                if (now >= deadline)
+                        return error_setf(err, -ETIMEDOUT, "System.Error.ETIMEDOUT",
+                                          "The request is still pending.");
+                r = sd_bus_wait(req->client->bus, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
+                if (r < 0 && r != -EINTR) {
+                        _cleanup_(mg_error_clear) MgError e = MG_ERROR_INIT;
+
+                        r = error_set_errno(&e, r, "Failed to wait on the bus");
+                        request_finish(req, r, &e);
+                        break;
+                }
+        }
+
+        return mg_request_get_result(req, err);
+}
+
+int mg_request_close(MgRequest *req, MgError *err) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (!req)
+                return error_set_errno(err, -EINVAL, NULL);
+        if (req->state != REQUEST_PENDING) {
+                mg_error_clear(err);
+                return 0;
+        }
+        r = sd_bus_call_method(req->client->bus, MG_BUS_NAME, req->path, MG_IFACE_REQUEST, "Close", &error, NULL, "");
+        /* Gone already: its Response is on the way. */
+        if (r < 0 && !sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD))
+                return error_set_bus(err, &error, r);
+        mg_error_clear(err);
+        return 0;
+}
