@@ -805,7 +805,7 @@ int caller_new_from_credentials(sd_bus_message *reply, const char *unique_name, 
         c->uid = (uid_t) uid;
 
         if (bus_pidfd >= 0) {
-                pid_t fd_pid;
+                pid_t fd_pid = -1;
 
                 r = pidfd_get_pid(bus_pidfd, &fd_pid);
                 if (r < 0)
