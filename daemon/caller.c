@@ -647,9 +647,11 @@ int caller_identify_pid(Caller *c) {
                 return -ESRCH;
 
         root_fd = openat(proc_fd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                return log_warning_errno(errno == ENOENT ? ESRCH : errno,
-                                         "Cannot open the root of pid %i: %m", (int) c->pid);
+        if (root_fd < 0) {
+                if (errno == ENOENT)
+                        return -ESRCH; /* it exited meanwhile: nothing to report */
+                return log_warning_errno(errno, "Cannot open the root of pid %i: %m", (int) c->pid);
+        }
 
         r = flatpak_app_id_at(root_fd, &id);
         if (r >= 0)
@@ -677,9 +679,10 @@ int caller_identify_pid(Caller *c) {
                                                  (int) c->pid);
                 else {
                         r = read_exe(proc_fd, &id);
+                        if (r == -ENOENT)
+                                return -ESRCH;
                         if (r < 0)
-                                return log_warning_errno(r == -ENOENT ? -ESRCH : r,
-                                                         "Cannot read the executable of pid %i: %m",
+                                return log_warning_errno(r, "Cannot read the executable of pid %i: %m",
                                                          (int) c->pid);
                         kind = CALLER_APP_HOST;
                 }
