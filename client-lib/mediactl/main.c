@@ -1,0 +1,110 @@
+/* mediactl: the command line of mediagate. Global options and the command table; each command
+ * group lives in its own file (devices.c, ...). */
+#include <getopt.h>
+#include <locale.h>
+#include <stdlib.h>
+
+#include "mediactl.h"
+
+#ifndef MEDIAGATE_VERSION
+#define MEDIAGATE_VERSION "unknown"
+#endif
+
+typedef struct Verb {
+        const char *name;
+        int (*run)(Context *ctx, int argc, char *argv[]);
+        const char *summary;
+} Verb;
+
+static const Verb verbs[] = {
+        { "devices", verb_devices, "List cameras and microphones (EnumerateDevices)" },
+};
+
+int context_connect(const Context *ctx, MgClient **ret) {
+        const char *bus;
+        int r;
+
+        r = mg_client_new(ret, ctx->bus);
+        if (r >= 0)
+                return 0;
+
+        if (r == -EINVAL && ctx->bus == MG_BUS_DEFAULT) {
+                fprintf(stderr, "mediactl: System.Error.EINVAL: MEDIAGATE_BUS must be 'session' or 'system', not '%s'.\n",
+                        strempty(getenv("MEDIAGATE_BUS")));
+                return r;
+        }
+        bus = ctx->bus == MG_BUS_SESSION ? "session" :
+              ctx->bus == MG_BUS_SYSTEM ? "system" :
+              streq_ptr(getenv("MEDIAGATE_BUS"), "session") ? "session" : "system";
+        if (streq(bus, "session"))
+                (void) print_errno(r, "Failed to connect to the session bus");
+        else
+                (void) print_errno(r, "Failed to connect to the system bus");
+        return r;
+}
+
+static void help(void) {
+        printf("mediactl [OPTIONS...] COMMAND ...\n\n"
+               "Talk to mediagated, the camera and microphone daemon.\n\n"
+               "Commands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                printf("  %-12s %s\n", verbs[i].name, verbs[i].summary);
+        printf("\nOptions:\n"
+               "  --session    Talk to the daemon on the session bus (development, tests)\n"
+               "  --system     Talk to the daemon on the system bus (the default)\n"
+               "  --json       Print JSON instead of text\n"
+               "  -h --help    Show this help\n"
+               "  --version    Show the version\n\n"
+               "Without --session or --system, MEDIAGATE_BUS=session|system chooses the bus.\n"
+               "See 'mediactl COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_SESSION, ARG_SYSTEM, ARG_JSON };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "session", no_argument, NULL, ARG_SESSION },
+                { "system", no_argument, NULL, ARG_SYSTEM },
+                { "json", no_argument, NULL, ARG_JSON },
+                {},
+        };
+        Context ctx = { .bus = MG_BUS_DEFAULT };
+        int c;
+
+        setlocale(LC_ALL, "");
+
+        /* '+': stop at the command, whose options are its own. */
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case ARG_VERSION:
+                        printf("mediactl %s\n", MEDIAGATE_VERSION);
+                        return EXIT_SUCCESS;
+                case ARG_SESSION:
+                        ctx.bus = MG_BUS_SESSION;
+                        break;
+                case ARG_SYSTEM:
+                        ctx.bus = MG_BUS_SYSTEM;
+                        break;
+                case ARG_JSON:
+                        ctx.json = true;
+                        break;
+                default:
+                        fprintf(stderr, "Try 'mediactl --help'.\n");
+                        return EXIT_USAGE;
+                }
+
+        if (optind >= argc) {
+                fprintf(stderr, "mediactl: missing command. Try 'mediactl --help'.\n");
+                return EXIT_USAGE;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(argv[optind], verbs[i].name))
+                        return verbs[i].run(&ctx, argc - optind, argv + optind);
+
+        fprintf(stderr, "mediactl: unknown command '%s'. Try 'mediactl --help'.\n", argv[optind]);
+        return EXIT_USAGE;
+}

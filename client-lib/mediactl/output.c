@@ -1,0 +1,182 @@
+/* How mediactl prints: errors in one format, JSON through json-c, and aligned text tables
+ * that keep untrusted strings (labels come from hardware) from steering the terminal. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "mediactl.h"
+
+static const char *errno_name(int r) {
+        const char *name = strerrorname_np(r < 0 ? -r : r);
+
+        return name ?: "EIO";
+}
+
+int print_error(const MgError *err, int r) {
+        if (err && err->name)
+                fprintf(stderr, "mediactl: %s: %s\n", err->name, strempty(err->message));
+        else
+                fprintf(stderr, "mediactl: System.Error.%s: %s\n", errno_name(r), strerror(r < 0 ? -r : r));
+        return EXIT_FAILURE;
+}
+
+int print_errno(int r, const char *context) {
+        fprintf(stderr, "mediactl: System.Error.%s: %s: %s\n", errno_name(r), context, strerror(r < 0 ? -r : r));
+        return EXIT_FAILURE;
+}
+
+int print_json(json_object *o) {
+        const char *s;
+        int ret = EXIT_SUCCESS;
+
+        if (!o)
+                return print_errno(-ENOMEM, "Failed to build the JSON output");
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s)
+                ret = print_errno(-ENOMEM, "Failed to format the JSON output");
+        else if (puts(s) == EOF)
+                ret = print_errno(-EIO, "Failed to write the output");
+        json_object_put(o);
+        return ret;
+}
+
+static json_object *number_to_json(double v, bool integral) {
+        if (integral)
+                return json_object_new_int64((int64_t) v);
+        return json_object_new_double(v);
+}
+
+/* The shape getCapabilities() has in JavaScript: {min, max}, or a list. */
+json_object *capability_to_json(const MgCapability *cap) {
+        json_object *o;
+
+        switch (cap->type) {
+        case MG_CAPABILITY_RANGE:
+                o = json_object_new_object();
+                if (!o)
+                        return NULL;
+                if (json_object_object_add(o, "min", number_to_json(cap->min, cap->integral)) < 0 ||
+                    json_object_object_add(o, "max", number_to_json(cap->max, cap->integral)) < 0) {
+                        json_object_put(o);
+                        return NULL;
+                }
+                return o;
+        case MG_CAPABILITY_STRINGS:
+                o = json_object_new_array();
+                for (size_t i = 0; o && i < cap->n_strings; i++)
+                        if (json_object_array_add(o, json_object_new_string(cap->strings[i])) < 0) {
+                                json_object_put(o);
+                                return NULL;
+                        }
+                return o;
+        case MG_CAPABILITY_BOOLEANS:
+                o = json_object_new_array();
+                for (size_t i = 0; o && i < cap->n_booleans; i++)
+                        if (json_object_array_add(o, json_object_new_boolean(cap->booleans[i])) < 0) {
+                                json_object_put(o);
+                                return NULL;
+                        }
+                return o;
+        }
+        return NULL;
+}
+
+struct Table {
+        size_t n_columns;
+        char **cells; /* rows * n_columns, the header row first */
+        size_t n_rows;
+};
+
+Table *table_free(Table *t) {
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < t->n_rows * t->n_columns; i++)
+                free(t->cells[i]);
+        free(t->cells);
+        free(t);
+        return NULL;
+}
+
+/* A copy fit for a terminal: control characters (escape sequences, newlines) become '?'. */
+static char *cell_sanitize(const char *s) {
+        char *copy = strdup(strempty(s));
+
+        if (!copy)
+                return NULL;
+        for (unsigned char *p = (unsigned char *) copy; *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        *p = '?';
+        return copy;
+}
+
+int table_add_row(Table *t, const char *const *cells) {
+        char **grown;
+
+        grown = realloc(t->cells, (t->n_rows + 1) * t->n_columns * sizeof(char *));
+        if (!grown)
+                return -ENOMEM;
+        t->cells = grown;
+        for (size_t i = 0; i < t->n_columns; i++) {
+                t->cells[t->n_rows * t->n_columns + i] = cell_sanitize(cells[i]);
+                if (!t->cells[t->n_rows * t->n_columns + i]) {
+                        for (size_t j = 0; j < i; j++)
+                                free(t->cells[t->n_rows * t->n_columns + j]);
+                        return -ENOMEM;
+                }
+        }
+        t->n_rows++;
+        return 0;
+}
+
+Table *table_new(size_t n_columns, const char *const *headers) {
+        Table *t;
+
+        t = calloc(1, sizeof(Table));
+        if (!t)
+                return NULL;
+        t->n_columns = n_columns;
+        if (table_add_row(t, headers) < 0)
+                return table_free(t);
+        return t;
+}
+
+/* Columns on screen, for UTF-8 labels; bytes when the locale cannot tell. */
+static size_t display_width(const char *s) {
+        size_t n = mbstowcs(NULL, s, 0);
+        wchar_t *w;
+        int width;
+
+        if (n == (size_t) -1)
+                return strlen(s);
+        w = calloc(n + 1, sizeof(wchar_t));
+        if (!w)
+                return strlen(s);
+        mbstowcs(w, s, n + 1);
+        width = wcswidth(w, n);
+        free(w);
+        return width < 0 ? strlen(s) : (size_t) width;
+}
+
+int table_print(Table *t, FILE *f) {
+        _cleanup_free_ size_t *widths = NULL;
+
+        widths = calloc(t->n_columns, sizeof(size_t));
+        if (!widths)
+                return -ENOMEM;
+        for (size_t r = 0; r < t->n_rows; r++)
+                for (size_t c = 0; c < t->n_columns; c++)
+                        widths[c] = MAX(widths[c], display_width(t->cells[r * t->n_columns + c]));
+
+        for (size_t r = 0; r < t->n_rows; r++) {
+                for (size_t c = 0; c < t->n_columns; c++) {
+                        const char *cell = t->cells[r * t->n_columns + c];
+
+                        fputs(cell, f);
+                        if (c + 1 < t->n_columns)
+                                fprintf(f, "%*s", (int) (widths[c] - display_width(cell) + 2), "");
+                }
+                fputc('\n', f);
+        }
+        return ferror(f) ? -EIO : 0;
+}
