@@ -42,7 +42,7 @@ LDFLAGS ?=
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
-DAEMON_CFLAGS := $(BASE_CFLAGS) -Idaemon $(call pc_cflags,$(PKGS)) $(CFLAGS)
+DAEMON_CFLAGS := $(BASE_CFLAGS) -Idaemon -Iclient-lib $(call pc_cflags,$(PKGS)) $(CFLAGS)
 DAEMON_LIBS := $(call pc_libs,$(PKGS)) -lm
 CLIENT_CFLAGS := $(BASE_CFLAGS) -Iclient-lib -Idaemon $(call pc_cflags,$(CLIENT_PKGS)) $(CFLAGS)
 CLIENT_LIBS := $(call pc_libs,$(CLIENT_PKGS)) -lm

@@ -82,7 +82,7 @@ static int on_assignment(const char *file, unsigned line, const char *section, c
                          const char *value, void *userdata) {
         ParseState *st = userdata;
         Config *c = st->config;
-        int r;
+        int r = 0;
 
         if (!key) {
                 if (!streq(section, "Daemon"))
@@ -103,7 +103,7 @@ static int on_assignment(const char *file, unsigned line, const char *section, c
         } else if (streq(key, "SyntheticDevices")) {
                 r = free_and_strdup(&c->synthetic_devices, isempty(value) ? NULL : value);
         } else if (streq(key, "PromptTimeoutSec")) {
-                unsigned sec;
+                unsigned sec = 0;
 
                 r = parse_unsigned_in(st, file, line, key, value, 0, 86400, &sec);
                 if (r < 0)

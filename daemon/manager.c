@@ -149,7 +149,7 @@ Manager *manager_free(Manager *m) {
         requests_free_all(m);
         if (m->tracks)
                 tracks_end_all(m, TRACK_END_SHUTDOWN);
-        consent_registry_free(m->consent);
+        consent_free_all(m);
         grant_store_free(m->grants);
         callers_free_all(m);
         hashmap_free(m->callers);

@@ -8,6 +8,7 @@
 #include "capture.h"
 #include "log.h"
 #include "mediagate-names.h"
+#include "mediagate-wire.h"
 #include "stream.h"
 #include "util.h"
 

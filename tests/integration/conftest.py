@@ -137,3 +137,51 @@ def mediactl(*args, check=True, env=None):
     if check and p.returncode != 0:
         raise AssertionError(f"mediactl {' '.join(args)} failed ({p.returncode}):\n{p.stdout}{p.stderr}")
     return p
+
+
+@pytest.fixture
+def polkit():
+    """polkit, mocked with python-dbusmock's template, allowing camera and microphone."""
+    from mgclient import start_polkit_mock
+    proc, mock = start_polkit_mock()
+    yield mock
+    proc.terminate()
+    proc.wait(10)
+    wait_for_name(session_bus(), "org.freedesktop.PolicyKit1", present=False, timeout=5)
+
+
+@pytest.fixture
+def clients():
+    """Make client connections; all are closed at the end."""
+    from mgclient import Client
+    made = []
+
+    def make():
+        c = Client()
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        try:
+            c.close()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def agents():
+    from mgclient import Agent
+    made = []
+
+    def make(*args, **kwargs):
+        a = Agent(*args, **kwargs)
+        made.append(a)
+        return a
+
+    yield make
+    for a in made:
+        try:
+            a.vanish()
+        except Exception:
+            pass
