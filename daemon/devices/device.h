@@ -109,6 +109,8 @@ typedef struct DeviceConsumer {
         void *userdata;
 } DeviceConsumer;
 
+/* device_unref() frees every string and array of a Device with free(); ops->free frees only
+ * backend_data. */
 struct Device {
         unsigned n_ref;
         DeviceRegistry *registry; /* NULL once removed */
@@ -145,13 +147,15 @@ static inline void device_unrefp(Device **d) {
                 device_unref(*d);
 }
 
-/* Capture control used by the capture layer. */
+/* Capture control used by the capture layer. device_start(): -EBUSY while already capturing,
+ * -ENODEV once removed from the registry, else what ops->start returns. device_stop() is
+ * idempotent and does not call the consumer. */
 int device_start(Device *d, const CaptureFormat *fmt, const DeviceConsumer *consumer);
 void device_stop(Device *d);
 
 /* Called by backends. */
 void device_deliver_frame(Device *d, const Frame *f);
-void device_report_error(Device *d, int error); /* stops the device, tells the consumer */
+void device_report_error(Device *d, int error); /* stops the device, tells the consumer (error < 0) */
 
 /* The registry of every device of every backend. */
 typedef enum RegistryEvent {
@@ -162,6 +166,7 @@ typedef enum RegistryEvent {
 typedef void (*registry_callback_t)(DeviceRegistry *r, RegistryEvent ev, Device *d, void *userdata);
 
 int device_registry_new(sd_event *event, DeviceRegistry **ret);
+/* Stops and drops every device without calling the callback (the owner is going away). */
 DeviceRegistry *device_registry_free(DeviceRegistry *r);
 static inline void device_registry_freep(DeviceRegistry **r) {
         if (*r)
@@ -172,7 +177,8 @@ sd_event *device_registry_get_event(DeviceRegistry *r);
 
 /* Takes a reference. Fails with -EEXIST if (backend, name) is taken. */
 int device_registry_add(DeviceRegistry *r, Device *d);
-/* Stops capture, tells the callback, drops the registry's reference. */
+/* Stops capture (without the consumer's event callback), takes the device out of the list,
+ * tells the callback, drops the registry's reference. */
 void device_registry_remove(DeviceRegistry *r, Device *d);
 Device *device_registry_find(DeviceRegistry *r, const char *backend, const char *name);
 
