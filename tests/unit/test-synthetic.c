@@ -733,6 +733,12 @@ typedef struct Capture {
         bool stop_loop;
 } Capture;
 
+/* The tag a synthetic device stamps: its name, cut or zero-padded to 16 bytes. */
+static void set_tag(uint8_t tag[static 16], const char *name) {
+        memset(tag, 0, 16);
+        memcpy(tag, name, MIN(strlen(name), (size_t) 16));
+}
+
 static void check_video_frame(Device *d, const Frame *f, Capture *c) {
         assert_int_equal(f->sequence, c->next_sequence);
         assert_int_equal(f->size, c->expected_size);
@@ -891,6 +897,9 @@ static void test_capture(void **state) {
                   { DEVICE_KIND_VIDEO, 6, 8, PIXEL_FORMAT_NV12, 100 }, 72, 6, 200, 10, 20 },
                 { "[thin]\nKind=camera\nModes=22x1@50\n", "thin", { DEVICE_KIND_VIDEO, 22, 1, PIXEL_FORMAT_YUYV, 50 },
                   44, 44, 200, 5, 10, 0, true },
+                /* the tag is the name cut to 16 bytes */
+                { "[a-very-long-camera-name]\nKind=camera\nModes=64x48@50\n", "a-very-long-camera-name",
+                  { DEVICE_KIND_VIDEO, 64, 48, PIXEL_FORMAT_YUYV, 50 }, 64 * 48 * 2, 128, 200, 5, 10 },
                 { NULL, "microphone", { DEVICE_KIND_AUDIO, .sample_rate = 48000, .channels = 2 }, 0, 0, 200, 12, 20,
                   440 },
                 { NULL, "microphone", { DEVICE_KIND_AUDIO, .sample_rate = 44100, .channels = 1 }, 0, 0, 200, 12, 20,
@@ -915,7 +924,7 @@ static void test_capture(void **state) {
                 c.expected_size = table[i].size;
                 c.expected_stride = table[i].stride;
                 c.period_ns = d->kind == DEVICE_KIND_VIDEO ? 1e9 / table[i].format.frame_rate : 1e7;
-                strncpy((char *) c.tag, table[i].name, sizeof(c.tag));
+                set_tag(c.tag, table[i].name);
                 c.tone_hz = table[i].tone_hz;
                 c.rate = table[i].format.sample_rate;
                 c.channels = table[i].format.channels;
@@ -1014,7 +1023,7 @@ static void test_capture_failing(void **state) {
                 c.expected_size = 640 * 480 * 2;
                 c.expected_stride = 1280;
                 c.period_ns = d->kind == DEVICE_KIND_VIDEO ? 1e9 / 30 : 1e7;
-                strncpy((char *) c.tag, table[i].name, sizeof(c.tag));
+                set_tag(c.tag, table[i].name);
                 c.rate = table[i].format.sample_rate;
                 c.channels = table[i].format.channels;
                 c.started_ns = mono_ns();
@@ -1060,7 +1069,7 @@ static void test_capture_stall(void **state) {
                 c.expected_size = 640 * 480 * 2;
                 c.expected_stride = 1280;
                 c.period_ns = d->kind == DEVICE_KIND_VIDEO ? 1e9 / 30 : 1e7;
-                strncpy((char *) c.tag, table[i].name, sizeof(c.tag));
+                set_tag(c.tag, table[i].name);
                 c.rate = table[i].format.sample_rate;
                 c.channels = table[i].format.channels;
                 c.started_ns = mono_ns();
@@ -1100,7 +1109,7 @@ static void test_capture_reentrancy(void **state) {
         c.expected_size = 64 * 48 * 2;
         c.expected_stride = 128;
         c.period_ns = 1e8;
-        strncpy((char *) c.tag, "slow", sizeof(c.tag));
+        set_tag(c.tag, "slow");
 
         c.started_ns = mono_ns();
         assert_int_equal(device_start(d, &fmt, &consumer), 0);
@@ -1120,7 +1129,7 @@ static void test_capture_reentrancy(void **state) {
         c.expected_size = 64 * 48 * 2;
         c.expected_stride = 128;
         c.period_ns = 1e9 / 50;
-        strncpy((char *) c.tag, "gone", sizeof(c.tag));
+        set_tag(c.tag, "gone");
         c.started_ns = mono_ns();
         assert_int_equal(device_start(d, &(CaptureFormat) { DEVICE_KIND_VIDEO, 64, 48, PIXEL_FORMAT_YUYV, 50 }, &consumer), 0);
         run_loop(fx->event, 300, &c.stop_loop);
