@@ -107,6 +107,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmediagated.a | $(BUILD)/tests
 	$(CC) $(DAEMON_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libmediagated.a \
 		$(DAEMON_LIBS) $(call pc_libs,cmocka)
 
+# Client-library tests (test-client-*.c) call the library's internal functions, so they link its
+# objects instead of the daemon's archive (the more specific pattern wins).
+$(BUILD)/tests/test-client-%: tests/unit/test-client-%.c $(CLIENT_LIB_OBJS) | $(BUILD)/tests
+	$(CC) $(CLIENT_CFLAGS) -Iclient-lib/lib -Itests/unit -o $@ $< $(CLIENT_LIB_OBJS) \
+		$(CLIENT_LIBS) $(call pc_libs,cmocka)
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo
@@ -131,6 +137,7 @@ install: all
 	ln -sf libmediagate.so.$(VERSION) $(DESTDIR)$(libdir)/libmediagate.so.$(SONAME_MAJOR)
 	ln -sf libmediagate.so.$(SONAME_MAJOR) $(DESTDIR)$(libdir)/libmediagate.so
 	install -m 644 client-lib/mediagate.h $(DESTDIR)$(includedir)/mediagate.h
+	install -m 644 client-lib/mediagate-wire.h $(DESTDIR)$(includedir)/mediagate-wire.h
 	install -m 644 $(BUILD)/mediagate.pc $(DESTDIR)$(libdir)/pkgconfig/mediagate.pc
 	install -m 644 dbus/org.mediagate.MediaGate1.*.xml $(DESTDIR)$(datadir)/dbus-1/interfaces/
 	test -e $(DESTDIR)$(sysconfdir)/mediagate/mediagated.conf || \
@@ -139,6 +146,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/mediagated $(DESTDIR)$(bindir)/mediactl \
 		$(DESTDIR)$(libdir)/libmediagate.so* $(DESTDIR)$(includedir)/mediagate.h \
+		$(DESTDIR)$(includedir)/mediagate-wire.h \
 		$(DESTDIR)$(libdir)/pkgconfig/mediagate.pc \
 		$(DESTDIR)$(datadir)/dbus-1/interfaces/org.mediagate.MediaGate1.*.xml
 

@@ -251,13 +251,16 @@ int constraints_parse_json(const char *json, json_object **ret, MgError *err) {
         if (!json)
                 return error_setf(err, -EINVAL, "TypeError", "No constraints given.");
         len = strlen(json);
+        if (len >= INT_MAX)
+                return error_setf(err, -EINVAL, "SyntaxError", "Constraints JSON is too long.");
 
         tok = json_tokener_new();
         if (!tok)
                 return error_set_errno(err, -ENOMEM, NULL);
         /* Strict: JavaScript's JSON.parse() refuses trailing commas and invalid UTF-8 too. */
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        object = json_tokener_parse_ex(tok, json, (int) MIN(len, (size_t) INT_MAX));
+        /* The terminating NUL is part of the input, so that a bare literal ("true") ends. */
+        object = json_tokener_parse_ex(tok, json, (int) len + 1);
         e = json_tokener_get_error(tok);
         end = json_tokener_get_parse_end(tok);
         json_tokener_free(tok);
