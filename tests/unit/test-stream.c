@@ -47,6 +47,12 @@ static void fd_stats(int *ret_count, int *ret_highest) {
         *ret_highest = highest;
 }
 
+static bool under_valgrind(void) {
+        const char *p = getenv("LD_PRELOAD");
+
+        return p && strstr(p, "vgpreload");
+}
+
 /* The RLIMIT_NOFILE under which exactly k fd numbers are free (fds are allocated lowest first,
  * and fds above the limit, like a shell's 255, stay open but do not count). */
 static int limit_leaving_free(int k) {
@@ -1132,7 +1138,12 @@ static void test_stream_fd_cycles(void **state) {
                         close(control);
                         close(pool);
                 } else {
-                        assert_int_equal(r, -EMFILE);
+                        /* valgrind keeps its own fd limit and fails the step that crosses it
+                         * with its own errno; what matters there is that nothing is left. */
+                        if (under_valgrind())
+                                assert_true(r < 0);
+                        else
+                                assert_int_equal(r, -EMFILE);
                         assert_null(s);
                         assert_int_equal(control, -1);
                         assert_int_equal(pool, -1);
