@@ -62,7 +62,9 @@ int capture_sink_reconfigure(CaptureSink *s, const CaptureSinkRequest *req);
 typedef void (*capture_event_handler_t)(Device *d, int error, void *userdata);
 void capture_set_event_handler(capture_event_handler_t cb, void *userdata);
 
-/* The device is capturing for some sink (for the indicator), and a callback on each change. */
+/* The device is capturing for some sink (for the indicator), and a callback on each change
+ * (called synchronously, also from inside capture_*() calls: it must not call back in). A
+ * restart in another mode is not a change. */
 bool capture_device_is_live(Device *d);
 typedef void (*capture_live_handler_t)(Device *d, bool live, void *userdata);
 void capture_set_live_handler(capture_live_handler_t cb, void *userdata);
