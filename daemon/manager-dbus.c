@@ -250,7 +250,7 @@ static int method_unregister_agent(sd_bus_message *message, void *userdata, sd_b
         return manager_with_caller(userdata, message, unregister_agent_with_caller, error);
 }
 
-static const sd_bus_vtable manager_vtable[] = {
+const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("EnumerateDevices",
                                 SD_BUS_ARGS("a{sv}", options),

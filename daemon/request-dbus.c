@@ -35,7 +35,7 @@ static int method_close(sd_bus_message *message, void *userdata, sd_bus_error *e
         return r;
 }
 
-static const sd_bus_vtable request_vtable[] = {
+const sd_bus_vtable request_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Close", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_close,

@@ -97,7 +97,7 @@ static int method_set_device_state(sd_bus_message *m, void *userdata, sd_bus_err
 
 /* UNPRIVILEGED: sd-bus's own check would let any CAP_SYS_ADMIN holder in and is skipped
  * entirely on a trusted (user) bus; check_caller() is the one rule. */
-static const sd_bus_vtable testing_vtable[] = {
+const sd_bus_vtable testing_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("AddDevice", SD_BUS_ARGS("s", section_text), SD_BUS_NO_RESULT,
                                 method_add_device, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -270,7 +270,7 @@ static int method_apply_constraints(sd_bus_message *message, void *userdata, sd_
         return sd_bus_reply_method_return(message, NULL);
 }
 
-static const sd_bus_vtable track_vtable[] = {
+const sd_bus_vtable track_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Kind", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("DeviceId", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),

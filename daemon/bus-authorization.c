@@ -1,0 +1,54 @@
+/* Who may use each member of mediagate's interfaces (reliability.md 7). */
+#include "bus-authorization.h"
+
+#include "mediagate-names.h"
+#include "util.h"
+
+const BusAuthEntry bus_authorization_table[] = {
+        /* Manager: anyone may ask; what they get depends on who they are. */
+        { MG_IFACE_MANAGER, "EnumerateDevices", BUS_AUTH_PUBLIC, NULL,
+          "device information is filtered by the caller's exposure" },
+        { MG_IFACE_MANAGER, "GetUserMedia", BUS_AUTH_PUBLIC, NULL,
+          "admin policy, polkit (camera/microphone) and the user decide inside the request" },
+        { MG_IFACE_MANAGER, "RegisterAgent", BUS_AUTH_PUBLIC, NULL,
+          "an agent serves its own uid only; sandboxed apps are refused" },
+        { MG_IFACE_MANAGER, "UnregisterAgent", BUS_AUTH_PUBLIC, NULL,
+          "only the registering connection's own agents" },
+
+        /* Request objects belong to the connection that asked. */
+        { MG_IFACE_REQUEST, "Close", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_REQUEST, "State", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_REQUEST, "Response", BUS_AUTH_OWNER, NULL, "sent to the owner only" },
+
+        /* Track objects belong to the connection that was granted them. */
+        { MG_IFACE_TRACK, "Kind", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "DeviceId", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "Label", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "GroupId", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "Settings", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "Capabilities", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "Constraints", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "ReadyState", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "Muted", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "Enabled", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "Open", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "Stop", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "SetEnabled", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "ApplyConstraints", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "Ended", BUS_AUTH_OWNER, NULL, "sent to the owner only" },
+
+        /* Testing: served only with --test-controls. */
+        { MG_IFACE_TESTING, "AddDevice", BUS_AUTH_TEST_UID, NULL, NULL },
+        { MG_IFACE_TESTING, "RemoveDevice", BUS_AUTH_TEST_UID, NULL, NULL },
+        { MG_IFACE_TESTING, "SetDeviceState", BUS_AUTH_TEST_UID, NULL, NULL },
+};
+
+const size_t bus_authorization_table_size = ELEMENTSOF(bus_authorization_table);
+
+const BusAuthEntry *bus_authorization_lookup(const char *interface, const char *member) {
+        for (size_t i = 0; i < bus_authorization_table_size; i++)
+                if (streq(bus_authorization_table[i].interface, interface) &&
+                    streq(bus_authorization_table[i].member, member))
+                        return &bus_authorization_table[i];
+        return NULL;
+}
