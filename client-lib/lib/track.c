@@ -492,7 +492,8 @@ int mg_track_apply_constraints(MgTrack *t, const char *json, MgError *err) {
                 return r;
 
         /* The new settings, without waiting for PropertiesChanged. */
-        r = sd_bus_get_property(t->client->bus, MG_BUS_NAME, t->path, MG_IFACE_TRACK, "Settings", &error, &reply, "a{sv}");
+        r = sd_bus_call_method(t->client->bus, MG_BUS_NAME, t->path, DBUS_PROPERTIES, "Get", &error, &reply, "ss",
+                               MG_IFACE_TRACK, "Settings");
         if (r < 0)
                 return error_set_bus(err, &error, r);
         return settings_read(t, reply, err);
