@@ -51,7 +51,7 @@ extern "C" {
 
 typedef struct MgError {
         int error;        /* negative errno; 0 while no error is set */
-        char *name;       /* the spec's name for errors the daemon decided ("NotAllowedError",
+        char *name;       /* (NULL only when memory ran out) the spec's name for errors the daemon decided ("NotAllowedError",
                            * "OverconstrainedError", "TypeError", ..., "AccessDenied"); the
                            * D-Bus error name for other bus errors; "TypeError"/"SyntaxError" for
                            * constraints rejected before sending; "System.Error.E..." (the way
@@ -223,7 +223,8 @@ typedef struct MgRequestOptions {
 
 #define MG_WAIT_FOREVER UINT64_MAX
 
-/* Start a request: subscribe to its Response, then call Manager.GetUserMedia. Errors the
+/* Start a request: subscribe to its Response, then call Manager.GetUserMedia (two short round
+ * trips; the wait for the decision happens later, without blocking). Errors the
  * daemon finds at once (TypeError, SecurityError, LimitsExceeded) are returned here; the
  * decision (consent, device opening: NotAllowedError, NotFoundError, OverconstrainedError,
  * NotReadableError, AbortError) arrives later, through mg_request_wait() or the callback.
@@ -242,7 +243,8 @@ MgRequest *mg_request_unref(MgRequest *r);
 /* Block, dispatching the bus, until the request is decided or timeout_usec passed
  * (MG_WAIT_FOREVER: no limit). Returns 0 on success (tracks are ready), the request's error
  * when it failed, -ETIMEDOUT when it is still pending (it stays pending; wait again or close
- * it). Also usable after the callback ran: it then returns the result at once. */
+ * it). Also usable after the callback ran: it then returns the result at once. Not from inside
+ * a callback of the same connection (-EBUSY): sd-bus does not dispatch recursively. */
 int mg_request_wait(MgRequest *r, uint64_t timeout_usec, MgError *err);
 
 /* Asynchronously: called once when the request is decided, from the bus dispatch. result is 0
