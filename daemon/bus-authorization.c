@@ -15,6 +15,18 @@ const BusAuthEntry bus_authorization_table[] = {
         { MG_IFACE_MANAGER, "UnregisterAgent", BUS_AUTH_PUBLIC, NULL,
           "only the registering connection's own agents" },
 
+        /* Indicator state: public, so that any indicator applet can show it. */
+        { MG_IFACE_MANAGER, "CameraAccessible", BUS_AUTH_PUBLIC, NULL, NULL },
+        { MG_IFACE_MANAGER, "MicrophoneAccessible", BUS_AUTH_PUBLIC, NULL, NULL },
+        { MG_IFACE_MANAGER, "CameraLive", BUS_AUTH_PUBLIC, NULL, NULL },
+        { MG_IFACE_MANAGER, "MicrophoneLive", BUS_AUTH_PUBLIC, NULL, NULL },
+        { MG_IFACE_MANAGER, "CameraMuted", BUS_AUTH_PUBLIC, NULL, NULL },
+        { MG_IFACE_MANAGER, "MicrophoneMuted", BUS_AUTH_PUBLIC, NULL, NULL },
+        { MG_IFACE_MANAGER, "Clients", BUS_AUTH_PUBLIC, NULL, "names the apps using devices, as indicators must" },
+
+        /* Admin. */
+        { MG_IFACE_ADMIN, "SetMuted", BUS_AUTH_POLKIT, MG_POLKIT_ACTION_MUTE, NULL },
+
         /* Request objects belong to the connection that asked. */
         { MG_IFACE_REQUEST, "Close", BUS_AUTH_OWNER, NULL, NULL },
         { MG_IFACE_REQUEST, "State", BUS_AUTH_OWNER, NULL, NULL },

@@ -28,6 +28,7 @@ const BusAuthEntry *bus_authorization_lookup(const char *interface, const char *
 
 /* The vtables, for the table's test. */
 extern const sd_bus_vtable manager_vtable[];
+extern const sd_bus_vtable admin_vtable[];
 extern const sd_bus_vtable request_vtable[];
 extern const sd_bus_vtable track_vtable[];
 extern const sd_bus_vtable testing_vtable[];

@@ -10,6 +10,7 @@
 #include "constraints.h"
 #include "device-id.h"
 #include "exposure.h"
+#include "indicator.h"
 #include "request.h"
 #include "log.h"
 #include "mediagate-names.h"
@@ -250,8 +251,37 @@ static int method_unregister_agent(sd_bus_message *message, void *userdata, sd_b
         return manager_with_caller(userdata, message, unregister_agent_with_caller, error);
 }
 
+static int property_get_indicator(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        DeviceKind kind = startswith(property, "Camera") ? DEVICE_KIND_VIDEO : DEVICE_KIND_AUDIO;
+        bool v;
+
+        if (endswith(property, "Accessible"))
+                v = indicator_get_accessible(m->indicator, kind);
+        else if (endswith(property, "Live"))
+                v = indicator_get_live(m->indicator, kind);
+        else
+                v = m->muted[kind];
+        return sd_bus_message_append(reply, "b", v);
+}
+
+static int property_get_clients(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return indicator_append_clients(m->indicator, reply);
+}
+
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("CameraAccessible", "b", property_get_indicator, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MicrophoneAccessible", "b", property_get_indicator, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CameraLive", "b", property_get_indicator, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MicrophoneLive", "b", property_get_indicator, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CameraMuted", "b", property_get_indicator, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MicrophoneMuted", "b", property_get_indicator, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Clients", "a(ssssbb)", property_get_clients, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("EnumerateDevices",
                                 SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("a(sssa{sv})", devices),

@@ -4,12 +4,16 @@
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
+#include "admin-dbus.h"
 #include "brokers.h"
 #include "bus-errors.h"
 #include "callers.h"
 #include "capture.h"
 #include "consent.h"
 #include "grants.h"
+#include "indicator.h"
+#include "mute.h"
+#include "polkit.h"
 #include "request.h"
 #include "track.h"
 #include "devices/synthetic.h"
@@ -26,6 +30,14 @@ static void registry_callback(DeviceRegistry *r, RegistryEvent ev, Device *d, vo
                  device_kind_to_string(d->kind), d->backend);
         if (ev == REGISTRY_DEVICE_REMOVED)
                 tracks_end_for_device(m, d, TRACK_END_DEVICE_REMOVED);
+}
+
+/* A device started or stopped capturing: the indicator follows at once (Live before the first
+ * frame, and not false before the device stopped). */
+static void on_capture_live(Device *d, bool live, void *userdata) {
+        Manager *m = userdata;
+
+        indicator_update(m->indicator);
 }
 
 /* A capturing device failed: its tracks end. */
@@ -125,6 +137,14 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 return log_error_errno(r, "Failed to create the device registry: %m");
         device_registry_set_callback(m->registry, registry_callback, m);
         capture_set_event_handler(on_capture_error, m);
+        capture_set_live_handler(on_capture_live, m);
+
+        r = indicator_new(m, m->config.indicator_leds, &m->indicator);
+        if (r < 0)
+                return r;
+        r = mute_load(m);
+        if (r < 0)
+                return r;
 
         r = brokers_load_dir(m->config.policy_dir ?: DEFAULT_POLICY_DIR, &m->brokers);
         if (r < 0)
@@ -147,9 +167,13 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         requests_free_all(m);
+        m->polkit_registry = polkit_verify_registry_free(m->polkit_registry);
         if (m->tracks)
                 tracks_end_all(m, TRACK_END_SHUTDOWN);
         consent_free_all(m);
+        capture_set_live_handler(NULL, NULL);
+        capture_set_event_handler(NULL, NULL);
+        m->indicator = indicator_free(m->indicator);
         grant_store_free(m->grants);
         callers_free_all(m);
         hashmap_free(m->callers);
@@ -157,6 +181,7 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->requests);
         hashmap_free(m->tracks);
         sd_bus_slot_unref(m->manager_slot);
+        sd_bus_slot_unref(m->admin_slot);
         sd_bus_slot_unref(m->request_slot);
         sd_bus_slot_unref(m->track_slot);
         sd_bus_slot_unref(m->testing_slot);
@@ -243,6 +268,9 @@ int manager_start(Manager *m) {
         r = manager_dbus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to export the Manager object: %m");
+        r = admin_dbus_register(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to export the Admin interface: %m");
         r = request_dbus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to export the request objects: %m");
@@ -267,6 +295,13 @@ int manager_start(Manager *m) {
                                        MG_BUS_NAME);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire the bus name %s: %m", MG_BUS_NAME);
+
+        /* A new instance says where things stand, so that indicators never keep a stale state. */
+        r = sd_bus_emit_properties_changed(m->bus, MG_OBJECT_PATH, MG_IFACE_MANAGER, "CameraAccessible",
+                                           "MicrophoneAccessible", "CameraLive", "MicrophoneLive", "CameraMuted",
+                                           "MicrophoneMuted", "Clients", NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to publish the indicator state: %m");
 
         (void) sd_notify(false, "READY=1\nSTATUS=Serving cameras and microphones.");
         log_struct_internal(LOG_INFO, 0, MG_MESSAGE_DAEMON_STARTED, NULL,

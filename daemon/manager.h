@@ -16,6 +16,7 @@ typedef struct Brokers Brokers;
 typedef struct SyntheticBackend SyntheticBackend;
 typedef struct GrantStore GrantStore;
 typedef struct ConsentRegistry ConsentRegistry;
+typedef struct Indicator Indicator;
 
 typedef struct Manager {
         sd_event *event;
@@ -35,8 +36,12 @@ typedef struct Manager {
         Hashmap *tracks;         /* object path → Track, live */
         GrantStore *grants;
         ConsentRegistry *consent;
+        Indicator *indicator;
+        bool muted[_DEVICE_KIND_MAX]; /* the global privacy switches */
+        Hashmap *polkit_registry;     /* privileged calls waiting for polkit */
 
         sd_bus_slot *manager_slot;
+        sd_bus_slot *admin_slot;
         sd_bus_slot *request_slot;
         sd_bus_slot *track_slot;
         sd_bus_slot *testing_slot;

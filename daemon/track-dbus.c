@@ -78,8 +78,7 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
 
         if (streq(property, "Enabled"))
                 return sd_bus_message_append(reply, "b", t->enabled);
-        /* Muted: the source is muted. Nothing mutes a source yet. */
-        return sd_bus_message_append(reply, "b", false);
+        return sd_bus_message_append(reply, "b", t->muted);
 }
 
 /* The stream configuration for the track's current settings. Slots are sized for the largest
@@ -181,6 +180,7 @@ static int method_open(sd_bus_message *message, void *userdata, sd_bus_error *er
         if (r < 0)
                 return r;
         stream_set_enabled(stream, t->enabled);
+        stream_set_muted(stream, t->muted);
         stream_get_format(stream, &format);
 
         r = sd_bus_message_new_method_return(message, &reply);
@@ -212,13 +212,7 @@ static int method_set_enabled(sd_bus_message *message, void *userdata, sd_bus_er
         r = sd_bus_message_read(message, "b", &enabled);
         if (r < 0)
                 return r;
-        if (t->enabled != !!enabled) {
-                t->enabled = enabled;
-                capture_sink_set_active(t->sink, t->enabled);
-                if (t->stream)
-                        stream_set_enabled(t->stream, t->enabled);
-                track_dbus_emit_changed(t, "Enabled");
-        }
+        track_set_enabled(t, enabled);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -337,7 +331,7 @@ void track_dbus_emit_changed(Track *t, const char *property) {
                 if (streq(property, "Enabled"))
                         r = sd_bus_message_append(signal, "v", "b", t->enabled);
                 else if (streq(property, "Muted"))
-                        r = sd_bus_message_append(signal, "v", "b", false);
+                        r = sd_bus_message_append(signal, "v", "b", t->muted);
                 else if (streq(property, "ReadyState"))
                         r = sd_bus_message_append(signal, "v", "s", t->ended ? "ended" : "live");
                 else {

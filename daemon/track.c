@@ -6,6 +6,7 @@
 
 #include "caller.h"
 #include "capture.h"
+#include "indicator.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "mediagate-wire.h"
@@ -51,6 +52,7 @@ int track_new(Manager *m, Caller *caller, const char *origin, Device *device, co
         t->device = device_ref(device);
         t->caller = caller_ref(caller);
         t->enabled = true;
+        t->muted = m->muted[device->kind];
         t->settings = *settings;
         snprintf(t->device_id, sizeof t->device_id, "%s", device_id);
         snprintf(t->group_id, sizeof t->group_id, "%s", group_id);
@@ -69,11 +71,15 @@ int track_new(Manager *m, Caller *caller, const char *origin, Device *device, co
         r = capture_sink_new(device, &req, &t->sink);
         if (r < 0)
                 goto fail;
+        /* A track born under the privacy switch starts muted: the device is released soon. */
+        if (t->muted)
+                capture_sink_set_active(t->sink, false);
 
         /* The table's reference; the bus finds tracks through it. */
         r = hashmap_put(m->tracks, t->path, t);
         if (r < 0)
                 goto fail;
+        indicator_update(m->indicator);
         *ret = t;
         return 0;
 
@@ -151,8 +157,35 @@ void track_end(Track *t, TrackEndReason reason) {
         }
 
         hashmap_remove(m->tracks, t->path);
+        indicator_update(m->indicator);
         track_unref(t); /* the table's reference */
         track_unref(t);
+}
+
+static void apply_activity(Track *t) {
+        capture_sink_set_active(t->sink, t->enabled && !t->muted);
+}
+
+void track_set_enabled(Track *t, bool enabled) {
+        if (t->ended || t->enabled == enabled)
+                return;
+        t->enabled = enabled;
+        apply_activity(t);
+        if (t->stream)
+                stream_set_enabled(t->stream, enabled);
+        track_dbus_emit_changed(t, "Enabled");
+        indicator_update(t->manager->indicator);
+}
+
+void track_set_muted(Track *t, bool muted) {
+        if (t->ended || t->muted == muted)
+                return;
+        t->muted = muted;
+        if (t->stream)
+                stream_set_muted(t->stream, muted);
+        apply_activity(t);
+        track_dbus_emit_changed(t, "Muted");
+        indicator_update(t->manager->indicator);
 }
 
 ConstraintCandidate track_candidate(const Track *t) {

@@ -41,6 +41,7 @@ typedef struct Track {
         Stream *stream;
 
         bool enabled;
+        bool muted;      /* the global privacy switch of the kind */
         bool ended;
 } Track;
 
@@ -56,6 +57,11 @@ Track *track_unref(Track *t);
 /* End the track: detach from the device, end the stream with the reason, emit Ended (except
  * for STOPPED and CLIENT_GONE), drop it from the bus. */
 void track_end(Track *t, TrackEndReason reason);
+
+/* SetEnabled and the privacy switch: a track gets frames when enabled and not muted; the
+ * device is released when none of its tracks does. Both announce the change. */
+void track_set_enabled(Track *t, bool enabled);
+void track_set_muted(Track *t, bool muted);
 
 /* Candidate of this track's device for the constraint engine, with the caller's ids. */
 ConstraintCandidate track_candidate(const Track *t);

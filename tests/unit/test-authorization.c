@@ -14,6 +14,7 @@ static const struct {
         const sd_bus_vtable *vtable;
 } served[] = {
         { MG_IFACE_MANAGER, manager_vtable },
+        { MG_IFACE_ADMIN, admin_vtable },
         { MG_IFACE_REQUEST, request_vtable },
         { MG_IFACE_TRACK, track_vtable },
         { MG_IFACE_TESTING, testing_vtable },

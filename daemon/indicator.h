@@ -1,0 +1,29 @@
+/* What the "camera on" indicators show: CameraAccessible, CameraLive, MicrophoneAccessible,
+ * MicrophoneLive, CameraMuted, MicrophoneMuted and Clients on the Manager object, with the
+ * 3-second hold of false→true changes, and the hardware LEDs named by IndicatorLed=. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "devices/device.h"
+#include "manager.h"
+
+/* A false→true change of Accessible or Live stays visible at least this long. */
+#define INDICATOR_HOLD_USEC (3 * 1000000ULL)
+
+typedef struct Indicator Indicator;
+
+/* leds: IndicatorLed= values ("camera:PATH", "microphone:PATH" or "PATH" for both). */
+int indicator_new(Manager *m, char **leds, Indicator **ret);
+Indicator *indicator_free(Indicator *ind);
+
+/* Recompute from the tracks, the devices and the switches, publish what changed (at once for
+ * true, after the hold for false) and drive the LEDs. Cheap; call after any change. */
+void indicator_update(Indicator *ind);
+
+/* What the Manager's property getters return. */
+bool indicator_get_accessible(Indicator *ind, DeviceKind kind);
+bool indicator_get_live(Indicator *ind, DeviceKind kind);
+int indicator_append_clients(Indicator *ind, sd_bus_message *reply);
