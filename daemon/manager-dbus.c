@@ -298,6 +298,7 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_ARGS("o", path),
                                 SD_BUS_NO_RESULT,
                                 method_unregister_agent, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL("DevicesChanged", NULL, 0),
         SD_BUS_VTABLE_END,
 };
 

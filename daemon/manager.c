@@ -17,19 +17,57 @@
 #include "request.h"
 #include "track.h"
 #include "devices/synthetic.h"
+#include "exposure.h"
+#include "caller.h"
 #include "log.h"
 #include "manager-dbus.h"
 #include "mediagate-names.h"
 #include "testing-dbus.h"
 #include "util.h"
 
+static void send_devices_changed(Manager *m, const char *destination) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *signal = NULL;
+        int r;
+
+        r = sd_bus_message_new_signal(m->bus, &signal, MG_OBJECT_PATH, MG_IFACE_MANAGER, "DevicesChanged");
+        if (r >= 0 && destination)
+                r = sd_bus_message_set_destination(signal, destination);
+        if (r >= 0)
+                r = sd_bus_send(m->bus, signal, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to send DevicesChanged: %m");
+}
+
+/* DevicesChanged only when what a caller may see changes. Without exposure a caller sees one
+ * empty entry per kind, so that view changes only when a kind appears or disappears, or the
+ * default device changes: then everyone is told. Otherwise only the connections to which the
+ * kind is exposed learn of it, each on its own. */
+static void announce_device_change(Manager *m, Device *d, RegistryEvent ev) {
+        size_t n = device_registry_count_kind(m->registry, d->kind);
+        HashmapIter it = {};
+        Caller *caller;
+
+        if (!m->bus || !sd_bus_is_ready(m->bus))
+                return;
+        if (d->is_default || (ev == REGISTRY_DEVICE_ADDED ? n == 1 : n == 0)) {
+                send_devices_changed(m, NULL);
+                return;
+        }
+        while (hashmap_iterate(m->callers, &it, (void **) &caller, NULL))
+                if (exposure_holds(m, caller, NULL, d->kind))
+                        send_devices_changed(m, caller->unique_name);
+}
+
 static void registry_callback(DeviceRegistry *r, RegistryEvent ev, Device *d, void *userdata) {
         Manager *m = userdata;
 
-        log_info("Device %s %s (%s, %s).", d->name, ev == REGISTRY_DEVICE_ADDED ? "added" : "removed",
-                 device_kind_to_string(d->kind), d->backend);
+        log_struct_internal(LOG_INFO, 0, ev == REGISTRY_DEVICE_ADDED ? MG_MESSAGE_DEVICE_ADDED : MG_MESSAGE_DEVICE_REMOVED,
+                            NULL, "Device %s %s (%s, %s).", d->name,
+                            ev == REGISTRY_DEVICE_ADDED ? "added" : "removed", device_kind_to_string(d->kind),
+                            d->backend);
         if (ev == REGISTRY_DEVICE_REMOVED)
                 tracks_end_for_device(m, d, TRACK_END_DEVICE_REMOVED);
+        announce_device_change(m, d, ev);
 }
 
 /* A device started or stopped capturing: the indicator follows at once (Live before the first
