@@ -1170,7 +1170,8 @@ static int setup_bus(void **state) {
 }
 
 static int teardown_bus(void **state) {
-        test_bus = sd_bus_flush_close_unref(test_bus);
+        /* Never flush: the bus never gets past authentication, and flushing would wait for it. */
+        test_bus = sd_bus_close_unref(test_bus);
         return 0;
 }
 
