@@ -28,6 +28,7 @@ const BusAuthEntry bus_authorization_table[] = {
 
         /* Admin. */
         { MG_IFACE_ADMIN, "SetMuted", BUS_AUTH_POLKIT, MG_POLKIT_ACTION_MUTE, NULL },
+        { MG_IFACE_ADMIN, "ReloadPolicy", BUS_AUTH_POLKIT, MG_POLKIT_ACTION_MANAGE, NULL },
 
         /* Request objects belong to the connection that asked. */
         { MG_IFACE_REQUEST, "Close", BUS_AUTH_OWNER, NULL, NULL },

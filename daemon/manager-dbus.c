@@ -2,7 +2,6 @@
  * decisions live in the modules these handlers call. */
 #include "manager-dbus.h"
 
-#include "brokers.h"
 #include "bus-util.h"
 #include "caller.h"
 #include "callers.h"
@@ -11,6 +10,7 @@
 #include "device-id.h"
 #include "exposure.h"
 #include "indicator.h"
+#include "policy.h"
 #include "request.h"
 #include "log.h"
 #include "mediagate-names.h"
@@ -26,7 +26,7 @@ static int check_origin_option(Manager *m, const Caller *caller, const char *ori
         *ret_origin = NULL;
         if (!origin)
                 return 0;
-        if (!brokers_contains(m->brokers, caller->app_id))
+        if (!policy_is_broker(m->policy, caller->app_id))
                 return sd_bus_error_setf(error, MG_ERROR_SECURITY,
                                          "Only a trusted broker may pass an origin.");
         r = origin_check(origin, ret_origin);

@@ -5,7 +5,6 @@
 #include <systemd/sd-daemon.h>
 
 #include "admin-dbus.h"
-#include "brokers.h"
 #include "bus-errors.h"
 #include "callers.h"
 #include "capture.h"
@@ -13,6 +12,7 @@
 #include "grants.h"
 #include "indicator.h"
 #include "mute.h"
+#include "policy.h"
 #include "polkit.h"
 #include "request.h"
 #include "track.h"
@@ -184,9 +184,11 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         if (r < 0)
                 return r;
 
-        r = brokers_load_dir(m->config.policy_dir ?: DEFAULT_POLICY_DIR, &m->brokers);
+        r = policy_load_dir(m->config.policy_dir ?: DEFAULT_POLICY_DIR, NULL, &m->policy);
         if (r < 0)
-                return log_error_errno(r, "Failed to load the trusted brokers: %m");
+                return log_error_errno(r, "Failed to load the admin policy: %m");
+        for (char * const *e = policy_errors(m->policy); e && *e; e++)
+                log_error("%s", *e);
 
         r = load_devices(m, options);
         if (r < 0)
@@ -226,7 +228,7 @@ Manager *manager_free(Manager *m) {
         sd_bus_slot_unref(m->name_owner_slot);
         synthetic_backend_free(m->synthetic);
         device_registry_free(m->registry);
-        brokers_free(m->brokers);
+        policy_free(m->policy);
         if (m->bus) {
                 sd_bus_flush(m->bus);
                 sd_bus_close_unref(m->bus);
@@ -261,6 +263,64 @@ static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus
         return 0;
 }
 
+/* Whether the policy (with the stored user decisions under it) still allows a live track. */
+static bool policy_still_allows(Manager *m, Track *t) {
+        PolicyQuery q = {
+                .uid = t->caller->uid,
+                .app_id = t->caller->app_id,
+                .origin = t->origin,
+                .kind = t->kind,
+                .hardware_id = t->device->hardware_id,
+        };
+        PolicyVerdict v = {};
+        GrantDecision g;
+        bool allowed;
+
+        if (policy_evaluate(m->policy, &q, &v) < 0)
+                return false;
+        g = grant_store_lookup(m->grants, t->caller->uid, t->caller->app_id, t->origin, t->kind,
+                               t->device->hardware_id, now_usec(CLOCK_BOOTTIME));
+        /* A live track was granted; only a deny ends it (a prompt rule does not re-ask). */
+        allowed = policy_resolve(&v, true, g == GRANT_DENY ? POLICY_DENY : POLICY_ALLOW) != POLICY_DENY;
+        policy_verdict_done(&v);
+        return allowed;
+}
+
+int manager_reload_policy(Manager *m) {
+        _cleanup_(policy_freep) Policy *fresh = NULL;
+        HashmapIter it = {};
+        Track *t, **denied;
+        size_t n = 0;
+        int r;
+
+        r = policy_load_dir(m->config.policy_dir ?: DEFAULT_POLICY_DIR, NULL, &fresh);
+        if (r < 0)
+                return log_error_errno(r, "Failed to reload the admin policy, keeping the old one: %m");
+        for (char * const *e = policy_errors(fresh); e && *e; e++)
+                log_error("%s", *e);
+        policy_free(m->policy);
+        m->policy = TAKE_PTR(fresh);
+        log_info("Admin policy reloaded: %zu rule(s).", policy_n_rules(m->policy));
+
+        denied = calloc(hashmap_size(m->tracks) + 1, sizeof(Track *));
+        if (!denied)
+                return log_oom();
+        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL))
+                if (!policy_still_allows(m, t))
+                        denied[n++] = track_ref(t);
+        for (size_t i = 0; i < n; i++) {
+                track_end(denied[i], TRACK_END_POLICY);
+                track_unref(denied[i]);
+        }
+        free(denied);
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) manager_reload_policy(userdata);
+        return 0;
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
@@ -280,11 +340,14 @@ int manager_start(Manager *m) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals: %m");
 
@@ -292,6 +355,10 @@ int manager_start(Manager *m) {
         r = sd_bus_set_exit_on_disconnect(m->bus, true);
         if (r < 0)
                 return log_error_errno(r, "Failed to set exit on disconnect: %m");
+        /* Under systemd with WatchdogSec=, the loop itself pings the watchdog (none otherwise). */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the watchdog: %m");
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");

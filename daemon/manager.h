@@ -12,7 +12,7 @@
 #include "hashmap.h"
 
 typedef struct Caller Caller;
-typedef struct Brokers Brokers;
+typedef struct Policy Policy;
 typedef struct SyntheticBackend SyntheticBackend;
 typedef struct GrantStore GrantStore;
 typedef struct ConsentRegistry ConsentRegistry;
@@ -28,7 +28,7 @@ typedef struct Manager {
 
         DeviceRegistry *registry;
         SyntheticBackend *synthetic;
-        Brokers *brokers;
+        Policy *policy;           /* the admin policy (policy.d) */
 
         Hashmap *callers;        /* unique name → Caller, identified connections */
         Hashmap *caller_lookups; /* unique name → CallerLookup, identification in flight */
@@ -64,6 +64,10 @@ static inline void manager_freep(Manager **m) {
 /* Connect to the bus, export the objects, take the name; then serve until a signal. */
 int manager_start(Manager *m);
 int manager_run(Manager *m);
+
+/* Re-read the admin policy (Admin.ReloadPolicy, SIGHUP) and end the live tracks it now denies.
+ * When the directory cannot be read at all the old policy stays. */
+int manager_reload_policy(Manager *m);
 
 /* Called when a connection leaves the bus (NameOwnerChanged). */
 void manager_peer_gone(Manager *m, const char *unique_name);

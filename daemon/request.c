@@ -14,6 +14,7 @@
 #include "grants.h"
 #include "log.h"
 #include "mediagate-names.h"
+#include "policy.h"
 #include "polkit.h"
 #include "sanitize.h"
 #include "track.h"
@@ -28,6 +29,7 @@ typedef struct KindState {
         char (*ids)[2][DEVICE_ID_LENGTH + 1]; /* device id, group id per candidate */
         size_t n_candidates;
         SelectedSettings selected;
+        PolicyVerdict verdict; /* the admin policy on the selected device */
         PolkitQuery *polkit;
         int polkit_allowed; /* -1 while pending */
         bool picked;        /* the user limited the grant to chosen devices */
@@ -81,6 +83,7 @@ static Request *request_free(Request *r) {
                 KindState *ks = &r->kinds[k];
 
                 polkit_query_cancel(ks->polkit);
+                policy_verdict_done(&ks->verdict);
                 for (size_t i = 0; i < ks->n_candidates; i++)
                         device_unref((Device *) ks->candidates[i].device);
                 free(ks->candidates);
@@ -170,6 +173,42 @@ static bool kind_denied(Request *r, DeviceKind k) {
                                   now_usec(CLOCK_BOOTTIME)) == GRANT_DENY;
 }
 
+static int policy_evaluate_device(Request *r, DeviceKind k, const Device *d, PolicyVerdict *ret) {
+        PolicyQuery q = {
+                .uid = r->caller->uid,
+                .app_id = r->caller->app_id,
+                .origin = r->origin,
+                .kind = k,
+                .hardware_id = d ? d->hardware_id : NULL,
+        };
+
+        return policy_evaluate(r->manager->policy, &q, ret);
+}
+
+/* An error evaluating the policy denies. */
+static bool policy_denies(Request *r, DeviceKind k, const Device *d) {
+        PolicyVerdict v = {};
+        bool deny;
+
+        deny = policy_evaluate_device(r, k, d, &v) < 0 || v.decision == POLICY_DENY;
+        policy_verdict_done(&v);
+        return deny;
+}
+
+/* Keep the policy's verdict on the selected device for the decision after polkit. */
+static bool evaluate_selected(Request *r, DeviceKind k) {
+        KindState *ks = &r->kinds[k];
+
+        policy_verdict_done(&ks->verdict);
+        if (policy_evaluate_device(r, k, ks->candidates[ks->selected.candidate].device, &ks->verdict) < 0) {
+                request_fail(r, 1, "NotAllowedError", NULL, "The admin policy could not be evaluated.");
+                return false;
+        }
+        if (ks->verdict.explanation)
+                log_debug("Request %s, %s: %s", r->path, kind_permission_name(k), ks->verdict.explanation);
+        return true;
+}
+
 /* Step 3: candidates and SelectSettings for each requested kind. Returns false when the
  * request failed (and is gone). */
 static bool select_devices(Request *r) {
@@ -205,6 +244,27 @@ static bool select_devices(Request *r) {
                         i++;
                 }
                 ks->n_candidates = i;
+                n = i;
+
+                /* Devices the admin policy denies to this caller are not candidates at all. */
+                i = 0;
+                for (size_t j = 0; j < n; j++) {
+                        if (policy_denies(r, k, ks->candidates[j].device)) {
+                                device_unref((Device *) ks->candidates[j].device);
+                                continue;
+                        }
+                        memcpy(ks->ids[i], ks->ids[j], sizeof ks->ids[i]);
+                        ks->candidates[i] = ks->candidates[j];
+                        ks->candidates[i].device_id = ks->ids[i][0];
+                        ks->candidates[i].group_id = ks->ids[i][1];
+                        i++;
+                }
+                ks->n_candidates = i;
+                if (n > 0 && i == 0) {
+                        request_fail(r, 1, "NotAllowedError", NULL, "The admin policy does not allow the %s.",
+                                     kind_permission_name(k));
+                        return false;
+                }
 
                 /* A kind the user denied for good reveals nothing, not even whether a device exists. */
                 if (i == 0) {
@@ -237,6 +297,8 @@ static bool select_devices(Request *r) {
                                      "No device setting satisfies the required constraints.");
                         return false;
                 }
+                if (!evaluate_selected(r, k))
+                        return false;
         }
         return true;
 }
@@ -321,6 +383,8 @@ static bool apply_device_pick(Request *r, char **picked) {
                                      "The chosen device cannot satisfy the required constraints.");
                         return false;
                 }
+                if (!evaluate_selected(r, k))
+                        return false;
         }
         return true;
 }
@@ -434,13 +498,15 @@ static void prompt_user(Request *r) {
         emit_state_changed(r);
 }
 
-/* Steps 5-6 after polkit: a stored decision, else the user. */
+/* Steps 3-6 after polkit: the admin policy's allow or locked prompt, a stored decision, else
+ * the user (policy_resolve() applies architecture.md's precedence). */
 static void ask_user_or_decide(Request *r) {
         bool all_allowed = true;
 
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
                 KindState *ks = &r->kinds[k];
                 const Device *d;
+                PolicyDecision stored;
                 GrantDecision g;
 
                 if (!ks->requested)
@@ -448,10 +514,16 @@ static void ask_user_or_decide(Request *r) {
                 d = ks->candidates[ks->selected.candidate].device;
                 g = grant_store_lookup(r->manager->grants, r->caller->uid, r->caller->app_id, r->origin, k,
                                        d->hardware_id, now_usec(CLOCK_BOOTTIME));
-                if (g == GRANT_DENY)
-                        return request_fail(r, 1, "NotAllowedError", NULL, "Permission denied.");
-                if (g != GRANT_ALLOW)
+                stored = g == GRANT_ALLOW ? POLICY_ALLOW : g == GRANT_DENY ? POLICY_DENY : POLICY_NONE;
+                switch (policy_resolve(&ks->verdict, true, stored)) {
+                case POLICY_ALLOW:
+                        break;
+                case POLICY_PROMPT:
                         all_allowed = false;
+                        break;
+                default:
+                        return request_fail(r, 1, "NotAllowedError", NULL, "Permission denied.");
+                }
         }
         if (all_allowed)
                 open_devices(r);

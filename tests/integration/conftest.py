@@ -100,6 +100,7 @@ def daemon_factory(tmp_path):
     def make(**kwargs):
         d = Daemon(tmp_path, **kwargs)
         started.append(d)
+        make.last = d
         return d
 
     yield make
