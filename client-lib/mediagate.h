@@ -69,6 +69,13 @@ typedef struct MgError {
 /* Free the strings and reset to MG_ERROR_INIT. Functions that fill an MgError clear it first. */
 void mg_error_clear(MgError *err);
 
+/* For calls an app makes to mediagated itself, on mg_client_get_bus() (members this library does
+ * not wrap, such as the Admin interface): fill err from the sd_bus_error of a failed call, naming
+ * it the way the library's own functions do (our errors by their short names, "AccessDenied",
+ * other D-Bus names as they are, "System.Error.E..." when e is not set). r is the call's return
+ * value. Returns the negative errno (never 0). */
+int mg_error_set_from_bus(MgError *err, const sd_bus_error *e, int r);
+
 /* ---- Connection -------------------------------------------------------------------------- */
 
 typedef enum MgBusType {

@@ -79,6 +79,10 @@ int error_set_bus(MgError *err, const sd_bus_error *e, int error) {
         return error_fill(err, error, name, e->message, NULL);
 }
 
+int mg_error_set_from_bus(MgError *err, const sd_bus_error *e, int r) {
+        return error_set_bus(err, e, r);
+}
+
 int error_short_name_to_errno(const char *name) {
         for (const sd_bus_error_map *m = mediagate_error_map; m->name; m++) {
                 const char *s = mediagate_error_short_name(m->name);
