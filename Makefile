@@ -25,7 +25,7 @@ PKG_CONFIG ?= pkg-config
 BUILD ?= build
 
 PKGS := libsystemd libv4l2 alsa nettle
-CLIENT_PKGS := libsystemd json-c
+CLIENT_PKGS := libsystemd json-c libpng
 
 # SANITIZE=address,undefined builds everything with those sanitizers.
 SANITIZE ?=
@@ -54,6 +54,8 @@ CLIENT_LIB_SRCS := $(wildcard client-lib/lib/*.c) daemon/bus-errors.c
 CLIENT_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard client-lib/lib/*.c)) $(BUILD)/daemon/bus-errors.client.o
 MEDIACTL_SRCS := $(wildcard client-lib/mediactl/*.c)
 MEDIACTL_OBJS := $(MEDIACTL_SRCS:%.c=$(BUILD)/%.o)
+# mediactl is a program of this tree: it links the daemon's small helpers (util.h) too.
+MEDIACTL_OBJS += $(BUILD)/daemon/util.o
 EXAMPLE_SRCS := $(wildcard client-lib/examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:client-lib/examples/%.c=$(BUILD)/examples/%)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
