@@ -18,6 +18,8 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
         { "devices", verb_devices, "List cameras and microphones (EnumerateDevices)" },
+        { "get", verb_get, "Ask for media (getUserMedia) and show the chosen settings" },
+        { "agent", verb_agent, "Answer consent prompts, on the terminal or automatically" },
 };
 
 int context_connect(const Context *ctx, MgClient **ret) {

@@ -22,6 +22,37 @@ int context_connect(const Context *ctx, MgClient **ret);
 
 /* Commands: argv[0] is the command's name; they return an exit code. */
 int verb_devices(Context *ctx, int argc, char *argv[]);
+int verb_get(Context *ctx, int argc, char *argv[]);
+int verb_snapshot(Context *ctx, int argc, char *argv[]);
+int verb_record(Context *ctx, int argc, char *argv[]);
+int verb_agent(Context *ctx, int argc, char *argv[]);
+int verb_monitor(Context *ctx, int argc, char *argv[]);
+int verb_status(Context *ctx, int argc, char *argv[]);
+int verb_mute(Context *ctx, int argc, char *argv[]);
+int verb_indicator(Context *ctx, int argc, char *argv[]);
+
+/* ---- media.c: getUserMedia from the command line (get, snapshot, record) ---- */
+
+typedef struct MediaArgs {
+        const char *video;  /* --video: JSON text (true, false or MediaTrackConstraints); NULL: not asked */
+        const char *audio;  /* --audio: likewise */
+        const char *origin; /* --origin (trusted brokers only); NULL: none */
+        const char *reason; /* --reason, shown in the prompt; NULL: none */
+} MediaArgs;
+
+/* Build {"video": ..., "audio": ...} from the arguments, request it and wait for the decision.
+ * On failure err says why (a SyntaxError for an argument that is not one JSON value). */
+int media_request(MgClient *client, const MediaArgs *args, MgRequest **ret, MgError *err);
+/* The request's first track of a kind ("audio", "video"), or NULL. */
+MgTrack *media_request_find_track(const MgRequest *req, const char *kind);
+/* getSettings() as JavaScript spells it, and a track as {kind, label, device_id, ..., settings}. */
+json_object *track_settings_to_json(const MgTrack *t);
+json_object *track_to_json(const MgTrack *t);
+/* "video: LABEL" and one indented "name  value" line per setting. */
+void print_track(const MgTrack *t, FILE *f);
+/* A getUserMedia failure: the usual line on stderr, and with json also
+ * {"error", "message", "constraint"} on stdout. Returns EXIT_FAILURE. */
+int print_media_error(const MgError *err, int r, bool json);
 
 /* ---- output.c ---- */
 
@@ -31,6 +62,21 @@ int print_error(const MgError *err, int r);
 int print_errno(int r, const char *context);
 /* Pretty JSON and a newline on stdout; consumes o. Returns an exit code. */
 int print_json(json_object *o);
+/* Compact JSON on one line on stdout, flushed (for streams of events); consumes o. Returns 0 or
+ * a negative errno. */
+int print_json_line(json_object *o);
+/* Fill err for a failure mediactl finds itself; returns error (a negative errno). */
+int set_error(MgError *err, int error, const char *name, const char *format, ...) _printf_(4, 5);
+/* A failed D-Bus call to mediagated, named as libmediagate names errors; returns EXIT_FAILURE. */
+int print_bus_error(const sd_bus_error *e, int r);
+/* json_object_object_add()/json_object_array_add() that take value in every case (NULL counts
+ * as out of memory) and return 0 or -ENOMEM. */
+int json_add(json_object *o, const char *key, json_object *value);
+int json_add_string(json_object *o, const char *key, const char *value);
+int json_append(json_object *array, json_object *value);
+/* A copy fit for a terminal: control characters (escape sequences, newlines) become '?'.
+ * Strings from devices and other programs go through it before they are printed. */
+char *terminal_safe(const char *s);
 json_object *capability_to_json(const MgCapability *cap);
 
 /* A text table: the widths follow the widest cell; control characters are shown as '?'. */
@@ -43,3 +89,8 @@ int table_print(Table *t, FILE *f);
 DEFINE_CLEANUP_FUNC(MgClient, mg_client_unref);
 DEFINE_CLEANUP_FUNC(MgDeviceList, mg_device_list_free);
 DEFINE_CLEANUP_FUNC(Table, table_free);
+DEFINE_CLEANUP_FUNC(MgRequest, mg_request_unref);
+DEFINE_CLEANUP_FUNC(MgTrack, mg_track_unref);
+DEFINE_CLEANUP_FUNC(MgStream, mg_stream_free);
+DEFINE_CLEANUP_FUNC(MgConstraints, mg_constraints_free);
+DEFINE_CLEANUP_FUNC(json_object, json_object_put);

@@ -1,6 +1,7 @@
 /* How mediactl prints: errors in one format, JSON through json-c, and aligned text tables
  * that keep untrusted strings (labels come from hardware) from steering the terminal. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
@@ -39,6 +40,67 @@ int print_json(json_object *o) {
                 ret = print_errno(-EIO, "Failed to write the output");
         json_object_put(o);
         return ret;
+}
+
+int print_json_line(json_object *o) {
+        const char *s;
+        int r = 0;
+
+        if (!o)
+                return -ENOMEM;
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s)
+                r = -ENOMEM;
+        else if (puts(s) == EOF || fflush(stdout) == EOF)
+                r = -EIO;
+        json_object_put(o);
+        return r;
+}
+
+int set_error(MgError *err, int error, const char *name, const char *format, ...) {
+        va_list ap;
+        char *message = NULL;
+
+        mg_error_clear(err);
+        va_start(ap, format);
+        if (vasprintf(&message, format, ap) < 0)
+                message = NULL;
+        va_end(ap);
+        err->error = error < 0 ? error : -EIO;
+        err->name = strdup(name);
+        err->message = message;
+        return err->error;
+}
+
+int print_bus_error(const sd_bus_error *e, int r) {
+        _cleanup_(mg_error_clear) MgError err = MG_ERROR_INIT;
+
+        r = mg_error_set_from_bus(&err, e, r);
+        return print_error(&err, r);
+}
+
+int json_add(json_object *o, const char *key, json_object *value) {
+        if (!value)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, value) < 0) {
+                json_object_put(value);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int json_add_string(json_object *o, const char *key, const char *value) {
+        return json_add(o, key, json_object_new_string(strempty(value)));
+}
+
+int json_append(json_object *array, json_object *value) {
+        if (!value)
+                return -ENOMEM;
+        if (json_object_array_add(array, value) < 0) {
+                json_object_put(value);
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 static json_object *number_to_json(double v, bool integral) {
@@ -98,8 +160,7 @@ Table *table_free(Table *t) {
         return NULL;
 }
 
-/* A copy fit for a terminal: control characters (escape sequences, newlines) become '?'. */
-static char *cell_sanitize(const char *s) {
+char *terminal_safe(const char *s) {
         char *copy = strdup(strempty(s));
 
         if (!copy)
@@ -118,7 +179,7 @@ int table_add_row(Table *t, const char *const *cells) {
                 return -ENOMEM;
         t->cells = grown;
         for (size_t i = 0; i < t->n_columns; i++) {
-                t->cells[t->n_rows * t->n_columns + i] = cell_sanitize(cells[i]);
+                t->cells[t->n_rows * t->n_columns + i] = terminal_safe(cells[i]);
                 if (!t->cells[t->n_rows * t->n_columns + i]) {
                         for (size_t j = 0; j < i; j++)
                                 free(t->cells[t->n_rows * t->n_columns + j]);
