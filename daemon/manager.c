@@ -13,6 +13,7 @@
 #include "indicator.h"
 #include "mute.h"
 #include "policy.h"
+#include "prompt-backoff.h"
 #include "polkit.h"
 #include "request.h"
 #include "track.h"
@@ -163,7 +164,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         m->tracks = hashmap_new();
         m->grants = grant_store_new();
         m->consent = consent_registry_new();
-        if (!m->callers || !m->caller_lookups || !m->requests || !m->tracks || !m->grants || !m->consent)
+        m->backoff = prompt_backoff_new();
+        if (!m->callers || !m->caller_lookups || !m->requests || !m->tracks || !m->grants || !m->consent ||
+            !m->backoff)
                 return log_oom();
 
         r = sd_event_default(&m->event);
@@ -215,6 +218,7 @@ Manager *manager_free(Manager *m) {
         capture_set_event_handler(NULL, NULL);
         m->indicator = indicator_free(m->indicator);
         grant_store_free(m->grants);
+        prompt_backoff_free(m->backoff);
         callers_free_all(m);
         hashmap_free(m->callers);
         hashmap_free(m->caller_lookups);

@@ -17,6 +17,7 @@ typedef struct SyntheticBackend SyntheticBackend;
 typedef struct GrantStore GrantStore;
 typedef struct ConsentRegistry ConsentRegistry;
 typedef struct Indicator Indicator;
+typedef struct PromptBackoff PromptBackoff;
 
 typedef struct Manager {
         sd_event *event;
@@ -37,6 +38,7 @@ typedef struct Manager {
         GrantStore *grants;
         ConsentRegistry *consent;
         Indicator *indicator;
+        PromptBackoff *backoff;       /* prompts refused again and again are not shown for a while */
         bool muted[_DEVICE_KIND_MAX]; /* the global privacy switches */
         Hashmap *polkit_registry;     /* privileged calls waiting for polkit */
 

@@ -16,6 +16,7 @@
 #include "mediagate-names.h"
 #include "policy.h"
 #include "polkit.h"
+#include "prompt-backoff.h"
 #include "sanitize.h"
 #include "track.h"
 #include "util.h"
@@ -44,6 +45,7 @@ struct Request {
         char *reason;
         MediaStreamConstraints *constraints;
         RequestState state;
+        char *prompt_key; /* (uid, app, origin, kinds): one prompt at a time, backoff */
         KindState kinds[_DEVICE_KIND_MAX];
         Prompt *prompt;
         sd_event_source *start_source;
@@ -97,6 +99,7 @@ static Request *request_free(Request *r) {
         free(r->owner);
         free(r->origin);
         free(r->reason);
+        free(r->prompt_key);
         free(r);
         return NULL;
 }
@@ -413,8 +416,12 @@ static void store_decision(Request *r, GrantDecision decision, uint64_t seconds)
 
 static void on_prompt_answer(int error, const PromptResult *result, void *userdata) {
         Request *r = userdata;
+        bool allowed = error >= 0 && (result->decision == DECISION_ALLOW_ONCE ||
+                                      result->decision == DECISION_ALLOW_ALWAYS ||
+                                      result->decision == DECISION_ALLOW_TIMED);
 
         r->prompt = NULL; /* freed by consent.c once the callback returns */
+        prompt_backoff_record(r->manager->backoff, r->prompt_key, !allowed, now_usec(CLOCK_BOOTTIME));
         if (error < 0) {
                 request_fail(r, 1, "NotAllowedError", NULL, "%s",
                              error == -ETIMEDOUT ? "Nobody answered the prompt in time."
@@ -461,6 +468,9 @@ static void prompt_user(Request *r) {
         PromptDetails details;
         int q;
 
+        if (!prompt_backoff_allows(m->backoff, r->prompt_key, now_usec(CLOCK_BOOTTIME)))
+                return request_fail(r, 1, "NotAllowedError", NULL,
+                                    "Refused too often; the user is not asked again for a while.");
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
                 total += r->kinds[k].requested ? r->kinds[k].n_candidates : 0;
         devices = calloc(MAX(total, 1u), sizeof(PromptDevice));
@@ -589,6 +599,25 @@ static int on_start(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+static char *make_prompt_key(const Caller *caller, const char *origin, const MediaStreamConstraints *c) {
+        char *key;
+
+        if (asprintf(&key, "%u\n%s\n%s%s\n%s%s", (unsigned) caller->uid, caller->app_id, origin ? "o:" : "-",
+                     strempty(origin), c->audio ? "microphone " : "", c->video ? "camera" : "") < 0)
+                return NULL;
+        return key;
+}
+
+static bool prompt_key_pending(Manager *m, const char *key) {
+        HashmapIter it = {};
+        Request *r;
+
+        while (hashmap_iterate(m->requests, &it, (void **) &r, NULL))
+                if (streq(r->prompt_key, key))
+                        return true;
+        return false;
+}
+
 static unsigned count_pending(Manager *m, const char *owner, uid_t uid) {
         HashmapIter it = {};
         Request *r;
@@ -607,7 +636,13 @@ int request_new(Manager *m, Caller *caller, MediaStreamConstraints *constraints,
         Request *r;
         int q;
 
-        if (count_pending(m, caller->unique_name, 0) >= m->config.max_pending_per_connection ||
+        _cleanup_free_ char *prompt_key = make_prompt_key(caller, origin, c);
+
+        if (!prompt_key)
+                return -ENOMEM;
+        /* One request per (uid, app, origin, kinds) at a time: a flood becomes one prompt. */
+        if (prompt_key_pending(m, prompt_key) ||
+            count_pending(m, caller->unique_name, 0) >= m->config.max_pending_per_connection ||
             count_pending(m, NULL, caller->uid) >= m->config.max_pending_per_uid)
                 return -EDQUOT;
 
@@ -628,6 +663,7 @@ int request_new(Manager *m, Caller *caller, MediaStreamConstraints *constraints,
                 return -ENOMEM;
         r->manager = m;
         r->caller = caller_ref(caller);
+        r->prompt_key = TAKE_PTR(prompt_key);
         r->state = REQUEST_PENDING;
         r->constraints = TAKE_PTR(c);
         r->kinds[DEVICE_KIND_AUDIO] = (KindState){ .request = r, .kind = DEVICE_KIND_AUDIO,

@@ -239,15 +239,37 @@ def test_prompt_timeout_denies_and_cancels(daemon_factory, polkit, clients, agen
     assert run_until(lambda: agent.cancelled)
 
 
-def test_pending_requests_are_limited_per_connection(env):
-    env.agents(None)
-    for _ in range(16):
-        env.client.start_request(VIDEO_DEFAULT)
-    with pytest.raises(dbus.DBusException) as e:
-        env.client.start_request(VIDEO_DEFAULT)
-    assert dbus_error_name(e) == ERROR_PREFIX + "LimitsExceeded"
-    # Another connection is not affected.
-    env.clients().start_request(VIDEO_DEFAULT)
+def test_a_flood_of_requests_becomes_one_prompt(env):
+    agent = env.agents(None)
+    env.client.start_request(VIDEO_DEFAULT)
+    refused = 0
+    for _ in range(200):
+        try:
+            env.client.start_request(VIDEO_DEFAULT)
+        except dbus.DBusException as e:
+            assert e.get_dbus_name() == ERROR_PREFIX + "LimitsExceeded"
+            refused += 1
+    assert refused == 200
+    assert run_until(lambda: agent.prompts)
+    run_until(lambda: False, 0.3)
+    assert len(agent.prompts) == 1
+    # Other kinds are other questions.
+    env.client.start_request({"audio": True})
+    assert run_until(lambda: len(agent.prompts) == 2)
+
+
+def test_repeated_refusals_back_off(env):
+    agent = env.agents("dismissed")
+    for _ in range(3):
+        assert env.client.get_user_media(VIDEO_DEFAULT)[1]["error"] == "NotAllowedError"
+    assert len(agent.prompts) == 3
+    code, results = env.client.get_user_media(VIDEO_DEFAULT)
+    assert (code, results["error"]) == (1, "NotAllowedError")
+    assert "too often" in results["message"]
+    assert len(agent.prompts) == 3
+    # Other kinds are still asked.
+    agent.decision = "allow-once"
+    assert env.client.get_user_media({"audio": True})[0] == 0
 
 
 def test_device_picker_limits_the_grant(env):
