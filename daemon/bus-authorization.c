@@ -10,6 +10,7 @@ const BusAuthEntry bus_authorization_table[] = {
           "device information is filtered by the caller's exposure" },
         { MG_IFACE_MANAGER, "GetUserMedia", BUS_AUTH_PUBLIC, NULL,
           "admin policy, polkit (camera/microphone) and the user decide inside the request" },
+        { MG_IFACE_MANAGER, "QueryPermission", BUS_AUTH_PUBLIC, NULL, "about the caller itself only" },
         { MG_IFACE_MANAGER, "RegisterAgent", BUS_AUTH_PUBLIC, NULL,
           "an agent serves its own uid only; sandboxed apps are refused" },
         { MG_IFACE_MANAGER, "UnregisterAgent", BUS_AUTH_PUBLIC, NULL,

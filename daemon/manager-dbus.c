@@ -9,6 +9,7 @@
 #include "constraints.h"
 #include "device-id.h"
 #include "exposure.h"
+#include "grants.h"
 #include "indicator.h"
 #include "policy.h"
 #include "request.h"
@@ -156,6 +157,58 @@ static int method_enumerate_devices(sd_bus_message *message, void *userdata, sd_
         return manager_with_caller(userdata, message, enumerate_devices_with_caller, error);
 }
 
+/* permissions.query(): what a request would meet now, without asking anyone. polkit is not
+ * consulted (it could only make a granted answer a denied request, never the reverse). */
+static const char *permission_state(Manager *m, const Caller *caller, const char *origin, DeviceKind kind) {
+        PolicyQuery q = { .uid = caller->uid, .app_id = caller->app_id, .origin = origin, .kind = kind };
+        PolicyVerdict v = {};
+        PolicyDecision stored, result;
+        GrantDecision g;
+
+        if (policy_evaluate(m->policy, &q, &v) < 0)
+                return "denied";
+        g = grant_store_lookup(m->grants, caller->uid, caller->app_id, origin, kind, NULL, now_usec(CLOCK_BOOTTIME));
+        stored = g == GRANT_ALLOW ? POLICY_ALLOW : g == GRANT_DENY ? POLICY_DENY : POLICY_NONE;
+        result = policy_resolve(&v, true, stored);
+        policy_verdict_done(&v);
+        if (result == POLICY_DENY)
+                return "denied";
+        if (result == POLICY_ALLOW || exposure_holds(m, caller, origin, kind))
+                return "granted";
+        return "prompt";
+}
+
+static int query_permission_with_caller(Manager *m, sd_bus_message *message, Caller *caller, sd_bus_error *error) {
+        _cleanup_free_ char *origin_option = NULL, *origin = NULL;
+        BusOption options[] = {
+                { "origin", "s", &origin_option },
+        };
+        const char *name;
+        DeviceKind kind;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        if (streq(name, "camera"))
+                kind = DEVICE_KIND_VIDEO;
+        else if (streq(name, "microphone"))
+                kind = DEVICE_KIND_AUDIO;
+        else
+                return sd_bus_error_setf(error, MG_ERROR_TYPE, "Unknown permission '%.32s'.", name);
+        r = bus_parse_options(message, options, ELEMENTSOF(options), error);
+        if (r < 0)
+                return r;
+        r = check_origin_option(m, caller, origin_option, &origin, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "s", permission_state(m, caller, origin, kind));
+}
+
+static int method_query_permission(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return manager_with_caller(userdata, message, query_permission_with_caller, error);
+}
+
 static bool handle_token_valid(const char *s) {
         size_t n = strlen(s);
 
@@ -290,6 +343,10 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_ARGS("a{sv}", constraints, "a{sv}", options),
                                 SD_BUS_RESULT("o", handle),
                                 method_get_user_media, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("QueryPermission",
+                                SD_BUS_ARGS("s", name, "a{sv}", options),
+                                SD_BUS_RESULT("s", state),
+                                method_query_permission, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RegisterAgent",
                                 SD_BUS_ARGS("o", path, "a{sv}", options),
                                 SD_BUS_NO_RESULT,

@@ -174,3 +174,22 @@ def test_pending_requests_are_limited_per_connection_for_brokers(start, clients)
         client.start_request(VIDEO, {"origin": "https://site16.example"})
     assert dbus_error_name(e) == ERROR_PREFIX + "LimitsExceeded"
     clients().start_request(VIDEO, {"origin": "https://other.example"})
+
+
+def query(client, name, options=None):
+    return str(client.manager.QueryPermission(name, dbus.Dictionary(options or {}, signature="sv")))
+
+
+def test_query_permission_follows_policy_grants_and_tracks(start):
+    client, agent = start(rule("deny", Apps=APP, Kinds="microphone"), decision="allow-always")
+    assert query(client, "microphone") == "denied"
+    assert query(client, "camera") == "prompt"
+    assert client.get_user_media(VIDEO)[0] == 0
+    assert query(client, "camera") == "granted"
+    with pytest.raises(dbus.DBusException) as e:
+        query(client, "toaster")
+    assert dbus_error_name(e) == ERROR_PREFIX + "TypeError"
+    with pytest.raises(dbus.DBusException) as e:
+        query(client, "camera", {"origin": "https://example.com"})
+    assert dbus_error_name(e) == ERROR_PREFIX + "SecurityError"
+    assert len(agent.prompts) == 1
