@@ -19,7 +19,10 @@ typedef struct Verb {
 static const Verb verbs[] = {
         { "devices", verb_devices, "List cameras and microphones (EnumerateDevices)" },
         { "get", verb_get, "Ask for media (getUserMedia) and show the chosen settings" },
+        { "snapshot", verb_snapshot, "Write one camera frame as a PNG image" },
+        { "record", verb_record, "Record camera and microphone to Y4M and WAV files" },
         { "agent", verb_agent, "Answer consent prompts, on the terminal or automatically" },
+        { "mute", verb_mute, "Turn the privacy switch of cameras or microphones on or off" },
 };
 
 int context_connect(const Context *ctx, MgClient **ret) {

@@ -54,6 +54,21 @@ void print_track(const MgTrack *t, FILE *f);
  * {"error", "message", "constraint"} on stdout. Returns EXIT_FAILURE. */
 int print_media_error(const MgError *err, int r, bool json);
 
+/* ---- pixels.c: video frames (YUYV, NV12) for files ---- */
+
+/* Bytes a frame of this format occupies in its slot; 0 for a format mediactl cannot read. */
+size_t video_frame_min_size(const MgStreamFormat *f);
+/* width * height * 3 bytes of RGB (BT.601 limited range). -EOPNOTSUPP for another format,
+ * -EBADMSG for a frame shorter than its format says. */
+int video_frame_to_rgb(const MgStreamFormat *f, const uint8_t *data, size_t bytes, uint8_t *rgb);
+/* Y4M's chroma name for the planar form ("422" for YUYV, "420" for NV12), NULL if none. */
+const char *video_y4m_chroma(const MgStreamFormat *f);
+/* Size of the planar frame (Y, then U, then V plane; chroma widths and heights rounded up). */
+size_t video_planar_size(const MgStreamFormat *f);
+int video_frame_to_planar(const MgStreamFormat *f, const uint8_t *data, size_t bytes, uint8_t *out);
+/* A frame rate as Y4M's F<num>:<den> (30:1, 30000:1001, 15:2); 0:0 when unknown. */
+void frame_rate_to_fraction(double fps, uint32_t *ret_num, uint32_t *ret_den);
+
 /* ---- output.c ---- */
 
 /* "mediactl: <ErrorName>: <message>" on stderr; returns EXIT_FAILURE. */
@@ -67,6 +82,8 @@ int print_json(json_object *o);
 int print_json_line(json_object *o);
 /* Fill err for a failure mediactl finds itself; returns error (a negative errno). */
 int set_error(MgError *err, int error, const char *name, const char *format, ...) _printf_(4, 5);
+/* The same, named after the errno ("System.Error.ETIMEDOUT"), as print_errno() names it. */
+int set_error_errno(MgError *err, int error, const char *format, ...) _printf_(3, 4);
 /* A failed D-Bus call to mediagated, named as libmediagate names errors; returns EXIT_FAILURE. */
 int print_bus_error(const sd_bus_error *e, int r);
 /* json_object_object_add()/json_object_array_add() that take value in every case (NULL counts

@@ -72,6 +72,26 @@ int set_error(MgError *err, int error, const char *name, const char *format, ...
         return err->error;
 }
 
+int set_error_errno(MgError *err, int error, const char *format, ...) {
+        _cleanup_free_ char *name = NULL;
+        va_list ap;
+        char *message = NULL;
+
+        if (error >= 0)
+                error = -EIO;
+        va_start(ap, format);
+        if (vasprintf(&message, format, ap) < 0)
+                message = NULL;
+        va_end(ap);
+        if (asprintf(&name, "System.Error.%s", errno_name(error)) < 0)
+                name = NULL;
+        mg_error_clear(err);
+        err->error = error;
+        err->name = TAKE_PTR(name);
+        err->message = message;
+        return error;
+}
+
 int print_bus_error(const sd_bus_error *e, int r) {
         _cleanup_(mg_error_clear) MgError err = MG_ERROR_INIT;
 

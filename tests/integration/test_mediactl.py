@@ -329,3 +329,259 @@ def test_agent_refuses_prompts_from_others_than_the_daemon(env):
 def test_agent_usage_errors(env, args):
     p = mediactl("agent", *args, check=False)
     assert p.returncode == 2, p.stderr
+
+
+# ---- snapshot -----------------------------------------------------------------------------
+
+# The synthetic cameras draw 100% colour bars (BT.601 limited range); in RGB:
+BARS_RGB = [(255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0),
+            (255, 0, 255), (255, 0, 0), (0, 0, 255), (0, 0, 0)]
+BARS_YUV = [(235, 128, 128), (210, 16, 146), (170, 166, 16), (145, 54, 34),
+            (106, 202, 222), (81, 90, 240), (41, 240, 110), (16, 128, 128)]
+
+
+def read_png(path):
+    """A PNG of 8-bit RGB, decoded with zlib alone: (width, height, rows of bytes)."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, []
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        crc, = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert zlib.crc32(kind + body) == crc, f"bad CRC in {kind}"
+        chunks.append((kind, body))
+        pos += 12 + length
+    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
+    width, height, depth, colour, compression, filtering, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert (depth, colour, compression, filtering, interlace) == (8, 2, 0, 0, 0)
+    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+    stride = width * 3
+    assert len(raw) == height * (stride + 1)
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        ftype, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            a = line[x - 3] if x >= 3 else 0
+            b = prev[x]
+            c = prev[x - 3] if x >= 3 else 0
+            if ftype == 1:
+                line[x] = (line[x] + a) & 0xff
+            elif ftype == 2:
+                line[x] = (line[x] + b) & 0xff
+            elif ftype == 3:
+                line[x] = (line[x] + (a + b) // 2) & 0xff
+            elif ftype == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xff
+            else:
+                assert ftype == 0, f"filter type {ftype}"
+        rows.append(bytes(line))
+        prev = line
+    return width, height, rows
+
+
+def close(a, b, tolerance=6):
+    return all(abs(x - y) <= tolerance for x, y in zip(a, b))
+
+
+def test_snapshot_writes_a_png_of_the_chosen_size_with_the_colour_bars(env):
+    env.agent("--auto", "allow-once")
+    out = env.tmp / "shot.png"
+    p = mediactl("snapshot", str(out), "--video", '{"width":{"exact":320},"height":{"exact":240},"facingMode":"user"}')
+    assert "320x240 YUYV" in p.stdout and str(out) in p.stdout
+    width, height, rows = read_png(out)
+    assert (width, height) == (320, 240)
+    # Each bar's centre column holds its colour in most rows (the moving block covers a few,
+    # the stamp is in the first row).
+    for i, rgb in enumerate(BARS_RGB):
+        x = (2 * i + 1) * width // 16
+        hits = sum(close(row[3 * x:3 * x + 3], rgb) for row in rows[1:])
+        assert hits > (height - 1) * 0.7, f"bar {i}: {hits} of {height - 1} rows are {rgb}"
+
+
+def test_snapshot_of_an_nv12_camera(env):
+    env.agent("--auto", "allow-once")
+    out = env.tmp / "nv12.png"
+    p = mediactl("--json", "snapshot", str(out), "--video", '{"facingMode":{"exact":"environment"}}')
+    info = json.loads(p.stdout)
+    assert (info["width"], info["height"], info["fourcc"]) == (320, 240, "NV12")
+    assert info["track"]["label"] == "Test NV12 Camera"
+    width, height, rows = read_png(out)
+    assert (width, height) == (320, 240)
+    x = 5 * width // 16  # the cyan bar
+    assert sum(close(row[3 * x:3 * x + 3], BARS_RGB[2]) for row in rows[1:]) > (height - 1) * 0.7
+
+
+def test_snapshot_errors(env):
+    p = mediactl("snapshot", str(env.tmp / "x.png"), check=False)
+    assert p.returncode == 1 and error_line(p)[0] == "NotAllowedError"
+    assert not (env.tmp / "x.png").exists()
+    env.agent("--auto", "allow-once")
+    p = mediactl("snapshot", str(env.tmp / "no-such-dir" / "x.png"), check=False)
+    assert p.returncode == 1 and error_line(p)[0] == "System.Error.ENOENT"
+    assert mediactl("snapshot", check=False).returncode == 2
+
+
+# ---- record -------------------------------------------------------------------------------
+
+def read_y4m(path):
+    """(header fields, frames as bytes) of a YUV4MPEG2 file."""
+    data = path.read_bytes()
+    header, _, rest = data.partition(b"\n")
+    fields = header.decode().split()
+    assert fields[0] == "YUV4MPEG2"
+    params = {f[0]: f[1:] for f in fields[1:]}
+    w, h = int(params["W"]), int(params["H"])
+    cw = (w + 1) // 2
+    ch = h if params["C"] == "422" else (h + 1) // 2
+    size = w * h + 2 * cw * ch
+    frames = []
+    while rest:
+        assert rest.startswith(b"FRAME\n"), rest[:16]
+        frames.append(rest[6:6 + size])
+        assert len(frames[-1]) == size, "truncated frame"
+        rest = rest[6 + size:]
+    return params, frames
+
+
+def test_record_one_second_of_camera_and_microphone(env):
+    env.agent("--auto", "allow-once")
+    video, audio = env.tmp / "camera.y4m", env.tmp / "microphone.wav"
+    p = mediactl("--json", "record", "--seconds", "1", "--video", '{"width":{"ideal":1280},"height":{"ideal":720}}',
+                 "--audio", "true", "--video-out", str(video), "--audio-out", str(audio))
+    summary = json.loads(p.stdout)
+    assert summary["stopped_by"] == "time" and summary["seconds_requested"] == 1
+    assert 0.9 < summary["seconds_recorded"] < 2
+    tracks = {t["kind"]: t for t in summary["tracks"]}
+
+    params, frames = read_y4m(video)
+    assert (params["W"], params["H"], params["F"], params["I"], params["A"], params["C"]) == \
+        ("1280", "720", "30:1", "p", "1:1", "422")
+    assert 24 <= len(frames) <= 36, len(frames)
+    assert tracks["video"]["frames"] == len(frames) and tracks["video"]["dropped"] == 0
+    assert tracks["video"]["bytes"] == len(frames) * 1280 * 720 * 2
+    # The planes are where Y4M puts them: the yellow bar's luma and chroma.
+    y_plane, u_plane = frames[-1][:1280 * 720], frames[-1][1280 * 720:1280 * 720 + 640 * 720]
+    x = 3 * 1280 // 16
+    assert sum(y_plane[r * 1280 + x] == BARS_YUV[1][0] for r in range(1, 720)) > 719 * 0.7
+    assert sum(u_plane[r * 640 + x // 2] == BARS_YUV[1][1] for r in range(1, 720)) > 719 * 0.7
+
+    with wave.open(str(audio)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 48000)
+        n = w.getnframes()
+        samples = w.readframes(n)
+    assert 0.8 * 48000 <= n <= 1.2 * 48000, n
+    assert audio.stat().st_size == 44 + n * 2
+    assert tracks["audio"]["bytes"] == n * 2
+    # A tone, not silence.
+    assert max(abs(v) for v, in struct.iter_unpack("<h", samples[:9600])) > 1000
+
+
+def test_record_nv12_and_stereo(env):
+    env.agent("--auto", "allow-once")
+    video, audio = env.tmp / "c.y4m", env.tmp / "m.wav"
+    p = mediactl("record", "--seconds", "1", "--video", '{"facingMode":{"exact":"environment"}}',
+                 "--audio", '{"channelCount":{"exact":2},"sampleRate":{"exact":16000}}',
+                 "--video-out", str(video), "--audio-out", str(audio))
+    assert "Recorded 1.0 s." in p.stdout
+    assert "Y4M C420" in p.stdout and "16000 Hz, 2 channels" in p.stdout
+    params, frames = read_y4m(video)
+    assert (params["W"], params["H"], params["F"], params["C"]) == ("320", "240", "15:1", "420")
+    assert 12 <= len(frames) <= 18
+    with wave.open(str(audio)) as w:
+        assert (w.getnchannels(), w.getframerate()) == (2, 16000)
+        assert 0.8 * 16000 <= w.getnframes() <= 1.2 * 16000
+
+
+def test_record_stops_early_when_the_track_ends(env):
+    env.agent("--auto", "allow-once")
+    video = env.tmp / "c.y4m"
+    proc = subprocess.Popen([str(MEDIACTL), "--json", "record", "--seconds", "30", "--video-out", str(video)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, MEDIAGATE_BUS="session"))
+    c = Client()
+    props = dbus.Interface(c.bus.get_object(BUS_NAME, OBJECT_PATH), "org.freedesktop.DBus.Properties")
+    assert run_until(lambda: props.Get(IFACE_MANAGER, "CameraLive"), 10)
+    time.sleep(0.3)
+    dbus.Interface(c.bus.get_object(BUS_NAME, OBJECT_PATH), IFACE_TESTING).RemoveDevice("cam")
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 1
+    summary = json.loads(out)
+    assert summary["stopped_by"] == "ended" and summary["seconds_recorded"] < 10
+    track, = summary["tracks"]
+    assert track["ended"] == "device-removed"
+    params, frames = read_y4m(video)
+    assert len(frames) == track["frames"] > 0
+
+
+def test_record_while_muted_gets_no_frames(env):
+    env.agent("--auto", "allow-once")
+    mediactl("mute", "camera", "on")
+    video = env.tmp / "c.y4m"
+    p = mediactl("record", "--seconds", "1", "--video-out", str(video))
+    assert "0 frames" in p.stdout and "was muted" in p.stdout
+    params, frames = read_y4m(video)
+    assert frames == []
+
+
+def test_record_stops_cleanly_on_sigint(env):
+    env.agent("--auto", "allow-once")
+    audio = env.tmp / "m.wav"
+    proc = subprocess.Popen([str(MEDIACTL), "record", "--seconds", "60", "--audio-out", str(audio)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, MEDIAGATE_BUS="session"))
+    c = Client()
+    props = dbus.Interface(c.bus.get_object(BUS_NAME, OBJECT_PATH), "org.freedesktop.DBus.Properties")
+    assert run_until(lambda: props.Get(IFACE_MANAGER, "MicrophoneLive"), 10)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "Stopped by a signal" in out
+    with wave.open(str(audio)) as w:
+        assert w.getnframes() > 0
+        assert audio.stat().st_size == 44 + w.getnframes() * 2
+
+
+@pytest.mark.parametrize("args", [
+    ("--video-out", "x.y4m"),
+    ("--seconds", "0", "--video-out", "x.y4m"),
+    ("--seconds", "1"),
+    ("--seconds", "1", "--video", "true", "--audio-out", "x.wav"),
+])
+def test_record_usage_errors(env, args):
+    assert mediactl("record", *args, check=False).returncode == 2
+
+
+# ---- mute ---------------------------------------------------------------------------------
+
+def manager_prop(name):
+    c = Client()
+    try:
+        return unwrap(c.bus.get_object(BUS_NAME, OBJECT_PATH).Get(
+            IFACE_MANAGER, name, dbus_interface="org.freedesktop.DBus.Properties"))
+    finally:
+        c.close()
+
+
+def test_mute_on_and_off(env):
+    assert manager_prop("MicrophoneMuted") is False
+    p = mediactl("mute", "microphone", "on")
+    assert "muted" in p.stdout
+    assert manager_prop("MicrophoneMuted") is True and manager_prop("CameraMuted") is False
+    assert json.loads(mediactl("--json", "mute", "microphone", "off").stdout) == {"kind": "microphone", "muted": False}
+    assert manager_prop("MicrophoneMuted") is False
+
+
+def test_mute_needs_polkit(env):
+    env.polkit.SetAllowed(["org.mediagate.camera", "org.mediagate.microphone"])
+    p = mediactl("mute", "camera", "on", check=False)
+    assert p.returncode == 1 and error_line(p)[0] == "AccessDenied"
+    assert manager_prop("CameraMuted") is False
+
+
+@pytest.mark.parametrize("args", [(), ("camera",), ("speaker", "on"), ("camera", "maybe"), ("camera", "on", "x")])
+def test_mute_usage_errors(env, args):
+    assert mediactl("mute", *args, check=False).returncode == 2

@@ -1,0 +1,538 @@
+/* `mediactl record`: camera to a Y4M file (YUV4MPEG2, planar 4:2:2 or 4:2:0) and microphone to
+ * a WAV file (PCM S16_LE) for N seconds, on an sd_event loop; says what it received. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <systemd/sd-event.h>
+
+#include "mediactl.h"
+
+#define WAV_HEADER_SIZE 44
+#define RECORD_SECONDS_MAX 86400u
+
+typedef struct Recorder Recorder;
+
+typedef struct Recording {
+        Recorder *recorder;
+        const char *kind; /* "video", "audio" */
+        const char *path;
+        MgTrack *track;   /* borrowed from the request */
+        MgStream *stream;
+        sd_event_source *source;
+        FILE *file;
+        MgStreamFormat format; /* as the file's header says */
+        uint8_t *planar;       /* video: one frame in Y4M's layout */
+        size_t planar_size;
+
+        uint64_t frames, bytes, dropped, black_frames;
+        uint64_t data_bytes; /* audio: bytes in the WAV data chunk */
+        bool was_muted;
+        char *ended;         /* why the stream ended, NULL while it runs */
+        char *failure;       /* why we stopped writing this file, NULL while all is well */
+} Recording;
+
+struct Recorder {
+        sd_event *event;
+        Recording recordings[2];
+        size_t n_recordings;
+        uint64_t started_usec, stopped_usec;
+        const char *stop_reason; /* "time", "signal", "ended", "error" */
+};
+
+static void recorder_stop(Recorder *rec, const char *reason) {
+        if (rec->stop_reason)
+                return;
+        rec->stop_reason = reason;
+        rec->stopped_usec = now_usec(CLOCK_MONOTONIC);
+        (void) sd_event_exit(rec->event, 0);
+}
+
+static void recording_fail(Recorder *rec, Recording *r, const char *format, ...) _printf_(3, 4);
+static void recording_fail(Recorder *rec, Recording *r, const char *format, ...) {
+        va_list ap;
+
+        if (!r->failure) {
+                va_start(ap, format);
+                if (vasprintf(&r->failure, format, ap) < 0)
+                        r->failure = NULL;
+                va_end(ap);
+        }
+        recorder_stop(rec, "error");
+}
+
+/* ---- the files ---- */
+
+static int wav_write_header(FILE *f, const MgStreamFormat *fmt, uint32_t data_bytes) {
+        uint8_t h[WAV_HEADER_SIZE];
+        uint32_t block_align = fmt->channels * 2;
+
+        memcpy(h, "RIFF", 4);
+        mg_wire_put32(h + 4, 36 + data_bytes);
+        memcpy(h + 8, "WAVEfmt ", 8);
+        mg_wire_put32(h + 16, 16);                        /* fmt chunk size */
+        h[20] = 1, h[21] = 0;                             /* PCM */
+        h[22] = (uint8_t) fmt->channels, h[23] = (uint8_t) (fmt->channels >> 8);
+        mg_wire_put32(h + 24, fmt->rate);
+        mg_wire_put32(h + 28, fmt->rate * block_align);  /* bytes per second */
+        h[32] = (uint8_t) block_align, h[33] = (uint8_t) (block_align >> 8);
+        h[34] = 16, h[35] = 0;                            /* bits per sample */
+        memcpy(h + 36, "data", 4);
+        mg_wire_put32(h + 40, data_bytes);
+
+        if (fseek(f, 0, SEEK_SET) < 0 || fwrite(h, 1, sizeof h, f) != sizeof h)
+                return -errno ?: -EIO;
+        return 0;
+}
+
+static int recording_start_file(Recording *r, const MgTrackSettings *settings) {
+        const MgStreamFormat *fmt = &r->format;
+
+        if (streq(r->kind, "video")) {
+                const char *chroma = video_y4m_chroma(fmt);
+                uint32_t num, den;
+
+                if (!chroma || video_frame_min_size(fmt) == 0)
+                        return -EOPNOTSUPP;
+                r->planar_size = video_planar_size(fmt);
+                r->planar = malloc(r->planar_size);
+                if (!r->planar)
+                        return -ENOMEM;
+                frame_rate_to_fraction(settings->frame_rate, &num, &den);
+                if (fprintf(r->file, "YUV4MPEG2 W%" PRIu32 " H%" PRIu32 " F%" PRIu32 ":%" PRIu32 " Ip A1:1 C%s\n",
+                            fmt->width, fmt->height, num, den, chroma) < 0)
+                        return -EIO;
+                return 0;
+        }
+
+        if (!streq(fmt->sample_format, "S16_LE") || fmt->channels == 0 || fmt->channels > UINT16_MAX / 2 ||
+            fmt->rate == 0)
+                return -EOPNOTSUPP;
+        /* Sizes 0 for now; patched when the recording ends. */
+        return wav_write_header(r->file, fmt, 0);
+}
+
+static void recording_write(Recorder *rec, Recording *r, const MgFrame *frame) {
+        if (r->failure)
+                return;
+
+        if (streq(r->kind, "video")) {
+                const MgStreamFormat *now = mg_stream_get_format(r->stream);
+                int e;
+
+                if (now->width != r->format.width || now->height != r->format.height ||
+                    !streq(now->fourcc, r->format.fourcc))
+                        return recording_fail(rec, r, "the format changed to %" PRIu32 "x%" PRIu32 " %s, which one Y4M file cannot hold",
+                                              now->width, now->height, now->fourcc);
+                e = video_frame_to_planar(&r->format, frame->data, frame->bytes, r->planar);
+                if (e < 0)
+                        return recording_fail(rec, r, "frame %" PRIu64 " is shorter than its format says", frame->sequence);
+                if (fputs("FRAME\n", r->file) == EOF || fwrite(r->planar, 1, r->planar_size, r->file) != r->planar_size)
+                        return recording_fail(rec, r, "failed to write %s: %m", r->path);
+                return;
+        }
+
+        if (frame->bytes % (r->format.channels * 2) != 0)
+                return recording_fail(rec, r, "an audio period of %" PRIu32 " bytes is not whole samples", frame->bytes);
+        /* A WAV file ends at 4 GiB; stop there rather than write a header that lies. */
+        if (r->data_bytes + frame->bytes > UINT32_MAX - 36)
+                return recording_fail(rec, r, "%s reached the 4 GiB limit of WAV files", r->path);
+        if (fwrite(frame->data, 1, frame->bytes, r->file) != frame->bytes)
+                return recording_fail(rec, r, "failed to write %s: %m", r->path);
+        r->data_bytes += frame->bytes;
+}
+
+static int recording_finish_file(Recording *r) {
+        int e = 0;
+
+        if (!r->file)
+                return 0;
+        if (streq(r->kind, "audio"))
+                e = wav_write_header(r->file, &r->format, (uint32_t) r->data_bytes);
+        if (fflush(r->file) == EOF || ferror(r->file))
+                e = e ?: -EIO;
+        if (fclose(r->file) == EOF)
+                e = e ?: -errno;
+        r->file = NULL;
+        return e;
+}
+
+/* ---- the loop ---- */
+
+/* The control socket is readable: take every message there is, without waiting. */
+static int on_stream(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Recording *r = userdata;
+        Recorder *rec = r->recorder;
+        MgFrame frame;
+        int e;
+
+        for (;;) {
+                e = mg_stream_next_frame(r->stream, 0, &frame);
+                if (mg_stream_is_muted(r->stream))
+                        r->was_muted = true;
+                if (e == -EAGAIN)
+                        return 0;
+                if (e == MG_STREAM_ENDED) {
+                        r->ended = strdup(strempty(mg_stream_get_ended_reason(r->stream)));
+                        r->source = sd_event_source_disable_unref(r->source);
+                        /* One file without the other is not the recording that was asked for. */
+                        recorder_stop(rec, "ended");
+                        return 0;
+                }
+                if (e < 0) {
+                        r->source = sd_event_source_disable_unref(r->source);
+                        recording_fail(rec, r, "the stream failed: %s", strerror(-e));
+                        return 0;
+                }
+                r->frames++;
+                r->bytes += frame.bytes;
+                r->dropped = frame.dropped;
+                if (frame.flags & MG_FRAME_FLAG_BLACK)
+                        r->black_frames++;
+                recording_write(rec, r, &frame);
+                if (rec->stop_reason)
+                        return 0;
+        }
+}
+
+static int on_time(sd_event_source *s, uint64_t usec, void *userdata) {
+        recorder_stop(userdata, "time");
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        recorder_stop(userdata, "signal");
+        return 0;
+}
+
+/* ---- what happened ---- */
+
+static double recording_media_seconds(const Recording *r) {
+        const MgTrackSettings *settings = mg_track_get_settings(r->track);
+
+        if (streq(r->kind, "video"))
+                return settings->frame_rate > 0 ? (double) r->frames / settings->frame_rate : 0;
+        return r->format.rate && r->format.channels ? (double) r->data_bytes / (r->format.rate * r->format.channels * 2.0) : 0;
+}
+
+static json_object *recording_to_json(const Recording *r) {
+        json_object *o = track_to_json(r->track), *fmt = json_object_new_object();
+
+        if (!o || !fmt)
+                goto fail;
+        if (streq(r->kind, "video")) {
+                if (json_add_string(fmt, "fourcc", r->format.fourcc) < 0 ||
+                    json_add(fmt, "width", json_object_new_int64(r->format.width)) < 0 ||
+                    json_add(fmt, "height", json_object_new_int64(r->format.height)) < 0 ||
+                    json_add_string(fmt, "y4m_chroma", video_y4m_chroma(&r->format)) < 0)
+                        goto fail;
+        } else if (json_add_string(fmt, "sample_format", r->format.sample_format) < 0 ||
+                   json_add(fmt, "rate", json_object_new_int64(r->format.rate)) < 0 ||
+                   json_add(fmt, "channels", json_object_new_int64(r->format.channels)) < 0)
+                goto fail;
+        if (json_add(o, "format", TAKE_PTR(fmt)) < 0 ||
+            json_add_string(o, "file", r->path) < 0 ||
+            json_add(o, "frames", json_object_new_uint64(r->frames)) < 0 ||
+            json_add(o, "bytes", json_object_new_uint64(r->bytes)) < 0 ||
+            json_add(o, "dropped", json_object_new_uint64(r->dropped)) < 0 ||
+            json_add(o, "black_frames", json_object_new_uint64(r->black_frames)) < 0 ||
+            json_add(o, "media_seconds", json_object_new_double(recording_media_seconds(r))) < 0 ||
+            json_add(o, "was_muted", json_object_new_boolean(r->was_muted)) < 0 ||
+            json_object_object_add(o, "ended", r->ended ? json_object_new_string(r->ended) : NULL) < 0 ||
+            json_object_object_add(o, "failure", r->failure ? json_object_new_string(r->failure) : NULL) < 0)
+                goto fail;
+        return o;
+
+fail:
+        json_object_put(fmt);
+        json_object_put(o);
+        return NULL;
+}
+
+static int print_summary_json(const Recorder *rec, uint32_t seconds) {
+        json_object *o = json_object_new_object(), *tracks = json_object_new_array();
+
+        for (size_t i = 0; o && tracks && i < rec->n_recordings; i++)
+                if (json_append(tracks, recording_to_json(&rec->recordings[i])) < 0) {
+                        json_object_put(tracks);
+                        tracks = NULL;
+                }
+        if (!o || !tracks ||
+            json_add(o, "seconds_requested", json_object_new_int64(seconds)) < 0 ||
+            json_add(o, "seconds_recorded", json_object_new_double((rec->stopped_usec - rec->started_usec) / 1e6)) < 0 ||
+            json_add_string(o, "stopped_by", rec->stop_reason) < 0 ||
+            json_add(o, "tracks", TAKE_PTR(tracks)) < 0) {
+                json_object_put(tracks);
+                json_object_put(o);
+                o = NULL;
+        }
+        return print_json(o);
+}
+
+static void print_summary_text(const Recorder *rec) {
+        double seconds = (rec->stopped_usec - rec->started_usec) / 1e6;
+
+        if (streq(rec->stop_reason, "time"))
+                printf("Recorded %.1f s.\n", seconds);
+        else if (streq(rec->stop_reason, "signal"))
+                printf("Stopped by a signal after %.1f s.\n", seconds);
+        else if (streq(rec->stop_reason, "ended"))
+                printf("Stopped early after %.1f s: a track ended.\n", seconds);
+        else
+                printf("Stopped after %.1f s by an error.\n", seconds);
+
+        for (size_t i = 0; i < rec->n_recordings; i++) {
+                const Recording *r = &rec->recordings[i];
+
+                if (streq(r->kind, "video"))
+                        printf("%s: %" PRIu64 " frames (%.2f s at %.6g fps), %" PRIu64 " bytes received, %" PRIu64
+                               " dropped -> %s (%" PRIu32 "x%" PRIu32 ", Y4M C%s)\n",
+                               r->kind, r->frames, recording_media_seconds(r), mg_track_get_settings(r->track)->frame_rate,
+                               r->bytes, r->dropped, r->path, r->format.width, r->format.height,
+                               video_y4m_chroma(&r->format));
+                else
+                        printf("%s: %" PRIu64 " periods (%.2f s of sound), %" PRIu64 " bytes received, %" PRIu64
+                               " dropped -> %s (%" PRIu32 " Hz, %" PRIu32 " channel%s, S16_LE WAV)\n",
+                               r->kind, r->frames, recording_media_seconds(r), r->bytes, r->dropped, r->path,
+                               r->format.rate, r->format.channels, r->format.channels == 1 ? "" : "s");
+                if (r->black_frames > 0)
+                        printf("  %" PRIu64 " of them black or silent: the track was disabled.\n", r->black_frames);
+                if (r->was_muted)
+                        printf("  The %s was muted (privacy switch or device paused): no frames meanwhile.\n",
+                               streq(r->kind, "video") ? "camera" : "microphone");
+                if (r->ended)
+                        printf("  The track ended: %s.\n", r->ended);
+                if (r->failure)
+                        printf("  Stopped writing: %s.\n", r->failure);
+        }
+        fflush(stdout);
+}
+
+/* ---- the command ---- */
+
+static void help(void) {
+        printf("mediactl record --seconds N [--video JSON] [--audio JSON] [--video-out FILE.y4m]\n"
+               "                [--audio-out FILE.wav] [--origin ORIGIN] [--reason TEXT] [--json]\n\n"
+               "Record a camera to a Y4M file and/or a microphone to a WAV file for N seconds (or\n"
+               "until SIGINT or SIGTERM), then print what was received. Each output asks for its\n"
+               "kind (--video true, --audio true) unless constraints are given.\n\n"
+               "  --seconds N          How long to record (1 to %u)\n"
+               "  --video JSON         Camera constraints, as in JavaScript\n"
+               "  --audio JSON         Microphone constraints\n"
+               "  --video-out FILE     Where the camera goes: YUV4MPEG2 (planar 4:2:2 or 4:2:0)\n"
+               "  --audio-out FILE     Where the microphone goes: WAV, PCM S16_LE\n"
+               "  --origin ORIGIN      Ask on behalf of a web origin (trusted brokers only)\n"
+               "  --reason TEXT        Why, shown to the user in the prompt\n"
+               "  --json               Print a summary object\n"
+               "  -h --help            Show this help\n",
+               RECORD_SECONDS_MAX);
+}
+
+static int recording_open(Recorder *rec, Recording *r, const char *kind, const char *path, MgTrack *track, MgError *err) {
+        int e;
+
+        *r = (Recording) { .recorder = rec, .kind = kind, .path = path, .track = track };
+        e = mg_track_open(track, &r->stream, err);
+        if (e < 0)
+                return e;
+        r->format = *mg_stream_get_format(r->stream);
+        r->file = fopen(path, "we");
+        if (!r->file)
+                return set_error_errno(err, -errno, "Failed to create %s: %m", path);
+        e = recording_start_file(r, mg_track_get_settings(track));
+        if (e == -EOPNOTSUPP)
+                return set_error_errno(err, e, "Cannot write the %s format of the %s track to a file",
+                                       streq(kind, "video") ? r->format.fourcc : r->format.sample_format, kind);
+        if (e < 0)
+                return set_error_errno(err, e, "Failed to write %s: %s", path, strerror(-e));
+        return sd_event_add_io(rec->event, &r->source, mg_stream_get_fd(r->stream), EPOLLIN, on_stream, r);
+}
+
+static void recording_done(Recording *r) {
+        r->source = sd_event_source_disable_unref(r->source);
+        r->stream = mg_stream_free(r->stream);
+        if (r->file) {
+                fclose(r->file);
+                r->file = NULL;
+        }
+        free(r->planar);
+        free(r->ended);
+        free(r->failure);
+}
+
+int verb_record(Context *ctx, int argc, char *argv[]) {
+        enum { ARG_JSON = 0x100, ARG_SECONDS, ARG_VIDEO, ARG_AUDIO, ARG_VIDEO_OUT, ARG_AUDIO_OUT, ARG_ORIGIN, ARG_REASON };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "seconds", required_argument, NULL, ARG_SECONDS },
+                { "video", required_argument, NULL, ARG_VIDEO },
+                { "audio", required_argument, NULL, ARG_AUDIO },
+                { "video-out", required_argument, NULL, ARG_VIDEO_OUT },
+                { "audio-out", required_argument, NULL, ARG_AUDIO_OUT },
+                { "origin", required_argument, NULL, ARG_ORIGIN },
+                { "reason", required_argument, NULL, ARG_REASON },
+                {},
+        };
+        _cleanup_(mg_client_unrefp) MgClient *client = NULL;
+        _cleanup_(mg_request_unrefp) MgRequest *req = NULL;
+        _cleanup_(mg_error_clear) MgError err = MG_ERROR_INIT;
+        Recorder rec = {};
+        MediaArgs args = {};
+        const char *video_out = NULL, *audio_out = NULL;
+        uint32_t seconds = 0;
+        sigset_t mask;
+        int c, r, ret = EXIT_FAILURE;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case ARG_JSON:
+                        ctx->json = true;
+                        break;
+                case ARG_SECONDS:
+                        if (safe_atou32(optarg, &seconds) < 0 || seconds < 1 || seconds > RECORD_SECONDS_MAX) {
+                                fprintf(stderr, "mediactl: --seconds takes 1 to %u, not '%s'.\n", RECORD_SECONDS_MAX, optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case ARG_VIDEO:
+                        args.video = optarg;
+                        break;
+                case ARG_AUDIO:
+                        args.audio = optarg;
+                        break;
+                case ARG_VIDEO_OUT:
+                        video_out = optarg;
+                        break;
+                case ARG_AUDIO_OUT:
+                        audio_out = optarg;
+                        break;
+                case ARG_ORIGIN:
+                        args.origin = optarg;
+                        break;
+                case ARG_REASON:
+                        args.reason = optarg;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "mediactl: record takes no arguments, got '%s'.\n", argv[optind]);
+                return EXIT_USAGE;
+        }
+        if (seconds == 0) {
+                fprintf(stderr, "mediactl: record needs --seconds N.\n");
+                return EXIT_USAGE;
+        }
+        if (!video_out && !audio_out) {
+                fprintf(stderr, "mediactl: record needs --video-out FILE.y4m and/or --audio-out FILE.wav.\n");
+                return EXIT_USAGE;
+        }
+        /* Asking for a kind without a file for it would prompt the user for nothing. */
+        if ((args.video && !video_out) || (args.audio && !audio_out)) {
+                fprintf(stderr, "mediactl: --%s needs --%s-out FILE.\n", args.video && !video_out ? "video" : "audio",
+                        args.video && !video_out ? "video" : "audio");
+                return EXIT_USAGE;
+        }
+        if (video_out && !args.video)
+                args.video = "true";
+        if (audio_out && !args.audio)
+                args.audio = "true";
+
+        r = context_connect(ctx, &client);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = media_request(client, &args, &req, &err);
+        if (r < 0)
+                return print_media_error(&err, r, ctx->json);
+
+        if (!ctx->json)
+                for (size_t i = 0; i < mg_request_get_n_tracks(req); i++)
+                        print_track(mg_request_get_track(req, i), stdout);
+
+        /* From here on, Ctrl-C ends the recording with complete files. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+                ret = print_errno(-errno, "Failed to block signals");
+                goto finish;
+        }
+        r = sd_event_new(&rec.event);
+        if (r >= 0)
+                r = sd_event_add_signal(rec.event, NULL, SIGINT, on_signal, &rec);
+        if (r >= 0)
+                r = sd_event_add_signal(rec.event, NULL, SIGTERM, on_signal, &rec);
+        if (r >= 0)
+                r = mg_client_attach_event(client, rec.event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0) {
+                ret = print_errno(r, "Failed to set up the event loop");
+                goto finish;
+        }
+
+        for (size_t i = 0; i < 2; i++) {
+                const char *kind = i == 0 ? "video" : "audio", *path = i == 0 ? video_out : audio_out;
+                MgTrack *track;
+
+                if (!path)
+                        continue;
+                track = media_request_find_track(req, kind);
+                if (!track) {
+                        ret = print_errno(-ENODEV, streq(kind, "video") ? "No camera track was granted" :
+                                                                          "No microphone track was granted");
+                        goto finish;
+                }
+                r = recording_open(&rec, &rec.recordings[rec.n_recordings++], kind, path, track, &err);
+                if (r < 0) {
+                        ret = print_error(&err, r);
+                        goto finish;
+                }
+        }
+
+        rec.started_usec = now_usec(CLOCK_MONOTONIC);
+        r = sd_event_add_time_relative(rec.event, NULL, CLOCK_MONOTONIC, (uint64_t) seconds * 1000000u, 1000, on_time, &rec);
+        if (r < 0) {
+                ret = print_errno(r, "Failed to set up the timer");
+                goto finish;
+        }
+        r = sd_event_loop(rec.event);
+        if (r < 0) {
+                ret = print_errno(r, "Event loop failed");
+                goto finish;
+        }
+
+        ret = EXIT_SUCCESS;
+        for (size_t i = 0; i < rec.n_recordings; i++) {
+                Recording *rr = &rec.recordings[i];
+
+                r = recording_finish_file(rr);
+                if (r < 0 && !rr->failure && asprintf(&rr->failure, "failed to write %s: %s", rr->path, strerror(-r)) < 0)
+                        rr->failure = NULL;
+                if (r < 0 || rr->failure)
+                        ret = EXIT_FAILURE;
+        }
+        if (ctx->json) {
+                if (print_summary_json(&rec, seconds) != EXIT_SUCCESS)
+                        ret = EXIT_FAILURE;
+        } else
+                print_summary_text(&rec);
+        /* A track the daemon ended is a recording cut short: say so in the exit code too. */
+        if (streq(rec.stop_reason, "ended"))
+                ret = EXIT_FAILURE;
+
+finish:
+        for (size_t i = 0; i < rec.n_recordings; i++)
+                recording_done(&rec.recordings[i]);
+        for (size_t i = 0; i < mg_request_get_n_tracks(req); i++)
+                (void) mg_track_stop(mg_request_get_track(req, i), NULL);
+        req = mg_request_unref(req);
+        client = mg_client_unref(client); /* off the loop before the loop goes */
+        sd_event_unref(rec.event);
+        return ret;
+}
