@@ -30,6 +30,12 @@
  *   - `end COUNT SHA256`: the number of grant lines and the SHA-256 (lowercase hex) of every
  *     byte of the file before this line. It must be the last line.
  *
+ * Timed grants over a restart (grants.c has the reasoning): with left = EXPIRES - saved
+ * REALTIME and elapsed = the larger of (now - saved) on CLOCK_REALTIME and, when BOOT_ID is
+ * the running kernel's, on CLOCK_BOOTTIME, a grant comes back with left - elapsed to run, or not
+ * at all. It never gets more than the file's realtime deadline implies nor more than it had
+ * when the file was written, so a wall clock set back (even a year) cannot stretch it.
+ *
  * The end line makes a truncated file (at any byte) detectable, and the checksum makes any
  * other damage detectable; either means the whole file is refused, never half of it. The
  * daemon writes the file; admins read it (and change grants through mediactl or the Admin

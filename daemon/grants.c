@@ -54,6 +54,7 @@ struct GrantBucket {
         DeviceKind kind;
         Grant *grants;
         bool doomed; /* emptied, to be freed once the change callbacks have run */
+        GrantBucket *next_doomed;
 };
 
 struct GrantStore {
@@ -549,6 +550,7 @@ static int take_grant(GrantStore *s, Grant **p, Removed *rm) {
 /* Write the file if persistent grants went, tell the callback, then free everything. */
 static int removed_finish(GrantStore *s, Removed *rm, GrantChange change) {
         uint64_t now_rt = grant_store_now(s, CLOCK_REALTIME), now_boot = grant_store_now(s, CLOCK_BOOTTIME);
+        GrantBucket *doomed = NULL;
         int r = 0;
 
         if (rm->persistent) {
@@ -561,29 +563,23 @@ static int removed_finish(GrantStore *s, Removed *rm, GrantChange change) {
                 grant_info(rm->grants[i], now_rt, now_boot, &info);
                 s->change_cb(s, change, &info, s->change_userdata);
         }
-        /* A bucket may appear more than once: mark first, free once. */
+        /* A bucket may appear more than once: chain the emptied ones first, free them after. */
         for (size_t i = 0; i < rm->n; i++) {
                 GrantBucket *b = rm->grants[i]->bucket;
 
                 if (!b->grants && !b->doomed) {
                         b->doomed = true;
+                        b->next_doomed = doomed;
+                        doomed = b;
                         hashmap_remove(s->buckets, b->key);
                 }
-        }
-        for (size_t i = 0; i < rm->n; i++) {
-                GrantBucket *b = rm->grants[i]->bucket;
-
                 grant_free(rm->grants[i]);
-                rm->grants[i] = NULL;
-                if (b->doomed) {
-                        /* Free when its last removed grant is seen. */
-                        bool later = false;
+        }
+        while (doomed) {
+                GrantBucket *next = doomed->next_doomed;
 
-                        for (size_t j = i + 1; j < rm->n && !later; j++)
-                                later = rm->grants[j]->bucket == b;
-                        if (!later)
-                                bucket_free(b);
-                }
+                bucket_free(doomed);
+                doomed = next;
         }
         free(rm->grants);
         *rm = (Removed){};

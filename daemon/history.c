@@ -119,12 +119,20 @@ static int open_current(History *h) {
 static int rotate(History *h) {
         int r;
 
-        if (renameat(h->dir_fd, HISTORY_FILE, h->dir_fd, HISTORY_FILE_OLD) < 0)
+        /* ENOENT: someone removed the file; a new one starts all the same. */
+        if (renameat(h->dir_fd, HISTORY_FILE, h->dir_fd, HISTORY_FILE_OLD) < 0 && errno != ENOENT)
                 return -errno;
         h->fd = safe_close(h->fd);
         h->need_newline = false;
         r = open_current(h);
         return r > 0 ? -EBADMSG : r;
+}
+
+/* After a failure to open or rotate, try again with the next event. */
+static int reopen(History *h) {
+        int r = open_current(h);
+
+        return r > 0 ? rotate(h) : r;
 }
 
 int history_open(const char *dir, const HistoryOptions *options, History **ret) {
@@ -290,10 +298,9 @@ int history_append(History *h, const HistoryEvent *e) {
         /* A file holding only its header is not rotated, whatever the size of the line: that
          * would throw history.1 away for nothing. */
         if (h->fd < 0 || (h->size > sizeof header - 1 && h->size + size + h->need_newline > h->size_max)) {
-                r = h->fd < 0 ? open_current(h) : rotate(h);
-                if (r != 0)
-                        return log_warning_errno(r > 0 ? EBADMSG : r, "Failed to rotate %s/%s: %m", h->dir,
-                                                 HISTORY_FILE);
+                r = h->fd < 0 ? reopen(h) : rotate(h);
+                if (r < 0)
+                        return log_warning_errno(r, "Failed to open a new %s/%s: %m", h->dir, HISTORY_FILE);
         }
         if (h->need_newline) {
                 r = write_all(h->fd, "\n", 1, &written);

@@ -462,6 +462,7 @@ static void test_format_roundtrip(void **state) {
 
 #define HEAD "mediagate-grants 1\nsaved 1767225600000000 " BOOT_A " 5000000\n"
 #define G1 "grant 1000 camera allow - org.example.Meet https://meet.example -\n"
+#define NUL_ROW HEAD "grant 1 camera allow - a\0b - -\n"
 #define G2 "grant 1000 microphone deny 1767225900000000 org.example.Meet - cam\\x201,cam2\n"
 
 static char *seal(const char *text, size_t len, int count_delta) {
@@ -555,8 +556,7 @@ static void test_parse_damage(void **state) {
                   -EBADMSG, 0 },
                 { "tab in a field", HEAD "grant 1 camera allow - a\tb - -\n", 0, true, 0, NULL, NULL, NULL,
                   -EBADMSG, 0 },
-                { "NUL in a field", HEAD "grant 1 camera allow - a\0b - -\n", sizeof(HEAD) - 1 + 34, true, 0, NULL,
-                  NULL, NULL, -EBADMSG, 0 },
+                { "NUL in a field", NUL_ROW, sizeof(NUL_ROW) - 1, true, 0, NULL, NULL, NULL, -EBADMSG, 0 },
 
                 /* bad fields */
                 { "uid -1", HEAD "grant 4294967295 camera allow - a - -\n", 0, true, 0, NULL, NULL, NULL, -EBADMSG,
@@ -1177,7 +1177,7 @@ static void test_many_grants(void **state) {
                 snprintf(app, sizeof app, "org.example.App%u", i);
                 snprintf(origin, sizeof origin, "https://site%u.example", i / 3);
                 assert_int_equal(grant_store_set(s, 1000 + i % 100, app, i % 5 ? origin : NULL, i % 2, NULL,
-                                                 i % 7 ? GRANT_ALLOW : GRANT_DENY, 0, NULL),
+                                                 i % 7 ? GRANT_ALLOW : GRANT_DENY, i % 2 ? 0 : 5 * SEC, NULL),
                                  0);
         }
         print_message("inserted %d grants in %.3f s\n", N, seconds_since(&start));
@@ -1198,6 +1198,14 @@ static void test_many_grants(void **state) {
         }
         print_message("looked up %d grants and %d misses in %.3f s\n", N, N, seconds_since(&start));
         assert_int_equal(hits, 0);
+
+        /* Half of them run out at once. */
+        clock.boottime = 5 * SEC;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        assert_int_equal(grant_store_expire(s), N / 2);
+        print_message("expired %d grants in %.3f s\n", N / 2, seconds_since(&start));
+        assert_int_equal(grant_store_size(s), N / 2);
+        assert_int_equal(grant_store_next_expiry(s), 0);
         grant_store_free(s);
 }
 
