@@ -22,7 +22,10 @@ static const Verb verbs[] = {
         { "snapshot", verb_snapshot, "Write one camera frame as a PNG image" },
         { "record", verb_record, "Record camera and microphone to Y4M and WAV files" },
         { "agent", verb_agent, "Answer consent prompts, on the terminal or automatically" },
+        { "status", verb_status, "Show the indicator state: accessible, live, muted, the apps" },
+        { "monitor", verb_monitor, "Watch the indicator state change, one line per change" },
         { "mute", verb_mute, "Turn the privacy switch of cameras or microphones on or off" },
+        { "indicator", verb_indicator, "Show the indicator state as a tray icon (StatusNotifierItem)" },
 };
 
 int context_connect(const Context *ctx, MgClient **ret) {

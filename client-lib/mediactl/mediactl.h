@@ -54,6 +54,33 @@ void print_track(const MgTrack *t, FILE *f);
  * {"error", "message", "constraint"} on stdout. Returns EXIT_FAILURE. */
 int print_media_error(const MgError *err, int r, bool json);
 
+/* ---- state.c: the Manager's indicator properties (status, monitor, indicator) ---- */
+
+typedef struct StateClient {
+        char *app_id, *origin, *kind, *unique_name; /* kind: "camera" or "microphone" */
+        bool accessible, live;
+} StateClient;
+
+typedef struct IndicatorState {
+        bool known; /* read from a running daemon */
+        bool camera_accessible, camera_live, camera_muted;
+        bool microphone_accessible, microphone_live, microphone_muted;
+        StateClient *clients;
+        size_t n_clients;
+} IndicatorState;
+
+void indicator_state_clear(IndicatorState *s);
+/* Apply an a{sv} of Manager properties (GetAll's reply, PropertiesChanged's changed ones);
+ * unknown names are skipped. The names applied are appended to *changed when it is given. */
+int indicator_state_update(IndicatorState *s, sd_bus_message *m, char ***changed);
+/* Every property, with GetAll. On failure s is unchanged and e says why. */
+int indicator_state_read(sd_bus *bus, IndicatorState *s, sd_bus_error *e);
+/* "off", "accessible" or "live". */
+const char *indicator_kind_state(bool accessible, bool live);
+json_object *indicator_state_to_json(const IndicatorState *s);
+/* "camera: live  microphone: off  apps: host:/usr/bin/foo (camera, live)" and a newline. */
+void indicator_state_print_line(const IndicatorState *s, FILE *f);
+
 /* ---- pixels.c: video frames (YUYV, NV12) for files ---- */
 
 /* Bytes a frame of this format occupies in its slot; 0 for a format mediactl cannot read. */
