@@ -10,6 +10,7 @@
 #include "capture.h"
 #include "consent.h"
 #include "grants.h"
+#include "history.h"
 #include "indicator.h"
 #include "mute.h"
 #include "policy.h"
@@ -77,6 +78,45 @@ static void on_capture_live(Device *d, bool live, void *userdata) {
         Manager *m = userdata;
 
         indicator_update(m->indicator);
+}
+
+/* A grant was revoked or replaced: live tracks it no longer covers end within the call. */
+static void on_grant_changed(GrantStore *s, GrantChange change, const GrantInfo *g, void *userdata) {
+        Manager *m = userdata;
+        HashmapIter it = {};
+        Track *t, **ending;
+        size_t n = 0;
+
+        if (change == GRANT_CHANGE_EXPIRED)
+                return; /* expiry stops new requests, not a stream the user let start */
+        ending = calloc(hashmap_size(m->tracks) + 1, sizeof(Track *));
+        if (!ending)
+                return (void) log_oom();
+        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL)) {
+                if (t->ended || t->kind != g->kind || t->caller->uid != g->uid ||
+                    !streq(t->caller->app_id, g->app_id) || !streq_ptr(t->origin, g->origin))
+                        continue;
+                switch (grant_store_lookup(m->grants, t->caller->uid, t->caller->app_id, t->origin, t->kind,
+                                           t->device->hardware_id, now_usec(CLOCK_BOOTTIME))) {
+                case GRANT_DENY:
+                        break; /* a deny now applies: whatever granted the track, it ends */
+                case GRANT_ALLOW:
+                        continue;
+                default:
+                        /* Nothing stored any more: tracks the revoked grant let start end; those the
+                         * user allowed once, or the policy allowed, were never covered by it. */
+                        if (change != GRANT_CHANGE_REVOKED || !t->granted_by_store)
+                                continue;
+                }
+                ending[n++] = track_ref(t);
+        }
+        for (size_t i = 0; i < n; i++) {
+                history_record(m, HISTORY_REVOKED, ending[i]->caller, ending[i]->origin, ending[i]->kind,
+                               ending[i]->device->hardware_id, 0, NULL);
+                track_end(ending[i], TRACK_END_REVOKED);
+                track_unref(ending[i]);
+        }
+        free(ending);
 }
 
 /* A capturing device failed: its tracks end. */
@@ -176,6 +216,15 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         r = device_registry_new(m->event, &m->registry);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the device registry: %m");
+        r = grant_store_load(m->grants, m->state_dir);
+        if (r < 0)
+                log_error_errno(r, "Failed to read the grants in %s; no stored decision applies until it is fixed: %m",
+                                m->state_dir);
+        grant_store_set_change_callback(m->grants, on_grant_changed, m);
+        r = history_open(m->state_dir, NULL, &m->history);
+        if (r < 0)
+                log_error_errno(r, "Failed to open the access history in %s, not recording it: %m", m->state_dir);
+
         device_registry_set_callback(m->registry, registry_callback, m);
         capture_set_event_handler(on_capture_error, m);
         capture_set_live_handler(on_capture_live, m);
@@ -218,6 +267,7 @@ Manager *manager_free(Manager *m) {
         capture_set_event_handler(NULL, NULL);
         m->indicator = indicator_free(m->indicator);
         grant_store_free(m->grants);
+        history_free(m->history);
         prompt_backoff_free(m->backoff);
         callers_free_all(m);
         hashmap_free(m->callers);
@@ -242,6 +292,27 @@ Manager *manager_free(Manager *m) {
         free(m->state_dir);
         free(m);
         return NULL;
+}
+
+void history_record(Manager *m, HistoryEventType type, const Caller *caller, const char *origin, DeviceKind kind,
+                    const char *device, uint64_t duration_usec, char **extra) {
+        HistoryEvent e = {
+                .type = type,
+                .uid = caller->uid,
+                .kind = kind,
+                .duration_usec = duration_usec,
+                .app_id = caller->app_id,
+                .origin = origin,
+                .device = device,
+                .extra = extra,
+        };
+        int r;
+
+        if (!m->history)
+                return;
+        r = history_append(m->history, &e);
+        if (r < 0)
+                log_warning_errno(r, "Failed to record a %s event: %m", history_event_type_to_string(type));
 }
 
 void manager_peer_gone(Manager *m, const char *unique_name) {

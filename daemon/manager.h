@@ -10,6 +10,7 @@
 #include "device-id.h"
 #include "devices/device.h"
 #include "hashmap.h"
+#include "history.h"
 
 typedef struct Caller Caller;
 typedef struct Policy Policy;
@@ -18,6 +19,7 @@ typedef struct GrantStore GrantStore;
 typedef struct ConsentRegistry ConsentRegistry;
 typedef struct Indicator Indicator;
 typedef struct PromptBackoff PromptBackoff;
+typedef struct History History;
 
 typedef struct Manager {
         sd_event *event;
@@ -35,7 +37,8 @@ typedef struct Manager {
         Hashmap *caller_lookups; /* unique name → CallerLookup, identification in flight */
         Hashmap *requests;       /* object path → Request, pending */
         Hashmap *tracks;         /* object path → Track, live */
-        GrantStore *grants;
+        GrantStore *grants;           /* lasting user decisions, kept in the state directory */
+        History *history;             /* the access history, kept in the state directory */
         ConsentRegistry *consent;
         Indicator *indicator;
         PromptBackoff *backoff;       /* prompts refused again and again are not shown for a while */
@@ -70,6 +73,10 @@ int manager_run(Manager *m);
 /* Re-read the admin policy (Admin.ReloadPolicy, SIGHUP) and end the live tracks it now denies.
  * When the directory cannot be read at all the old policy stays. */
 int manager_reload_policy(Manager *m);
+
+/* Append to the access history (and the journal); failures are logged, never fatal. */
+void history_record(Manager *m, HistoryEventType type, const Caller *caller, const char *origin, DeviceKind kind,
+                    const char *device, uint64_t duration_usec, char **extra);
 
 /* Called when a connection leaves the bus (NameOwnerChanged). */
 void manager_peer_gone(Manager *m, const char *unique_name);

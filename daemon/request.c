@@ -34,6 +34,7 @@ typedef struct KindState {
         PolkitQuery *polkit;
         int polkit_allowed; /* -1 while pending */
         bool picked;        /* the user limited the grant to chosen devices */
+        bool by_store;      /* a stored user grant decides (now or after the prompt) */
 } KindState;
 
 struct Request {
@@ -149,6 +150,17 @@ static int emit_response(Request *r, uint32_t response, const char *error_name, 
         return k;
 }
 
+/* One history event per requested kind, naming the selected device when there is one. */
+static void record_for_kinds(Request *r, HistoryEventType type, char **extra) {
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
+                KindState *ks = &r->kinds[k];
+                const Device *d = ks->n_candidates > 0 ? ks->candidates[ks->selected.candidate].device : NULL;
+
+                if (ks->requested)
+                        history_record(r->manager, type, r->caller, r->origin, k, d ? d->hardware_id : NULL, 0, extra);
+        }
+}
+
 /* End the request with a failure. response: 1 denied or cancelled, 2 other failure. */
 static void request_fail(Request *r, uint32_t response, const char *error_name, const char *constraint,
                          const char *format, ...) _printf_(5, 6);
@@ -163,6 +175,8 @@ static void request_fail(Request *r, uint32_t response, const char *error_name, 
         va_end(ap);
 
         r->state = REQUEST_FAILED;
+        if (streq(error_name, "NotAllowedError"))
+                record_for_kinds(r, HISTORY_DENIED, STRV_MAKE("reason", message));
         log_info("Request %s of %s (uid %u) failed: %s: %s", r->path, r->caller->app_id,
                  (unsigned) r->caller->uid, error_name, message);
         k = emit_response(r, response, error_name, message, constraint, NULL, 0);
@@ -392,7 +406,7 @@ static bool apply_device_pick(Request *r, char **picked) {
         return true;
 }
 
-/* Keep a lasting decision. In memory, for the lifetime of the asking connection. */
+/* Keep a lasting decision in the grant store (and so on disk). */
 static void store_decision(Request *r, GrantDecision decision, uint64_t seconds) {
         uint64_t expires = seconds ? now_usec(CLOCK_BOOTTIME) + seconds * 1000000ULL : 0;
 
@@ -408,7 +422,8 @@ static void store_decision(Request *r, GrantDecision decision, uint64_t seconds)
                                 if (strv_extend(&devices, ks->candidates[i].device->hardware_id) < 0)
                                         return (void) log_oom();
                 q = grant_store_set(r->manager->grants, r->caller->uid, r->caller->app_id, r->origin, k, devices,
-                                    decision, expires, r->owner);
+                                    decision, expires, NULL);
+                ks->by_store = decision == GRANT_ALLOW;
                 if (q < 0)
                         log_warning_errno(q, "Failed to keep the decision for %s: %m", r->caller->app_id);
         }
@@ -506,6 +521,7 @@ static void prompt_user(Request *r) {
                 return request_fail(r, 1, "NotAllowedError", NULL, "The prompt could not be shown.");
         r->state = REQUEST_PROMPTING;
         emit_state_changed(r);
+        record_for_kinds(r, HISTORY_PROMPTED, NULL);
 }
 
 /* Steps 3-6 after polkit: the admin policy's allow or locked prompt, a stored decision, else
@@ -527,6 +543,7 @@ static void ask_user_or_decide(Request *r) {
                 stored = g == GRANT_ALLOW ? POLICY_ALLOW : g == GRANT_DENY ? POLICY_DENY : POLICY_NONE;
                 switch (policy_resolve(&ks->verdict, true, stored)) {
                 case POLICY_ALLOW:
+                        ks->by_store = ks->verdict.decision != POLICY_ALLOW;
                         break;
                 case POLICY_PROMPT:
                         all_allowed = false;
@@ -569,6 +586,7 @@ static void open_devices(Request *r) {
                                       c->group_id, tc, &ks->selected, &tracks[n]);
                 if (q < 0)
                         break;
+                tracks[n]->granted_by_store = ks->by_store;
                 n++;
         }
         if (q < 0) {
@@ -582,6 +600,7 @@ static void open_devices(Request *r) {
         }
 
         r->state = REQUEST_GRANTED;
+        record_for_kinds(r, HISTORY_GRANTED, NULL);
         log_info("Request %s of %s (uid %u) granted with %zu track(s).", r->path, r->caller->app_id,
                  (unsigned) r->caller->uid, n);
         q = emit_response(r, 0, NULL, NULL, NULL, tracks, n);

@@ -79,6 +79,8 @@ int track_new(Manager *m, Caller *caller, const char *origin, Device *device, co
         r = hashmap_put(m->tracks, t->path, t);
         if (r < 0)
                 goto fail;
+        t->started_usec = now_usec(CLOCK_MONOTONIC);
+        history_record(m, HISTORY_STARTED, caller, origin, t->kind, device->hardware_id, 0, NULL);
         indicator_update(m->indicator);
         *ret = t;
         return 0;
@@ -143,6 +145,9 @@ void track_end(Track *t, TrackEndReason reason) {
         }
         log_info("Track %s (%s on %s) ended: %s.", t->path, t->caller->app_id, t->device->name,
                  mg_ended_reason_to_string(wire_reason(reason)));
+        history_record(m, HISTORY_STOPPED, t->caller, t->origin, t->kind, t->device->hardware_id,
+                       now_usec(CLOCK_MONOTONIC) - t->started_usec,
+                       STRV_MAKE("reason", (char *) mg_ended_reason_to_string(wire_reason(reason))));
 
         switch (reason) {
         case TRACK_END_REVOKED:

@@ -42,6 +42,8 @@ typedef struct Track {
 
         bool enabled;
         bool muted;      /* the global privacy switch of the kind */
+        bool granted_by_store; /* a stored user grant let it start: revoking that grant ends it */
+        uint64_t started_usec; /* CLOCK_MONOTONIC, for the history's duration */
         bool ended;
 } Track;
 

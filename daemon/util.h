@@ -102,6 +102,9 @@ static inline const char *startswith(const char *s, const char *prefix) {
         return strncmp(s, prefix, l) == 0 ? s + l : NULL;
 }
 
+/* A NULL-terminated string list on the stack. */
+#define STRV_MAKE(...) ((char *[]){ __VA_ARGS__, NULL })
+
 /* Replace *p with a copy of s (NULL allowed). */
 int free_and_strdup(char **p, const char *s);
 

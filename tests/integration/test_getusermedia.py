@@ -162,19 +162,20 @@ def test_denials_and_bad_answers_are_not_allowed(env, decision):
     assert (code, results["error"]) == (1, "NotAllowedError")
 
 
-def test_allow_always_lasts_while_the_deciding_connection_lives(env):
+def test_allow_always_is_stored_for_the_app(env):
     agent = env.agents("allow-always")
     first = env.clients()
     assert first.get_user_media(VIDEO_DEFAULT)[0] == 0
     assert first.get_user_media(VIDEO_DEFAULT)[0] == 0
-    # The decision is the app's: another connection of the same app is not asked either.
-    assert env.client.get_user_media(VIDEO_DEFAULT)[0] == 0
-    assert len(agent.prompts) == 1
-    # Until the stored grants of a later issue, it ends with the connection that made it.
+    # The decision is the app's: another connection of the same app is not asked either, also
+    # after the deciding connection left and the daemon restarted.
     first.close()
-    time.sleep(0.2)
     assert env.client.get_user_media(VIDEO_DEFAULT)[0] == 0
-    assert len(agent.prompts) == 2
+    assert env.daemon.stop() == 0
+    env.daemon.start()
+    agent_after_restart = env.agents("allow-always")
+    assert env.clients().get_user_media(VIDEO_DEFAULT)[0] == 0
+    assert len(agent.prompts) == 1 and agent_after_restart.prompts == []
 
 
 def test_deny_always_turns_not_found_into_not_allowed(env):
