@@ -115,6 +115,24 @@ $(BUILD)/tests/test-client-%: tests/unit/test-client-%.c $(CLIENT_LIB_OBJS) | $(
 	$(CC) $(CLIENT_CFLAGS) -Iclient-lib/lib -Itests/unit -o $@ $< $(CLIENT_LIB_OBJS) \
 		$(CLIENT_LIBS) $(call pc_libs,cmocka)
 
+# Benchmarks (tests/bench): each tests/bench/bench-*.c is a program on libmediagate or plain
+# sd-bus; `make bench` builds them and prints the table (tests/bench/run). Measured, not asserted.
+BENCH_SRCS := $(wildcard tests/bench/bench-*.c)
+BENCH_PROGS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: bench
+$(BUILD)/bench:
+	mkdir -p $@
+
+$(BUILD)/bench/%: tests/bench/%.c tests/bench/common.c tests/bench/common.h $(LIBMEDIAGATE) \
+		$(BUILD)/daemon/util.o | $(BUILD)/bench
+	$(CC) $(CLIENT_CFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/daemon/util.o \
+		-L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS) -lpthread
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_PROGS)
+	@tests/bench/run
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo
