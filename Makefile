@@ -147,10 +147,52 @@ check-unit: all $(UNIT_TESTS)
 check-integration: all
 	@tools/check --integration-only
 
+# Where the system looks for each kind of file, as its pkg-config file says, or a fallback below
+# $(prefix) where that .pc is not installed; each can be overridden on the command line. What
+# pkg-config names is the system's own directory, not one below $(prefix): systemd, udevd,
+# dbus-daemon and polkitd read only theirs. Programs, library, headers and docs follow $(prefix).
+pc_var = $(shell $(PKG_CONFIG) --variable=$(2) $(1) 2>/dev/null)
+ifeq ($(origin systemdsystemunitdir),undefined)
+systemdsystemunitdir := $(or $(call pc_var,systemd,systemdsystemunitdir),$(prefix)/lib/systemd/system)
+endif
+ifeq ($(origin systemduserunitdir),undefined)
+systemduserunitdir := $(or $(call pc_var,systemd,systemduserunitdir),$(prefix)/lib/systemd/user)
+endif
+ifeq ($(origin sysusersdir),undefined)
+sysusersdir := $(or $(call pc_var,systemd,sysusersdir),$(prefix)/lib/sysusers.d)
+endif
+ifeq ($(origin tmpfilesdir),undefined)
+tmpfilesdir := $(or $(call pc_var,systemd,tmpfilesdir),$(prefix)/lib/tmpfiles.d)
+endif
+ifeq ($(origin udevrulesdir),undefined)
+udevrulesdir := $(or $(call pc_var,udev,udevdir),$(prefix)/lib/udev)/rules.d
+endif
+ifeq ($(origin dbussystemservicesdir),undefined)
+dbussystemservicesdir := $(or $(call pc_var,dbus-1,system_bus_services_dir),$(datadir)/dbus-1/system-services)
+endif
+ifeq ($(origin dbussystempolicydir),undefined)
+dbussystempolicydir := $(or $(call pc_var,dbus-1,datadir),$(datadir))/dbus-1/system.d
+endif
+ifeq ($(origin polkitactiondir),undefined)
+polkitactiondir := $(or $(call pc_var,polkit-gobject-1,actiondir),$(datadir)/polkit-1/actions)
+endif
+dbusinterfacesdir ?= $(datadir)/dbus-1/interfaces
+docdir ?= $(datadir)/doc/mediagate
+
+# The unit files and mediagate.pc name installed paths: @sbindir@ and friends are filled in at
+# install time, so that they always match this install's prefix (not the one of the last build).
+subst_dirs = sed -e 's|@prefix@|$(prefix)|g' -e 's|@sbindir@|$(sbindir)|g' -e 's|@bindir@|$(bindir)|g' \
+	-e 's|@libdir@|$(libdir)|g' -e 's|@includedir@|$(includedir)|g' \
+	-e 's|@localstatedir@|$(localstatedir)|g' -e 's|@VERSION@|$(VERSION)|g'
+
 install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(libdir)/pkgconfig \
-		$(DESTDIR)$(includedir) $(DESTDIR)$(datadir)/dbus-1/interfaces \
-		$(DESTDIR)$(sysconfdir)/mediagate/policy.d
+		$(DESTDIR)$(includedir) $(DESTDIR)$(dbusinterfacesdir) \
+		$(DESTDIR)$(sysconfdir)/mediagate/policy.d \
+		$(DESTDIR)$(systemdsystemunitdir) $(DESTDIR)$(systemduserunitdir) \
+		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(udevrulesdir) \
+		$(DESTDIR)$(dbussystemservicesdir) $(DESTDIR)$(dbussystempolicydir) \
+		$(DESTDIR)$(polkitactiondir) $(DESTDIR)$(docdir)
 	install -m 755 $(BUILD)/mediagated $(DESTDIR)$(sbindir)/mediagated
 	install -m 755 $(BUILD)/mediactl $(DESTDIR)$(bindir)/mediactl
 	install -m 755 $(LIBMEDIAGATE) $(DESTDIR)$(libdir)/
@@ -158,17 +200,47 @@ install: all
 	ln -sf libmediagate.so.$(SONAME_MAJOR) $(DESTDIR)$(libdir)/libmediagate.so
 	install -m 644 client-lib/mediagate.h $(DESTDIR)$(includedir)/mediagate.h
 	install -m 644 client-lib/mediagate-wire.h $(DESTDIR)$(includedir)/mediagate-wire.h
-	install -m 644 $(BUILD)/mediagate.pc $(DESTDIR)$(libdir)/pkgconfig/mediagate.pc
-	install -m 644 dbus/org.mediagate.MediaGate1.*.xml $(DESTDIR)$(datadir)/dbus-1/interfaces/
+	$(subst_dirs) client-lib/mediagate.pc.in > $(DESTDIR)$(libdir)/pkgconfig/mediagate.pc
+	install -m 644 dbus/org.mediagate.MediaGate1.*.xml $(DESTDIR)$(dbusinterfacesdir)/
+	$(subst_dirs) systemd/mediagated.service.in > $(DESTDIR)$(systemdsystemunitdir)/mediagated.service
+	$(subst_dirs) systemd/mediagate-agent.service.in > $(DESTDIR)$(systemduserunitdir)/mediagate-agent.service
+	$(subst_dirs) systemd/mediagate.tmpfiles.in > $(DESTDIR)$(tmpfilesdir)/mediagate.conf
+	$(subst_dirs) dbus/org.mediagate.MediaGate1.service.in > \
+		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service
+	chmod 644 $(DESTDIR)$(libdir)/pkgconfig/mediagate.pc \
+		$(DESTDIR)$(systemdsystemunitdir)/mediagated.service \
+		$(DESTDIR)$(systemduserunitdir)/mediagate-agent.service \
+		$(DESTDIR)$(tmpfilesdir)/mediagate.conf \
+		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service
+	install -m 644 systemd/mediagate.sysusers $(DESTDIR)$(sysusersdir)/mediagate.conf
+	install -m 644 systemd/72-mediagate.rules $(DESTDIR)$(udevrulesdir)/72-mediagate.rules
+	install -m 644 dbus/org.mediagate.MediaGate1.conf $(DESTDIR)$(dbussystempolicydir)/
+	install -m 644 policy/org.mediagate.policy $(DESTDIR)$(polkitactiondir)/
+	install -m 644 policy/README policy/50-mediagate.rules.example policy/example-rules.conf \
+		$(DESTDIR)$(docdir)/
 	test -e $(DESTDIR)$(sysconfdir)/mediagate/mediagated.conf || \
 		install -m 644 examples/mediagated.conf $(DESTDIR)$(sysconfdir)/mediagate/mediagated.conf
+	@if [ -z "$(DESTDIR)" ]; then \
+		echo "Next, as root: systemd-sysusers mediagate.conf && systemctl daemon-reload &&"; \
+		echo "systemctl enable --now mediagated.service; the udev rule, which takes cameras and"; \
+		echo "microphones away from users, applies to present devices after a reboot (README)."; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/mediagated $(DESTDIR)$(bindir)/mediactl \
 		$(DESTDIR)$(libdir)/libmediagate.so* $(DESTDIR)$(includedir)/mediagate.h \
 		$(DESTDIR)$(includedir)/mediagate-wire.h \
 		$(DESTDIR)$(libdir)/pkgconfig/mediagate.pc \
-		$(DESTDIR)$(datadir)/dbus-1/interfaces/org.mediagate.MediaGate1.*.xml
+		$(DESTDIR)$(dbusinterfacesdir)/org.mediagate.MediaGate1.*.xml \
+		$(DESTDIR)$(systemdsystemunitdir)/mediagated.service \
+		$(DESTDIR)$(systemduserunitdir)/mediagate-agent.service \
+		$(DESTDIR)$(sysusersdir)/mediagate.conf $(DESTDIR)$(tmpfilesdir)/mediagate.conf \
+		$(DESTDIR)$(udevrulesdir)/72-mediagate.rules \
+		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service \
+		$(DESTDIR)$(dbussystempolicydir)/org.mediagate.MediaGate1.conf \
+		$(DESTDIR)$(polkitactiondir)/org.mediagate.policy
+	rm -rf $(DESTDIR)$(docdir)
+	@# /etc/mediagate (configuration, policy) and /var/lib/mediagate (grants) are the admin's.
 
 clean:
 	rm -rf $(BUILD) demo-out
