@@ -349,6 +349,14 @@ static int stream_receive(MgStream *s, uint8_t buf[MG_WIRE_MESSAGE_SIZE]) {
         ssize_t n;
 
         n = recvmsg(s->control_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == ECONNRESET) {
+                /* The daemon closed its end while RELEASE messages of ours were still unread there.
+                 * Linux reports that once, ahead of what is still queued for us (the ENDED that says
+                 * why): read on, the EOF comes after it. */
+                msg.msg_controllen = sizeof(control);
+                msg.msg_flags = 0;
+                n = recvmsg(s->control_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        }
         if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR)
                         return -EAGAIN;
