@@ -30,6 +30,13 @@ const BusAuthEntry bus_authorization_table[] = {
         /* Admin. */
         { MG_IFACE_ADMIN, "SetMuted", BUS_AUTH_POLKIT, MG_POLKIT_ACTION_MUTE, NULL },
         { MG_IFACE_ADMIN, "ReloadPolicy", BUS_AUTH_POLKIT, MG_POLKIT_ACTION_MANAGE, NULL },
+        { MG_IFACE_ADMIN, "ListDevices", BUS_AUTH_POLKIT, MG_POLKIT_ACTION_MANAGE, "names every client of every device" },
+        /* Grants and history: the caller's own uid freely; another uid or all of them need the
+         * manage action (admin-dbus.c authorize_for_uid()). */
+        { MG_IFACE_ADMIN, "ListGrants", BUS_AUTH_SELF_OR_POLKIT, MG_POLKIT_ACTION_MANAGE, NULL },
+        { MG_IFACE_ADMIN, "SetGrant", BUS_AUTH_SELF_OR_POLKIT, MG_POLKIT_ACTION_MANAGE, NULL },
+        { MG_IFACE_ADMIN, "RevokeGrant", BUS_AUTH_SELF_OR_POLKIT, MG_POLKIT_ACTION_MANAGE, NULL },
+        { MG_IFACE_ADMIN, "GetHistory", BUS_AUTH_SELF_OR_POLKIT, MG_POLKIT_ACTION_MANAGE, NULL },
 
         /* Request objects belong to the connection that asked. */
         { MG_IFACE_REQUEST, "Close", BUS_AUTH_OWNER, NULL, NULL },

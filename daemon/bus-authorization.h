@@ -10,6 +10,7 @@ typedef enum BusAuthRule {
         BUS_AUTH_PUBLIC,      /* anyone; the daemon judges the caller by its identity (uid, app id) */
         BUS_AUTH_OWNER,       /* only the connection that owns the object (requests, tracks) */
         BUS_AUTH_POLKIT,      /* the polkit action in .action */
+        BUS_AUTH_SELF_OR_POLKIT, /* about the caller's own uid freely; about others the polkit action */
         BUS_AUTH_TEST_UID,    /* --test-controls only, and only the daemon's own uid or root */
 } BusAuthRule;
 

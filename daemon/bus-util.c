@@ -19,6 +19,8 @@ static int read_option_value(sd_bus_message *m, BusOption *o, sd_bus_error *erro
         }
         if (streq(o->type, "u"))
                 return sd_bus_message_read(m, "u", (uint32_t *) o->ret);
+        if (streq(o->type, "t"))
+                return sd_bus_message_read(m, "t", (uint64_t *) o->ret);
         if (streq(o->type, "b")) {
                 int b;
 

@@ -6,8 +6,9 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
-/* One accepted key of an options dictionary. `type` is "s", "u", "b" or "as"; `ret` points to a
- * char* (owned copy, freed by the caller), uint32_t, bool (int-sized "b" is converted) or char**. */
+/* One accepted key of an options dictionary. `type` is "s", "u", "t", "b" or "as"; `ret` points to a
+ * char* (owned copy, freed by the caller), uint32_t, uint64_t, bool (int-sized "b" is converted) or
+ * char**. */
 typedef struct BusOption {
         const char *key;
         const char *type;

@@ -564,6 +564,7 @@ static void open_devices(Request *r) {
         size_t n = 0;
         int q = 0;
 
+        record_for_kinds(r, HISTORY_GRANTED, NULL);
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
                 KindState *ks = &r->kinds[k];
                 const ConstraintCandidate *c;
@@ -600,7 +601,6 @@ static void open_devices(Request *r) {
         }
 
         r->state = REQUEST_GRANTED;
-        record_for_kinds(r, HISTORY_GRANTED, NULL);
         log_info("Request %s of %s (uid %u) granted with %zu track(s).", r->path, r->caller->app_id,
                  (unsigned) r->caller->uid, n);
         q = emit_response(r, 0, NULL, NULL, NULL, tracks, n);

@@ -61,7 +61,7 @@ static void test_every_table_entry_is_served(void **state) {
                 }
                 if (!found)
                         fail_msg("%s.%s is in the table but not served", e->interface, e->member);
-                if ((e->rule == BUS_AUTH_POLKIT) != (e->action != NULL))
+                if ((e->rule == BUS_AUTH_POLKIT || e->rule == BUS_AUTH_SELF_OR_POLKIT) != (e->action != NULL))
                         fail_msg("%s.%s: a polkit rule needs an action and only it has one", e->interface,
                                  e->member);
         }
