@@ -217,6 +217,22 @@ int mg_constraints_add_advanced(MgConstraints *c, MgMediaKind kind, const MgCons
 /* The constraints as JSON (compact, JavaScript's shape); free() the result. */
 int mg_constraints_to_json(const MgConstraints *c, char **ret);
 
+/* ---- Permissions (navigator.permissions.query) ------------------------------------------- */
+
+typedef enum MgPermissionState {
+        MG_PERMISSION_GRANTED, /* the admin policy or a stored user grant allows it, or a track of
+                                * the kind is live: a request gets no prompt */
+        MG_PERMISSION_DENIED,  /* the admin policy or a stored user decision refuses it */
+        MG_PERMISSION_PROMPT,  /* a request would ask the user */
+} MgPermissionState;
+
+/* What a request for a kind (MG_MEDIA_VIDEO: "camera", MG_MEDIA_AUDIO: "microphone") would meet
+ * now, without asking anyone. origin: trusted brokers only (else SecurityError); NULL for none.
+ * polkit is not consulted: a granted request can still be refused by it. */
+int mg_client_query_permission(MgClient *c, MgMediaKind kind, const char *origin, MgPermissionState *ret, MgError *err);
+/* "granted", "denied", "prompt"; NULL for a value outside the enum. */
+const char *mg_permission_state_to_string(MgPermissionState state);
+
 /* ---- getUserMedia ------------------------------------------------------------------------ */
 
 typedef struct MgRequest MgRequest;
