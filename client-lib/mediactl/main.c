@@ -19,6 +19,7 @@ typedef struct Verb {
 static const Verb verbs[] = {
         { "devices", verb_devices, "List cameras and microphones (EnumerateDevices)" },
         { "get", verb_get, "Ask for media (getUserMedia) and show the chosen settings" },
+        { "permission", verb_permission, "Would a request be granted, denied or prompt? (QueryPermission)" },
         { "snapshot", verb_snapshot, "Write one camera frame as a PNG image" },
         { "record", verb_record, "Record camera and microphone to Y4M and WAV files" },
         { "agent", verb_agent, "Answer consent prompts, on the terminal or automatically" },

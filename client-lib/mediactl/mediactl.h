@@ -23,6 +23,7 @@ int context_connect(const Context *ctx, MgClient **ret);
 /* Commands: argv[0] is the command's name; they return an exit code. */
 int verb_devices(Context *ctx, int argc, char *argv[]);
 int verb_get(Context *ctx, int argc, char *argv[]);
+int verb_permission(Context *ctx, int argc, char *argv[]);
 int verb_snapshot(Context *ctx, int argc, char *argv[]);
 int verb_record(Context *ctx, int argc, char *argv[]);
 int verb_agent(Context *ctx, int argc, char *argv[]);

@@ -859,3 +859,24 @@ def test_indicator_escapes_markup_in_app_names(env, readers, watcher):
     finally:
         recorder.terminate()
         recorder.wait(10)
+
+
+# ---- permission ---------------------------------------------------------------------------
+
+def test_permission_follows_the_decisions(env):
+    assert mediactl("permission").stdout.split() == ["camera", "prompt", "microphone", "prompt"]
+    agent = env.agent("--auto", "allow-always")
+    mediactl("get", "--video", "true")
+    agent.stop()
+    # An allow-always of the camera: granted without a prompt; the microphone still asks.
+    assert json.loads(mediactl("--json", "permission").stdout) == {"camera": "granted", "microphone": "prompt"}
+    assert mediactl("permission", "camera").stdout.split() == ["camera", "granted"]
+    # And the grant does serve a request without any agent.
+    assert "video: Test Camera" in mediactl("get", "--video", "true").stdout
+
+
+def test_permission_errors(env):
+    p = mediactl("permission", "camera", "--origin", "https://example.com", check=False)
+    assert p.returncode == 1 and error_line(p)[0] == "SecurityError"
+    assert mediactl("permission", "speaker", check=False).returncode == 2
+    assert mediactl("permission", "camera", "microphone", check=False).returncode == 2
