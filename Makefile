@@ -3,6 +3,7 @@
 #   make            daemon (build/mediagated), client library, mediactl
 #   make demo       the whole flow on synthetic devices, on a private bus
 #   make check      every test tier
+#   make fuzz       run each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/run)
 #   make install    DESTDIR=... prefix=...
 #   make clean
 #
@@ -26,6 +27,9 @@ BUILD ?= build
 
 PKGS := libsystemd libv4l2 alsa nettle
 CLIENT_PKGS := libsystemd json-c libpng
+
+# make fuzz: seconds per harness.
+FUZZ_SECONDS ?= 60
 
 # SANITIZE=address,undefined builds everything with those sanitizers.
 SANITIZE ?=
@@ -63,7 +67,7 @@ UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBMEDIAGATE := $(BUILD)/libmediagate.so.$(VERSION)
 
-.PHONY: all deps demo check check-unit check-integration install uninstall clean
+.PHONY: all deps demo check check-unit check-integration fuzz install uninstall clean
 all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc
 
 deps:
@@ -184,6 +188,9 @@ docdir ?= $(datadir)/doc/mediagate
 subst_dirs = sed -e 's|@prefix@|$(prefix)|g' -e 's|@sbindir@|$(sbindir)|g' -e 's|@bindir@|$(bindir)|g' \
 	-e 's|@libdir@|$(libdir)|g' -e 's|@includedir@|$(includedir)|g' \
 	-e 's|@localstatedir@|$(localstatedir)|g' -e 's|@VERSION@|$(VERSION)|g'
+
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) tests/fuzz/run
 
 install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(libdir)/pkgconfig \
