@@ -7,53 +7,11 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "mediactl.h"
+#include "agent.h"
 #include "mediagate-names.h"
 
 #define AGENT_PATH "/org/mediagate/mediactl/agent"
 #define ALLOW_TIMED_MAX_SECONDS 31536000u /* a year, as the Agent interface allows */
-
-
-typedef struct PromptDevice {
-        char *id, *kind, *label; /* kind: "audioinput" or "videoinput" */
-} PromptDevice;
-
-typedef struct Agent Agent;
-
-/* One Prompt call, answered later when the user has decided. */
-typedef struct Prompt {
-        Agent *agent;
-        sd_bus_message *call;
-        char *request_id, *app_id, *origin, *reason;
-        char **kinds;
-        PromptDevice *devices;
-        size_t n_devices;
-        uint32_t uid, pid;
-        bool have_uid, have_pid;
-        struct Prompt *next;
-} Prompt;
-
-struct Agent {
-        Context *ctx;
-        sd_event *event;
-        MgClient *client;
-        sd_bus *bus;
-        sd_bus_slot *object_slot, *owner_slot, *register_slot;
-        char *daemon; /* unique name of the mediagated we registered with; only it may prompt us */
-
-        /* --auto; NULL: ask on the terminal */
-        const char *auto_decision;
-        uint32_t seconds;
-        char **picks; /* --pick: device ids or labels */
-
-        /* interactive: the queue of prompts; its head is the question on screen */
-        Prompt *queue;
-        bool asking;
-        FILE *out; /* questions: stdout, or stderr when stdout carries JSON */
-        sd_event_source *input_source;
-        char input[4096];
-        size_t n_input;
-};
 
 static const char *const decisions[] = {
         "allow-once", "allow-always", "allow-timed", "deny-once", "deny-always", "dismissed",
@@ -66,9 +24,10 @@ static bool decision_is_valid(const char *s) {
         return false;
 }
 
-static Prompt *prompt_free(Prompt *p) {
+Prompt *prompt_free(Prompt *p) {
         if (!p)
                 return NULL;
+        sd_bus_slot_unref(p->notify_slot);
         sd_bus_message_unref(p->call);
         free(p->request_id);
         free(p->app_id);
@@ -84,9 +43,8 @@ static Prompt *prompt_free(Prompt *p) {
         free(p);
         return NULL;
 }
-DEFINE_CLEANUP_FUNC(Prompt, prompt_free);
 
-static const char *device_kind_name(const char *kind) {
+const char *device_kind_name(const char *kind) {
         if (streq(kind, "videoinput"))
                 return "camera";
         if (streq(kind, "audioinput"))
@@ -240,7 +198,7 @@ static json_object *strv_to_json(char *const *l) {
         return a;
 }
 
-static json_object *prompt_to_json(const Prompt *p, const char *event) {
+json_object *prompt_to_json(const Prompt *p, const char *event) {
         json_object *o = json_object_new_object(), *devices = json_object_new_array();
         int r = o && devices ? 0 : -ENOMEM;
 
@@ -275,7 +233,7 @@ static json_object *prompt_to_json(const Prompt *p, const char *event) {
 }
 
 /* "camera", "camera and microphone" */
-static void print_kinds(FILE *f, char *const *kinds) {
+void print_kinds(FILE *f, char *const *kinds) {
         size_t n = strv_length(kinds);
 
         if (n == 0) {
@@ -287,7 +245,7 @@ static void print_kinds(FILE *f, char *const *kinds) {
 }
 
 /* Who asks, in one phrase: "host:/usr/bin/foo", or "https://example.com in org.mozilla.firefox". */
-static void print_requester(FILE *f, const Prompt *p) {
+void print_requester(FILE *f, const Prompt *p) {
         _cleanup_free_ char *app = terminal_safe(p->app_id), *origin = terminal_safe(p->origin);
 
         if (!isempty(origin))
@@ -332,10 +290,12 @@ static void print_answer(Agent *a, const Prompt *p, const char *decision, uint32
         fflush(stdout);
 }
 
-static int prompt_reply(Prompt *p, const char *decision, uint32_t seconds, char *const *picked) {
+int prompt_reply(Prompt *p, const char *decision, uint32_t seconds, char *const *picked) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
+        if (!p->call)
+                return -EALREADY; /* only the first answer counts */
         r = sd_bus_message_new_method_return(p->call, &reply);
         if (r < 0)
                 return r;
@@ -368,11 +328,15 @@ static int prompt_reply(Prompt *p, const char *decision, uint32_t seconds, char 
         r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
-        return sd_bus_send(NULL, reply, NULL);
+        r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                return r;
+        p->call = sd_bus_message_unref(p->call);
+        return 0;
 }
 
 /* Answer, say so, and forget the prompt. */
-static void prompt_answer(Agent *a, Prompt *p, const char *decision, uint32_t seconds, char *const *picked) {
+void prompt_answer(Agent *a, Prompt *p, const char *decision, uint32_t seconds, char *const *picked) {
         int r;
 
         r = prompt_reply(p, decision, seconds, picked);
@@ -384,7 +348,7 @@ static void prompt_answer(Agent *a, Prompt *p, const char *decision, uint32_t se
 }
 
 /* --pick names a device by id or by label. */
-static int pick_from_arguments(const Agent *a, const Prompt *p, char ***ret) {
+int pick_from_arguments(const Agent *a, const Prompt *p, char ***ret) {
         _cleanup_free_ bool *matched = NULL;
 
         if (!a->picks) {
@@ -403,7 +367,7 @@ static int pick_from_arguments(const Agent *a, const Prompt *p, char ***ret) {
 
 static void agent_ask_next(Agent *a);
 
-static void queue_remove(Agent *a, Prompt *p) {
+void queue_remove(Agent *a, Prompt *p) {
         for (Prompt **i = &a->queue; *i; i = &(*i)->next)
                 if (*i == p) {
                         *i = p->next;
@@ -602,6 +566,13 @@ static int method_prompt(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return 1;
         }
 
+        if (a->notifications) {
+                Prompt *q = TAKE_PTR(p);
+
+                queue_append(a, q);
+                agent_notifications_ask(a, q);
+                return 1;
+        }
         queue_append(a, TAKE_PTR(p));
         agent_ask_next(a);
         return 1;
@@ -620,22 +591,28 @@ static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
 
         for (p = a->queue; p; p = p->next)
-                if (streq(p->request_id, request_id))
+                if (!p->withdrawn && streq(p->request_id, request_id))
                         break;
         if (p) {
                 bool on_screen = p == a->queue && a->asking;
 
                 if (a->ctx->json)
                         (void) print_json_line(prompt_to_json(p, "cancel"));
-                fputs(on_screen ? "\nmediactl agent: withdrawn: the request of " : "mediactl agent: withdrawn before it was asked: the request of ",
+                fputs(on_screen ? "\nmediactl agent: withdrawn: the request of " :
+                      a->notifications ? "mediactl agent: withdrawn: the request of " :
+                                         "mediactl agent: withdrawn before it was asked: the request of ",
                       a->out);
                 print_requester(a->out, p);
                 fputs(" went away.\n", a->out);
                 fflush(a->out);
                 /* The daemon discards answers to withdrawn prompts; answering still ends the call. */
                 (void) prompt_reply(p, "dismissed", 0, NULL);
-                queue_remove(a, p);
-                prompt_free(p);
+                if (a->notifications && !agent_notifications_withdraw(a, p))
+                        p->withdrawn = true; /* forgotten once its notification has an id to close */
+                else {
+                        queue_remove(a, p);
+                        prompt_free(p);
+                }
                 if (on_screen) {
                         a->asking = false;
                         agent_ask_next(a);
@@ -663,6 +640,8 @@ static void agent_dismiss_all(Agent *a, bool reply) {
                 a->queue = p->next;
                 if (reply)
                         (void) prompt_reply(p, "dismissed", 0, NULL);
+                if (a->notifications)
+                        (void) agent_notifications_withdraw(a, p);
                 prompt_free(p);
         }
         a->asking = false;
@@ -766,13 +745,16 @@ static int agent_register(Agent *a) {
 }
 
 static void help(void) {
-        printf("mediactl agent [--auto DECISION [--seconds N]] [--pick DEVICE]... [--json]\n\n"
+        printf("mediactl agent [--auto DECISION [--seconds N] | --notifications] [--pick DEVICE]... [--json]\n\n"
                "Register as the consent agent of this user and answer mediagated's prompts: on the\n"
                "terminal (app, origin, reason, devices; answers once, always, for N minutes, deny,\n"
-               "always deny), or with the same answer every time (--auto). Runs until SIGINT or\n"
-               "SIGTERM (or the end of input when asking), then unregisters.\n\n"
+               "always deny), through the desktop's notifications (--notifications: Allow once,\n"
+               "Always allow, Deny; closing the notification dismisses), or with the same answer\n"
+               "every time (--auto). Runs until SIGINT or SIGTERM (or the end of input when asking\n"
+               "on the terminal), then unregisters.\n\n"
                "  --auto DECISION  Answer every prompt: allow-once, allow-always, allow-timed,\n"
                "                   deny-once, deny-always or dismissed\n"
+               "  --notifications  Ask through org.freedesktop.Notifications on the session bus\n"
                "  --seconds N      How long allow-timed lasts (1 to 31536000)\n"
                "  --pick DEVICE    Grant only this device (an id or a label from the prompt); may be\n"
                "                   repeated. A kind without a picked device keeps every candidate.\n"
@@ -781,13 +763,14 @@ static void help(void) {
 }
 
 int verb_agent(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_AUTO, ARG_SECONDS, ARG_PICK };
+        enum { ARG_JSON = 0x100, ARG_AUTO, ARG_SECONDS, ARG_PICK, ARG_NOTIFICATIONS };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "auto", required_argument, NULL, ARG_AUTO },
                 { "seconds", required_argument, NULL, ARG_SECONDS },
                 { "pick", required_argument, NULL, ARG_PICK },
+                { "notifications", no_argument, NULL, ARG_NOTIFICATIONS },
                 {},
         };
         _cleanup_(mg_client_unrefp) MgClient *client = NULL;
@@ -822,6 +805,9 @@ int verb_agent(Context *ctx, int argc, char *argv[]) {
                         }
                         have_seconds = true;
                         break;
+                case ARG_NOTIFICATIONS:
+                        a.notifications = true;
+                        break;
                 case ARG_PICK:
                         if (strv_extend(&picks, optarg) < 0)
                                 return print_errno(-ENOMEM, "Failed to parse the arguments");
@@ -831,6 +817,10 @@ int verb_agent(Context *ctx, int argc, char *argv[]) {
                 }
         if (optind < argc) {
                 fprintf(stderr, "mediactl: agent takes no arguments, got '%s'.\n", argv[optind]);
+                return EXIT_USAGE;
+        }
+        if (a.notifications && a.auto_decision) {
+                fprintf(stderr, "mediactl: --notifications asks the user, --auto does not; choose one.\n");
                 return EXIT_USAGE;
         }
         if (streq_ptr(a.auto_decision, "allow-timed") != have_seconds) {
@@ -863,7 +853,10 @@ int verb_agent(Context *ctx, int argc, char *argv[]) {
                 ret = print_errno(r, "Failed to set up the event loop");
                 goto finish;
         }
-        if (!a.auto_decision) {
+        if (a.notifications) {
+                if (agent_notifications_start(&a) < 0)
+                        goto finish;
+        } else if (!a.auto_decision) {
                 r = sd_event_add_io(a.event, &a.input_source, STDIN_FILENO, EPOLLIN, on_input, &a);
                 if (r == -EPERM) {
                         fprintf(stderr, "mediactl: the agent asks on standard input, which must be a terminal or a "
@@ -883,7 +876,7 @@ int verb_agent(Context *ctx, int argc, char *argv[]) {
                 json_object *o = json_object_new_object();
 
                 if (o && (json_add_string(o, "event", "ready") < 0 ||
-                          json_add_string(o, "mode", a.auto_decision ?: "interactive") < 0)) {
+                          json_add_string(o, "mode", a.auto_decision ?: a.notifications ? "notifications" : "interactive") < 0)) {
                         json_object_put(o);
                         o = NULL;
                 }
@@ -893,7 +886,9 @@ int verb_agent(Context *ctx, int argc, char *argv[]) {
                 if (have_seconds)
                         printf(" (%" PRIu32 " s)", a.seconds);
                 printf(".\n");
-        } else
+        } else if (a.notifications)
+                printf("mediactl agent: ready; asking through desktop notifications. Ctrl-C to stop.\n");
+        else
                 printf("mediactl agent: ready; questions will appear here. Ctrl-C to stop.\n");
         fflush(stdout);
 
@@ -907,6 +902,7 @@ finish:
         sd_bus_slot_unref(a.owner_slot);
         sd_bus_slot_unref(a.object_slot);
         sd_event_source_disable_unref(a.input_source);
+        agent_notifications_stop(&a);
         client = mg_client_unref(client); /* detaches the bus from the loop before the loop goes */
         sd_event_unref(a.event);
         return ret;

@@ -324,6 +324,7 @@ def test_agent_refuses_prompts_from_others_than_the_daemon(env):
     ("--auto", "allow-timed"),
     ("--auto", "allow-once", "--seconds", "10"),
     ("--auto", "allow-timed", "--seconds", "0"),
+    ("--auto", "allow-once", "--notifications"),
     ("extra",),
 ])
 def test_agent_usage_errors(env, args):
@@ -880,3 +881,104 @@ def test_permission_errors(env):
     assert p.returncode == 1 and error_line(p)[0] == "SecurityError"
     assert mediactl("permission", "speaker", check=False).returncode == 2
     assert mediactl("permission", "camera", "microphone", check=False).returncode == 2
+
+
+# ---- agent --notifications ----------------------------------------------------------------
+
+NOTIFY = "org.freedesktop.Notifications"
+
+
+@pytest.fixture
+def notifications():
+    """python-dbusmock's notification daemon on the session bus; its mock interface."""
+    proc = subprocess.Popen(["/usr/bin/python3", "-m", "dbusmock", "--session", "--template", "notification_daemon"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bus = dbus.bus.BusConnection(os.environ["DBUS_SESSION_BUS_ADDRESS"])
+    deadline = time.monotonic() + 10
+    while not bus.name_has_owner(NOTIFY):
+        assert time.monotonic() < deadline, "notification mock did not start"
+        time.sleep(0.02)
+    mock = dbus.Interface(bus.get_object(NOTIFY, "/org/freedesktop/Notifications"), "org.freedesktop.DBus.Mock")
+    yield mock
+    proc.terminate()
+    proc.wait(10)
+    bus.close()
+
+
+def wait_for_notify(mock, count=1, timeout=10):
+    deadline = time.monotonic() + timeout
+    while len(mock.GetMethodCalls("Notify")) < count:
+        assert time.monotonic() < deadline, "no Notify() call"
+        time.sleep(0.02)
+    return unwrap(mock.GetMethodCalls("Notify")[count - 1][1])
+
+
+def start_get(*args):
+    return subprocess.Popen([str(MEDIACTL), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, MEDIAGATE_BUS="session"))
+
+
+@pytest.mark.parametrize("action, decision, code", [
+    ("allow-once", "allow-once", 0),
+    ("allow-always", "allow-always", 0),
+    ("deny", "deny-once", 1),
+])
+def test_agent_notifications_actions(env, notifications, action, decision, code):
+    agent = env.agent("--notifications", json_output=True)
+    get = start_get("get", "--video", "true", "--reason", "Say <b>cheese</b> & smile")
+    app_name, replaces, icon, summary, body, actions, hints, timeout = wait_for_notify(notifications)
+    assert (app_name, replaces, icon, timeout) == ("mediagate", 0, "camera-web", 0)
+    assert summary == f"host:{os.path.realpath(MEDIACTL)} wants to use your camera"
+    # The app's own words are quoted and escaped for the body's markup.
+    assert "Say &lt;b&gt;cheese&lt;/b&gt; &amp; smile" in body and "Test Camera" in body
+    assert actions == ["allow-once", "Allow once", "allow-always", "Always allow", "deny", "Deny"]
+    assert hints["urgency"] == 2 and hints["resident"] is True
+    notifications.EmitSignal(NOTIFY, "ActionInvoked", "us", [1, action])
+    out, err = get.communicate(timeout=10)
+    assert get.returncode == code, err
+    if code:
+        assert "NotAllowedError" in err
+    answer = json.loads(agent.wait_for(lambda line: '"event":"prompt"' in line))
+    assert answer["decision"] == decision
+    # An answered notification is taken down.
+    assert run_until(lambda: notifications.GetMethodCalls("CloseNotification"), 5)
+
+
+def test_agent_notifications_closed_is_dismissed(env, notifications):
+    agent = env.agent("--notifications")
+    get = start_get("get", "--audio", "true")
+    wait_for_notify(notifications)
+    notifications.EmitSignal(NOTIFY, "NotificationClosed", "uu", [1, 2])
+    out, err = get.communicate(timeout=10)
+    assert get.returncode == 1 and "NotAllowedError: The prompt was dismissed." in err
+    assert agent.wait_for(lambda line: "dismissed for host:" in line and "(microphone)" in line)
+    # Other programs' notifications and unknown actions decide nothing.
+    get = start_get("get", "--audio", "true")
+    wait_for_notify(notifications, 2)
+    notifications.EmitSignal(NOTIFY, "ActionInvoked", "us", [77, "allow-once"])
+    notifications.EmitSignal(NOTIFY, "ActionInvoked", "us", [2, "default"])
+    time.sleep(0.3)
+    assert get.poll() is None
+    notifications.EmitSignal(NOTIFY, "ActionInvoked", "us", [2, "allow-once"])
+    assert get.wait(10) == 0
+
+
+def test_agent_notifications_withdrawn_when_the_client_leaves(env, notifications):
+    agent = env.agent("--notifications")
+    get = start_get("get", "--video", "true")
+    wait_for_notify(notifications)
+    get.kill()
+    get.wait()
+    assert agent.wait_for(lambda line: "withdrawn" in line)
+    deadline = time.monotonic() + 5
+    while not notifications.GetMethodCalls("CloseNotification"):
+        assert time.monotonic() < deadline, "the notification stayed"
+        time.sleep(0.02)
+    assert unwrap(notifications.GetMethodCalls("CloseNotification")[0][1]) == [1]
+
+
+def test_agent_notifications_without_a_notification_service(env):
+    agent = env.agent("--notifications")
+    p = mediactl("get", "--video", "true", check=False)
+    assert p.returncode == 1 and error_line(p) == ("NotAllowedError", "The prompt was dismissed.")
+    assert agent.wait_for(lambda line: "dismissed for host:" in line)
