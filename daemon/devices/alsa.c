@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <time.h>
 
 #include "log.h"
@@ -223,9 +224,9 @@ int alsa_convert_to_s16(snd_pcm_format_t format, const uint8_t *src, size_t n_sa
         return 0;
 }
 
-char *alsa_make_label(const char *card_name, const char *pcm_name) {
+char *alsa_make_label(const char *card_name, const char *pcm_name, unsigned device, bool name_shared) {
         _cleanup_free_ char *card = strdup(strempty(card_name)), *pcm = strdup(strempty(pcm_name)), *joined = NULL;
-        const char *c, *p;
+        const char *c, *p, *base;
 
         if (!card || !pcm)
                 return NULL;
@@ -233,12 +234,24 @@ char *alsa_make_label(const char *card_name, const char *pcm_name) {
         p = strstrip(pcm);
 
         if (isempty(p))
-                return sanitize_label(isempty(c) ? "Microphone" : c);
-        if (isempty(c) || startswith(p, c))
-                return sanitize_label(p);
-        if (asprintf(&joined, "%s: %s", c, p) < 0)
-                return NULL;
-        return sanitize_label(joined);
+                base = isempty(c) ? "Microphone" : c;
+        else if (isempty(c) || startswith(p, c))
+                base = p;
+        else {
+                if (asprintf(&joined, "%s: %s", c, p) < 0)
+                        return NULL;
+                base = joined;
+        }
+        if (name_shared) {
+                char *numbered;
+
+                if (asprintf(&numbered, "%s (%u)", base, device) < 0)
+                        return NULL;
+                free(joined);
+                joined = numbered;
+                base = joined;
+        }
+        return sanitize_label(base);
 }
 
 /* ---- hardware ---- */
@@ -569,8 +582,11 @@ static int configure(Device *d, AlsaDevice *a, const CaptureFormat *fmt) {
                 return log_error_errno(r, "Microphone %s refused a buffer of %lu frames: %s", d->node, buffer,
                                        snd_strerror(r));
         r = snd_pcm_hw_params(a->pcm, hw);
+        if (r == -EBUSY)
+                return r; /* the caller's NotReadableError */
         if (r < 0)
-                return r; /* EBUSY among others: the caller's NotReadableError */
+                return log_error_errno(r, "Microphone %s refused its hardware parameters: %s", d->node,
+                                       snd_strerror(r));
         if (snd_pcm_hw_params_get_period_size(hw, &period, &dir) < 0 || period == 0)
                 return -EIO;
         a->period = period;
@@ -588,6 +604,7 @@ static int configure(Device *d, AlsaDevice *a, const CaptureFormat *fmt) {
 static int alsa_start(Device *d, const CaptureFormat *fmt) {
         AlsaDevice *a = d->backend_data;
         sd_event *event = device_registry_get_event(d->registry);
+        const char *step = "setting it up";
         int n, r;
 
         if (!event)
@@ -603,15 +620,20 @@ static int alsa_start(Device *d, const CaptureFormat *fmt) {
         r = open_pcm(a->card, a->device, a->devnum, &a->pcm);
         if (r < 0) {
                 if (r == -EBUSY)
-                        log_info("Microphone %s is busy.", d->node);
+                        log_info("Microphone %s (%s) is busy.", d->node, d->label);
                 else
                         log_error_errno(r, "Failed to open microphone %s: %s", d->node, snd_strerror(r));
                 return r;
         }
 
         r = configure(d, a, fmt);
-        if (r < 0)
-                goto fail;
+        if (r < 0) {
+                /* configure() said why, unless it is busy */
+                if (r == -EBUSY)
+                        log_info("Microphone %s (%s) is busy.", d->node, d->label);
+                capture_free(a);
+                return r;
+        }
 
         a->frame_bytes = alsa_format_size(a->format) * fmt->channels;
         a->raw = malloc(a->period * a->frame_bytes);
@@ -627,6 +649,7 @@ static int alsa_start(Device *d, const CaptureFormat *fmt) {
                 }
         }
 
+        step = "getting its poll descriptors";
         n = snd_pcm_poll_descriptors_count(a->pcm);
         if (n <= 0) {
                 r = n < 0 ? n : -EIO;
@@ -643,13 +666,18 @@ static int alsa_start(Device *d, const CaptureFormat *fmt) {
         if (r < 0)
                 goto fail;
         for (size_t i = 0; i < a->n_pfds; i++) {
-                /* poll() and epoll share the bit values on Linux. */
-                r = sd_event_add_io(event, &a->sources[i], a->pfds[i].fd, (uint32_t) a->pfds[i].events, on_io, d);
+                /* poll() and epoll share these bit values on Linux; POLLNVAL, which alsa-lib asks
+                 * for too, has no epoll counterpart (and sd-event refuses unknown bits). */
+                uint32_t events = (uint32_t) a->pfds[i].events & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLERR | EPOLLHUP);
+
+                step = "watching its poll descriptors";
+                r = sd_event_add_io(event, &a->sources[i], a->pfds[i].fd, events, on_io, d);
                 if (r < 0)
                         goto fail;
                 (void) sd_event_source_set_description(a->sources[i], "alsa-capture");
         }
 
+        step = "starting it";
         r = snd_pcm_start(a->pcm);
         if (r < 0)
                 goto fail;
@@ -660,7 +688,7 @@ static int alsa_start(Device *d, const CaptureFormat *fmt) {
 
 fail:
         if (r != -EBUSY)
-                log_error_errno(r, "Failed to start microphone %s: %s", d->node, snd_strerror(r));
+                log_error_errno(r, "Failed to start microphone %s (%s): %s", d->node, step, snd_strerror(r));
         capture_free(a);
         return r;
 }
@@ -688,17 +716,30 @@ static const DeviceOps alsa_ops = {
         .free = alsa_free,
 };
 
-/* The card's and the PCM's names, from the control interface. -EAGAIN while the control
- * device is not registered yet. */
-static int read_names(unsigned card, unsigned device, char **ret_card, char **ret_pcm) {
+/* The name of a capture PCM of the card, NULL if the device has no capture stream. */
+static const char *capture_pcm_name(snd_ctl_t *ctl, snd_pcm_info_t *info, unsigned device) {
+        snd_pcm_info_set_device(info, device);
+        snd_pcm_info_set_subdevice(info, 0);
+        snd_pcm_info_set_stream(info, SND_PCM_STREAM_CAPTURE);
+        if (snd_ctl_pcm_info(ctl, info) < 0)
+                return NULL;
+        return strempty(snd_pcm_info_get_name(info));
+}
+
+/* The card's and the PCM's names from the control interface, and whether another capture PCM
+ * of the card has that name too. -EAGAIN while the control device is not registered yet. */
+static int read_names(unsigned card, unsigned device, char **ret_card, char **ret_pcm, bool *ret_shared) {
         _cleanup_(ctl_closep) snd_ctl_t *ctl = NULL;
         snd_ctl_card_info_t *card_info = NULL;
         snd_pcm_info_t *pcm_info = NULL;
-        char name[32];
-        int r;
+        _cleanup_free_ char *card_name = NULL, *pcm_name = NULL;
+        const char *name;
+        bool shared = false;
+        char ctl_name[32];
+        int other = -1, r;
 
-        snprintf(name, sizeof(name), "hw:%u", card);
-        r = snd_ctl_open(&ctl, name, SND_CTL_NONBLOCK);
+        snprintf(ctl_name, sizeof(ctl_name), "hw:%u", card);
+        r = snd_ctl_open(&ctl, ctl_name, SND_CTL_NONBLOCK);
         if (r < 0)
                 return r == -ENOENT || r == -ENODEV ? -EAGAIN : r;
 
@@ -709,21 +750,30 @@ static int read_names(unsigned card, unsigned device, char **ret_card, char **re
         r = snd_ctl_card_info(ctl, card_info);
         if (r < 0)
                 goto finish;
-        snd_pcm_info_set_device(pcm_info, device);
-        snd_pcm_info_set_subdevice(pcm_info, 0);
-        snd_pcm_info_set_stream(pcm_info, SND_PCM_STREAM_CAPTURE);
-        r = snd_ctl_pcm_info(ctl, pcm_info);
-        if (r < 0)
+        card_name = strdup(strempty(snd_ctl_card_info_get_name(card_info)));
+        name = capture_pcm_name(ctl, pcm_info, device);
+        if (!name) {
+                r = -ENODEV;
                 goto finish;
-
-        *ret_card = strdup(strempty(snd_ctl_card_info_get_name(card_info)));
-        *ret_pcm = strdup(strempty(snd_pcm_info_get_name(pcm_info)));
-        if (!*ret_card || !*ret_pcm) {
-                free(*ret_card);
-                free(*ret_pcm);
+        }
+        pcm_name = strdup(name);
+        if (!card_name || !pcm_name) {
                 r = -ENOMEM;
                 goto finish;
         }
+
+        /* At most a few dozen PCMs on a card; bounded anyway against a driver that loops. */
+        for (unsigned i = 0; i < 256 && snd_ctl_pcm_next_device(ctl, &other) >= 0 && other >= 0; i++) {
+                if ((unsigned) other == device)
+                        continue;
+                name = capture_pcm_name(ctl, pcm_info, (unsigned) other);
+                if (name && streq(name, pcm_name))
+                        shared = true;
+        }
+
+        *ret_card = TAKE_PTR(card_name);
+        *ret_pcm = TAKE_PTR(pcm_name);
+        *ret_shared = shared;
         r = 0;
 finish:
         snd_ctl_card_info_free(card_info);
@@ -740,7 +790,7 @@ int alsa_device_new(sd_device *dev, Device **ret) {
         snd_pcm_format_t format = SND_PCM_FORMAT_UNKNOWN;
         sd_device *card_dev;
         unsigned card, device;
-        bool capture;
+        bool capture, name_shared = false;
         AlsaDevice *a;
         dev_t devnum;
         int r;
@@ -767,7 +817,7 @@ int alsa_device_new(sd_device *dev, Device **ret) {
         if (r < 0)
                 return r;
 
-        r = read_names(card, device, &card_name, &pcm_name);
+        r = read_names(card, device, &card_name, &pcm_name, &name_shared);
         if (r < 0)
                 return r;
 
@@ -811,7 +861,7 @@ int alsa_device_new(sd_device *dev, Device **ret) {
         d->group_hardware_id = TAKE_PTR(group);
         d->node = strdup(devname);
         d->facing_mode = strdup("");
-        d->label = alsa_make_label(card_name, pcm_name);
+        d->label = alsa_make_label(card_name, pcm_name, device, name_shared);
         if (!d->node || !d->facing_mode || !d->label)
                 return -ENOMEM;
 

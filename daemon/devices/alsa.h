@@ -54,8 +54,10 @@ int alsa_convert_to_s16(snd_pcm_format_t format, const uint8_t *src, size_t n_sa
 
 /* The label: the PCM's name when it already starts with the card's name ("Loopback PCM"),
  * else "card: pcm" ("HDA Intel PCH: ALC3246 Analog"), either alone when the other is empty;
- * sanitized for a consent prompt. NULL only when out of memory. */
-char *alsa_make_label(const char *card_name, const char *pcm_name);
+ * with the device number appended ("Loopback PCM (1)") when another capture PCM of the card
+ * has the same name, so that a person can tell them apart. Sanitized for a consent prompt.
+ * NULL only when out of memory. */
+char *alsa_make_label(const char *card_name, const char *pcm_name, unsigned device, bool name_shared);
 
 /* Probe a sound device that udev or sysfs reported: 0 and a new Device (not in any registry)
  * for a capture PCM (pcmC*D*c); -EOPNOTSUPP for every other sound node, for a PCM without a

@@ -600,11 +600,16 @@ static uint64_t now_nsec(void) {
 }
 
 static uint64_t buffer_timestamp(const struct v4l2_buffer *b) {
-        /* Drivers stamp at capture; only a monotonic stamp is comparable with ours. */
-        if ((b->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) == V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC &&
-            (b->timestamp.tv_sec > 0 || b->timestamp.tv_usec > 0))
-                return (uint64_t) b->timestamp.tv_sec * 1000000000ULL + (uint64_t) b->timestamp.tv_usec * 1000ULL;
-        return now_nsec();
+        uint64_t now = now_nsec(), ts;
+
+        /* Drivers stamp at capture; only a monotonic stamp is comparable with ours. One that
+         * lies ahead of now is no capture time (vivid stamps the end of a frame it has not
+         * finished pretending to capture): then now is the better guess. */
+        if ((b->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) != V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC ||
+            (b->timestamp.tv_sec <= 0 && b->timestamp.tv_usec <= 0))
+                return now;
+        ts = (uint64_t) b->timestamp.tv_sec * 1000000000ULL + (uint64_t) b->timestamp.tv_usec * 1000ULL;
+        return MIN(ts, now);
 }
 
 static void deliver(Device *d, V4l2Device *v, const struct v4l2_buffer *b) {
@@ -664,34 +669,16 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
         _cleanup_(device_unrefp) Device *d = device_ref(userdata);
         V4l2Device *v = d->backend_data;
         uint64_t generation = v->generation;
-        bool got = false;
-        int r = 0;
+        struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
+        int r;
 
-        /* At most one round of the queue per wake-up, so that a fast camera cannot keep the
-         * loop from everything else. */
-        for (size_t i = 0; i < v->n_buffers; i++) {
-                struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
-
-                r = xioctl(v->fd, VIDIOC_DQBUF, &b);
-                if (r == -EAGAIN) {
-                        r = 0;
-                        break;
-                }
-                if (r < 0)
-                        goto fail;
-                got = true;
-
-                deliver(d, v, &b);
-                /* The consumer may have stopped or restarted the capture from the callback. */
-                if (!d->capturing || v->generation != generation)
+        /* One frame per wake-up: the fd stays readable while more are done, so the loop comes
+         * back at once, after whatever else is waiting (a fast camera cannot starve the bus). */
+        r = xioctl(v->fd, VIDIOC_DQBUF, &b);
+        if (r == -EAGAIN) {
+                if (!(revents & (EPOLLERR | EPOLLHUP)))
                         return 0;
 
-                r = xioctl(v->fd, VIDIOC_QBUF, &b);
-                if (r < 0)
-                        goto fail;
-        }
-
-        if (!got && (revents & (EPOLLERR | EPOLLHUP))) {
                 /* An error with nothing to dequeue would wake us again at once: find out
                  * whether the node is gone, and stop either way rather than spin. */
                 struct v4l2_capability cap;
@@ -700,6 +687,17 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
                 r = r == -ENODEV ? -ENODEV : -EIO;
                 goto fail;
         }
+        if (r < 0)
+                goto fail;
+
+        deliver(d, v, &b);
+        /* The consumer may have stopped or restarted the capture from the callback. */
+        if (!d->capturing || v->generation != generation)
+                return 0;
+
+        r = xioctl(v->fd, VIDIOC_QBUF, &b);
+        if (r < 0)
+                goto fail;
         return 0;
 
 fail:
@@ -722,7 +720,9 @@ static int v4l2_start(Device *d, const CaptureFormat *fmt) {
                 .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
                 .memory = V4L2_MEMORY_MMAP,
         };
+        const char *step;
         const V4l2Mode *m;
+        uint32_t min_bytesperline;
         int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, r;
 
         if (!event)
@@ -735,42 +735,35 @@ static int v4l2_start(Device *d, const CaptureFormat *fmt) {
         capture_free(v);
         v->sequence = 0;
 
-        v->fd = open_camera(d->node, v->devnum);
-        if (v->fd < 0) {
-                r = v->fd;
-                v->fd = -1;
-                if (r == -EBUSY)
-                        log_info("Camera %s is busy.", d->node);
-                else
-                        log_error_errno(r, "Failed to open camera %s: %m", d->node);
-                return r;
-        }
+        step = "open";
+        r = open_camera(d->node, v->devnum);
+        if (r < 0)
+                goto fail;
+        v->fd = r;
 
+        /* EBUSY from here on: another program streams from it, the caller's NotReadableError. */
+        step = "set the format";
         f.fmt.pix.width = m->mode.width;
         f.fmt.pix.height = m->mode.height;
         f.fmt.pix.pixelformat = m->pixelformat;
         f.fmt.pix.field = V4L2_FIELD_NONE;
         r = xioctl(v->fd, VIDIOC_S_FMT, &f);
-        if (r < 0) {
-                /* EBUSY: another program streams from it, the caller's NotReadableError. */
-                if (r != -EBUSY)
-                        log_error_errno(r, "Failed to set %ux%u on camera %s: %m", m->mode.width, m->mode.height,
-                                        d->node);
+        if (r < 0)
                 goto fail;
-        }
         if (f.fmt.pix.width != m->mode.width || f.fmt.pix.height != m->mode.height ||
             f.fmt.pix.pixelformat != m->pixelformat) {
-                r = log_error_errno(EINVAL, "Camera %s refused its own mode %ux%u (it set %ux%u).", d->node,
-                                    m->mode.width, m->mode.height, f.fmt.pix.width, f.fmt.pix.height);
+                log_error("Camera %s refused its own mode %ux%u (it set %ux%u).", d->node, m->mode.width,
+                          m->mode.height, f.fmt.pix.width, f.fmt.pix.height);
+                r = -EINVAL;
                 goto fail;
         }
         v->pixelformat = f.fmt.pix.pixelformat;
-        v->bytesperline = f.fmt.pix.bytesperline;
-        if (v->bytesperline == 0)
-                v->bytesperline = v->pixelformat == V4L2_PIX_FMT_YUYV ? m->mode.width * 2 : m->mode.width;
-        if (v->bytesperline < (v->pixelformat == V4L2_PIX_FMT_YUYV ? m->mode.width * 2 : m->mode.width)) {
-                r = log_error_errno(EINVAL, "Camera %s reports rows of %u bytes for %u pixels.", d->node,
-                                    v->bytesperline, m->mode.width);
+        min_bytesperline = v->pixelformat == V4L2_PIX_FMT_YUYV ? m->mode.width * 2 : m->mode.width;
+        v->bytesperline = f.fmt.pix.bytesperline ?: min_bytesperline;
+        if (v->bytesperline < min_bytesperline) {
+                log_error("Camera %s reports rows of %u bytes for %u pixels.", d->node, v->bytesperline,
+                          m->mode.width);
+                r = -EINVAL;
                 goto fail;
         }
 
@@ -785,11 +778,12 @@ static int v4l2_start(Device *d, const CaptureFormat *fmt) {
                             parm.parm.capture.timeperframe.numerator, parm.parm.capture.timeperframe.denominator,
                             m->interval.numerator, m->interval.denominator);
 
+        step = "get buffers";
         r = xioctl(v->fd, VIDIOC_REQBUFS, &req);
         if (r < 0)
                 goto fail;
         if (req.count < 2) {
-                r = log_error_errno(ENOMEM, "Camera %s gave %u buffers only.", d->node, req.count);
+                r = -ENOMEM;
                 goto fail;
         }
         v->buffers = calloc(req.count, sizeof(V4l2Buffer));
@@ -798,6 +792,7 @@ static int v4l2_start(Device *d, const CaptureFormat *fmt) {
                 goto fail;
         }
         v->n_buffers = req.count;
+        step = "map the buffers";
         for (uint32_t i = 0; i < req.count; i++) {
                 struct v4l2_buffer b = { .index = i, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
 
@@ -826,6 +821,7 @@ static int v4l2_start(Device *d, const CaptureFormat *fmt) {
                 }
         }
 
+        step = "start streaming";
         r = xioctl(v->fd, VIDIOC_STREAMON, &type);
         if (r < 0)
                 goto fail;
@@ -841,6 +837,12 @@ static int v4l2_start(Device *d, const CaptureFormat *fmt) {
         return 0;
 
 fail:
+        /* Busy is no failure of ours: another program streams from the camera. */
+        if (r == -EBUSY)
+                log_info("Camera %s (%s) is busy.", d->node, d->label);
+        else
+                log_error_errno(r, "Camera %s, %ux%u@%g: failed to %s: %m", d->node, m->mode.width,
+                                m->mode.height, m->mode.frame_rate, step);
         capture_free(v);
         return r;
 }

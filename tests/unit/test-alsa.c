@@ -233,20 +233,27 @@ static void test_convert(void **state) {
 
 static void test_make_label(void **state) {
         static const struct {
-                const char *card, *pcm, *label;
+                const char *card, *pcm;
+                unsigned device;
+                bool shared;
+                const char *label;
         } rows[] = {
-                { "Loopback", "Loopback PCM", "Loopback PCM" },
-                { "Dummy", "Dummy PCM", "Dummy PCM" },
-                { "HDA Intel PCH", "ALC3246 Analog", "HDA Intel PCH: ALC3246 Analog" },
-                { "  C920  ", " USB Audio ", "C920: USB Audio" },
-                { "Webcam", "", "Webcam" },
-                { "", "USB Audio", "USB Audio" },
-                { NULL, NULL, "Microphone" },
-                { "Evil\nCard", "PCM\x1b[31m", "Evil Card: PCM[31m" },
+                { "Loopback", "Loopback PCM", 0, false, "Loopback PCM" },
+                { "Dummy", "Dummy PCM", 0, false, "Dummy PCM" },
+                { "HDA Intel PCH", "ALC3246 Analog", 0, false, "HDA Intel PCH: ALC3246 Analog" },
+                { "  C920  ", " USB Audio ", 0, false, "C920: USB Audio" },
+                { "Webcam", "", 0, false, "Webcam" },
+                { "", "USB Audio", 0, false, "USB Audio" },
+                { NULL, NULL, 0, false, "Microphone" },
+                { "Evil\nCard", "PCM\x1b[31m", 0, false, "Evil Card: PCM[31m" },
+                /* snd-aloop: two capture PCMs, both "Loopback PCM" */
+                { "Loopback", "Loopback PCM", 0, true, "Loopback PCM (0)" },
+                { "Loopback", "Loopback PCM", 1, true, "Loopback PCM (1)" },
+                { "HDA Intel PCH", "HDMI 0", 7, true, "HDA Intel PCH: HDMI 0 (7)" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
-                _cleanup_free_ char *label = alsa_make_label(rows[i].card, rows[i].pcm);
+                _cleanup_free_ char *label = alsa_make_label(rows[i].card, rows[i].pcm, rows[i].device, rows[i].shared);
 
                 assert_non_null(label);
                 assert_string_equal(label, rows[i].label);
