@@ -202,10 +202,10 @@ vm_detect_accel() {
         key=$( { uname -r; "$VM_QEMU" --version | head -n 1; echo "$VM_KVER"; } | sha256sum | cut -c1-12)
         file="$VM_CACHE/accel-$key"
         if [ ! -e "$file" ]; then
-                vm_log "probing KVM (a boot of at most 15 s, once)"
+                vm_log "probing KVM (a boot of at most 10 s, once)"
                 share=$(mktemp -d) || return 1
                 vm_qemu_args "$share"
-                probe=$(timeout -k 5 15 "$VM_QEMU" -accel kvm -cpu host "${VM_QEMU_ARGS[@]}" \
+                probe=$(timeout -k 5 10 "$VM_QEMU" -accel kvm -cpu host "${VM_QEMU_ARGS[@]}" \
                         -serial stdio -monitor none -append "$VM_APPEND mediagate.probe" </dev/null 2>&1)
                 rm -rf "$share"
                 if grep -q 'mediagate-vm: probe ok' <<<"$probe"; then
