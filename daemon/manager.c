@@ -18,7 +18,9 @@
 #include "polkit.h"
 #include "request.h"
 #include "track.h"
+#include "devices/monitor.h"
 #include "devices/synthetic.h"
+#include "devices/synthetic-file.h"
 #include "exposure.h"
 #include "caller.h"
 #include "log.h"
@@ -127,27 +129,73 @@ static void on_capture_error(Device *d, int error, void *userdata) {
         tracks_end_for_device(m, d, TRACK_END_DEVICE_ERROR);
 }
 
+/* The built-in synthetic devices of one kind: the stand-ins for a machine without a real one. */
+static int load_default_synthetic_kind(Manager *m, DeviceKind kind) {
+        _cleanup_free_ char *error = NULL;
+        SyntheticSpec *specs = NULL;
+        size_t n = 0, kept = 0;
+        int r;
+
+        r = synthetic_file_parse(synthetic_default_devices, strlen(synthetic_default_devices), NULL, &specs, &n,
+                                 &error);
+        if (r < 0)
+                return log_error_errno(r, "The built-in synthetic devices do not parse: %s", strempty(error));
+        for (size_t i = 0; i < n; i++) {
+                SyntheticSpec tmp;
+
+                if (specs[i].kind != kind)
+                        continue;
+                tmp = specs[kept];
+                specs[kept] = specs[i];
+                specs[i] = tmp;
+                kept++;
+        }
+        r = synthetic_backend_add_specs(m->synthetic, specs, kept, NULL, &error);
+        synthetic_specs_free(specs, n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the built-in synthetic devices: %s", strempty(error));
+        return 0;
+}
+
+/* Backends= decides; by default the real ones, plus synthetic stand-ins for a kind of which no
+ * real device exists, so that the daemon (and the demo) is useful on any machine. A synthetic
+ * device file (--synthetic, SyntheticDevices=) is an explicit wish and always loaded. */
 static int load_devices(Manager *m, const ManagerOptions *options) {
         const char *file = options->synthetic_file ?: m->config.synthetic_devices;
+        unsigned backends = m->config.backends;
         _cleanup_free_ char *error = NULL;
         int r;
 
-        /* Real backends come with their own modules; until one finds a device the synthetic
-         * devices stand in, so that the daemon is useful on any machine. */
+        if (backends & (BACKEND_V4L2 | BACKEND_ALSA)) {
+                r = device_monitor_start(m->registry, backends, &m->monitor);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch the real devices: %m");
+        }
+        log_info("Backends:%s%s%s.", backends & BACKEND_V4L2 ? " v4l2" : "", backends & BACKEND_ALSA ? " alsa" : "",
+                 file || (backends & BACKEND_SYNTHETIC) || !m->config.backends_set ? " synthetic" : "");
+
         r = synthetic_backend_new(m->registry, &m->synthetic);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up synthetic devices: %m");
         if (file) {
                 r = synthetic_backend_load_file(m->synthetic, file, &error);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to load synthetic devices: %s",
-                                               error ?: strerror(-r));
+                        return log_error_errno(r, "Failed to load synthetic devices: %s", error ?: strerror(-r));
                 log_info("Synthetic devices from %s.", file);
-        } else {
-                r = synthetic_backend_load_defaults(m->synthetic);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to create the built-in synthetic devices: %m");
+                return 0;
         }
+        if (backends & BACKEND_SYNTHETIC)
+                return synthetic_backend_load_defaults(m->synthetic);
+        if (m->config.backends_set)
+                return 0;
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
+                if (!m->monitor || device_monitor_count(m->monitor, k) == 0) {
+                        log_info("No real %s: the built-in synthetic one stands in.",
+                                 k == DEVICE_KIND_VIDEO ? "camera" : "microphone");
+                        r = load_default_synthetic_kind(m, k);
+                        if (r < 0)
+                                return r;
+                }
         return 0;
 }
 
@@ -280,6 +328,7 @@ Manager *manager_free(Manager *m) {
         sd_bus_slot_unref(m->track_slot);
         sd_bus_slot_unref(m->testing_slot);
         sd_bus_slot_unref(m->name_owner_slot);
+        device_monitor_free(m->monitor);
         synthetic_backend_free(m->synthetic);
         device_registry_free(m->registry);
         policy_free(m->policy);

@@ -15,6 +15,7 @@
 typedef struct Caller Caller;
 typedef struct Policy Policy;
 typedef struct SyntheticBackend SyntheticBackend;
+typedef struct DeviceMonitor DeviceMonitor;
 typedef struct GrantStore GrantStore;
 typedef struct ConsentRegistry ConsentRegistry;
 typedef struct Indicator Indicator;
@@ -31,6 +32,7 @@ typedef struct Manager {
 
         DeviceRegistry *registry;
         SyntheticBackend *synthetic;
+        DeviceMonitor *monitor;       /* the real devices and their hotplug */
         Policy *policy;           /* the admin policy (policy.d) */
 
         Hashmap *callers;        /* unique name → Caller, identified connections */

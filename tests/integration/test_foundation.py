@@ -192,3 +192,17 @@ def test_mediactl_reports_errors_by_name(daemon):
     p = mediactl("devices", "--origin", "https://example.com", check=False)
     assert p.returncode != 0
     assert "SecurityError" in p.stderr
+
+
+@pytest.mark.parametrize("config, kinds, log", [
+    ("", ["audioinput", "videoinput"], "No real camera: the built-in synthetic one stands in."),
+    ("Backends=v4l2 alsa\n", [], "Backends: v4l2 alsa."),
+    ("Backends=v4l2 synthetic\n", ["audioinput", "videoinput"], "Backends: v4l2 synthetic."),
+    ("Backends=alsa\n", [], "Backends: alsa."),
+])
+def test_backends_by_configuration(bus, daemon_factory, config, kinds, log):
+    # This machine has no camera and no sound card: only synthetic devices can appear.
+    d = daemon_factory(config=config).start()
+    manager = dbus.Interface(bus.get_object(BUS_NAME, OBJECT_PATH), IFACE_MANAGER)
+    assert [str(x[1]) for x in manager.EnumerateDevices({})] == kinds
+    assert log in d.output()
