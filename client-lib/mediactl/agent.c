@@ -187,17 +187,6 @@ static const char *device_label_of(const Prompt *p, const char *id) {
         return id;
 }
 
-static json_object *strv_to_json(char *const *l) {
-        json_object *a = json_object_new_array();
-
-        for (char *const *s = l; a && s && *s; s++)
-                if (json_append(a, json_object_new_string(*s)) < 0) {
-                        json_object_put(a);
-                        return NULL;
-                }
-        return a;
-}
-
 json_object *prompt_to_json(const Prompt *p, const char *event) {
         json_object *o = json_object_new_object(), *devices = json_object_new_array();
         int r = o && devices ? 0 : -ENOMEM;

@@ -1,4 +1,5 @@
-/* `mediactl devices`: what EnumerateDevices tells this caller, as a table or as JSON. */
+/* `mediactl devices`: what EnumerateDevices tells this caller, or with --all the admin's view
+ * (Admin.ListDevices), as a table or as JSON. */
 #include <getopt.h>
 #include <stdlib.h>
 
@@ -90,27 +91,202 @@ static int print_devices_table(const MgDeviceList *l) {
         return EXIT_SUCCESS;
 }
 
+/* ---- --all: Admin.ListDevices ---- */
+
+typedef struct AdminDevice {
+        const char *hardware_id, *kind, *label, *state;
+        const char *backend, *name, *node, *group, *facing_mode;
+        int is_default;
+        json_object *clients; /* [{unique_name, app_id, origin, uid}] */
+        size_t n_clients;
+        char *client_apps;    /* "app, app" for the table */
+} AdminDevice;
+
+static int read_admin_clients(sd_bus_message *m, AdminDevice *d) {
+        _cleanup_free_ char *apps = NULL;
+        size_t size = 0;
+        const char *unique_name, *app_id, *origin;
+        uint32_t uid;
+        FILE *f;
+        int r;
+
+        d->clients = json_object_new_array();
+        f = open_memstream(&apps, &size);
+        if (!d->clients || !f) {
+                if (f)
+                        fclose(f);
+                return -ENOMEM;
+        }
+        r = sd_bus_message_enter_container(m, 'v', "a(sssu)");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "(sssu)");
+        while (r >= 0 && (r = sd_bus_message_read(m, "(sssu)", &unique_name, &app_id, &origin, &uid)) > 0) {
+                json_object *o = json_object_new_object();
+
+                if (!o || json_add_string(o, "unique_name", unique_name) < 0 || json_add_string(o, "app_id", app_id) < 0 ||
+                    json_add_string(o, "origin", origin) < 0 || json_add(o, "uid", json_object_new_int64(uid)) < 0 ||
+                    json_append(d->clients, o) < 0) {
+                        json_object_put(o);
+                        r = -ENOMEM;
+                        break;
+                }
+                fprintf(f, "%s%s%s%s", d->n_clients == 0 ? "" : ", ", app_id, isempty(origin) ? "" : " for ", origin);
+                d->n_clients++;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r >= 0)
+                d->client_apps = TAKE_PTR(apps);
+        return r;
+}
+
+static int read_admin_device(sd_bus_message *m, AdminDevice *d) {
+        int r;
+
+        *d = (AdminDevice) { .is_default = -1 };
+        r = sd_bus_message_read(m, "ssss", &d->hardware_id, &d->kind, &d->label, &d->state);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const struct {
+                        const char *key;
+                        const char **field;
+                } strings[] = {
+                        { "backend", &d->backend }, { "name", &d->name }, { "node", &d->node },
+                        { "group", &d->group }, { "facing_mode", &d->facing_mode },
+                };
+                const char *key, *contents;
+                bool done = false;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, NULL, &contents);
+                for (size_t i = 0; r >= 0 && i < ELEMENTSOF(strings) && !done; i++)
+                        if (streq(key, strings[i].key) && streq(contents, "s")) {
+                                r = sd_bus_message_read(m, "v", "s", strings[i].field);
+                                done = true;
+                        }
+                if (r >= 0 && !done && streq(key, "default") && streq(contents, "b")) {
+                        r = sd_bus_message_read(m, "v", "b", &d->is_default);
+                        done = true;
+                }
+                if (r >= 0 && !done && streq(key, "clients") && streq(contents, "a(sssu)") && !d->clients) {
+                        r = read_admin_clients(m, d);
+                        done = true;
+                }
+                if (r >= 0 && !done)
+                        r = sd_bus_message_skip(m, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
+static void admin_device_done(AdminDevice *d) {
+        json_object_put(d->clients);
+        free(d->client_apps);
+}
+
+static json_object *admin_device_to_json(AdminDevice *d) {
+        json_object *o = json_object_new_object();
+
+        if (!o || json_add_string(o, "hardware_id", d->hardware_id) < 0 || json_add_string(o, "kind", d->kind) < 0 ||
+            json_add_string(o, "label", d->label) < 0 || json_add_string(o, "state", d->state) < 0 ||
+            json_add_string(o, "backend", d->backend) < 0 || json_add_string(o, "name", d->name) < 0 ||
+            json_add_string(o, "node", d->node) < 0 || json_add_string(o, "group", d->group) < 0 ||
+            json_add_string(o, "facing_mode", d->facing_mode) < 0 ||
+            json_add(o, "default", json_object_new_boolean(d->is_default > 0)) < 0 ||
+            json_add(o, "clients", d->clients ? json_object_get(d->clients) : json_object_new_array()) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+static int print_admin_devices(MgClient *client, bool json) {
+        static const char *const headers[] = { "KIND", "LABEL", "STATE", "HARDWARE ID", "NODE", "APPS" };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(json_object_putp) json_object *array = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        size_t n = 0;
+        int r;
+
+        r = admin_new_call(client, "ListDevices", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a{sv}", 0);
+        if (r < 0)
+                return print_errno(r, "Failed to build ListDevices()");
+        if (admin_call(client, m, &reply) < 0)
+                return EXIT_FAILURE;
+
+        array = json_object_new_array();
+        t = table_new(ELEMENTSOF(headers), headers);
+        if (!array || !t)
+                return print_errno(-ENOMEM, "Failed to build the output");
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssa{sv})");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "ssssa{sv}")) > 0) {
+                AdminDevice d;
+
+                r = read_admin_device(reply, &d);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r >= 0) {
+                        const char *cells[] = { d.kind, d.label, d.state, d.hardware_id, isempty(d.node) ? "-" : d.node,
+                                                isempty(d.client_apps) ? "-" : d.client_apps };
+
+                        r = json ? json_append(array, admin_device_to_json(&d)) : table_add_row(t, cells);
+                        n++;
+                }
+                admin_device_done(&d);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                return print_errno(r, "Failed to read the devices");
+
+        if (json)
+                return print_json(TAKE_PTR(array));
+        if (n == 0) {
+                puts("No devices.");
+                return EXIT_SUCCESS;
+        }
+        r = table_print(t, stdout);
+        return r < 0 ? print_errno(r, "Failed to write the output") : EXIT_SUCCESS;
+}
+
 static void help(void) {
-        printf("mediactl devices [--json] [--origin ORIGIN]\n\n"
+        printf("mediactl devices [--json] [--origin ORIGIN]\n"
+               "mediactl devices --all [--json]\n\n"
                "List the cameras and microphones this caller may know about (EnumerateDevices).\n"
-               "Until access to a kind is granted, one entry per kind is shown without details.\n\n"
+               "Until access to a kind is granted, one entry per kind is shown without details.\n"
+               "With --all, the admin's view: every device with its hardware identity, whether it\n"
+               "captures, and which apps use it (needs the admin's authorization).\n\n"
+               "  --all            Every device (Admin.ListDevices)\n"
                "  --json           Print a JSON array (with each device's capabilities)\n"
                "  --origin ORIGIN  Ask for a web origin (trusted brokers only)\n"
                "  -h --help        Show this help\n");
 }
 
 int verb_devices(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_ORIGIN };
+        enum { ARG_JSON = 0x100, ARG_ORIGIN, ARG_ALL };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "origin", required_argument, NULL, ARG_ORIGIN },
+                { "all", no_argument, NULL, ARG_ALL },
                 {},
         };
         _cleanup_(mg_client_unrefp) MgClient *client = NULL;
         _cleanup_(mg_device_list_freep) MgDeviceList *list = NULL;
         _cleanup_(mg_error_clear) MgError err = MG_ERROR_INIT;
         const char *origin = NULL;
+        bool all = false;
         int c, r;
 
         optind = 0; /* restart getopt for the command's own arguments */
@@ -125,6 +301,9 @@ int verb_devices(Context *ctx, int argc, char *argv[]) {
                 case ARG_ORIGIN:
                         origin = optarg;
                         break;
+                case ARG_ALL:
+                        all = true;
+                        break;
                 default:
                         return EXIT_USAGE;
                 }
@@ -133,9 +312,16 @@ int verb_devices(Context *ctx, int argc, char *argv[]) {
                 return EXIT_USAGE;
         }
 
+        if (all && origin) {
+                fprintf(stderr, "mediactl: --all shows every device as it is; --origin does not apply.\n");
+                return EXIT_USAGE;
+        }
+
         r = context_connect(ctx, &client);
         if (r < 0)
                 return EXIT_FAILURE;
+        if (all)
+                return print_admin_devices(client, ctx->json);
         r = mg_client_enumerate_devices(client, origin, &list, &err);
         if (r < 0)
                 return print_error(&err, r);

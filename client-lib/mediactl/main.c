@@ -23,6 +23,8 @@ static const Verb verbs[] = {
         { "snapshot", verb_snapshot, "Write one camera frame as a PNG image" },
         { "record", verb_record, "Record camera and microphone to Y4M and WAV files" },
         { "agent", verb_agent, "Answer consent prompts, on the terminal or automatically" },
+        { "grants", verb_grants, "List, set and revoke remembered decisions" },
+        { "history", verb_history, "Show who was asked, granted, denied, and captured when" },
         { "status", verb_status, "Show the indicator state: accessible, live, muted, the apps" },
         { "monitor", verb_monitor, "Watch the indicator state change, one line per change" },
         { "mute", verb_mute, "Turn the privacy switch of cameras or microphones on or off" },

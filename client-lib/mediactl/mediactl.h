@@ -55,6 +55,43 @@ void print_track(const MgTrack *t, FILE *f);
  * {"error", "message", "constraint"} on stdout. Returns EXIT_FAILURE. */
 int print_media_error(const MgError *err, int r, bool json);
 
+/* ---- admin.c: calls to the Admin interface ---- */
+
+typedef enum OptionType {
+        OPTION_STRING,
+        OPTION_U32,
+        OPTION_U64,
+        OPTION_BOOL,
+        OPTION_STRV,
+} OptionType;
+
+/* One key of an a{sv} of options; only those with set are sent. */
+typedef struct BusOption {
+        const char *key;
+        OptionType type;
+        bool set;
+        const char *string;
+        uint32_t u32;
+        uint64_t u64;
+        bool boolean;
+        char **strv;
+} BusOption;
+
+int admin_new_call(MgClient *client, const char *member, sd_bus_message **ret);
+int append_options(sd_bus_message *m, const BusOption *options, size_t n);
+/* Call with interactive authorization allowed; prints the error and returns it on failure. */
+int admin_call(MgClient *client, sd_bus_message *m, sd_bus_message **ret_reply);
+/* An a{sv} whose values are strings, as KEY, VALUE pairs; with strv_key, that key's "as" value
+ * into *ret_strv. Other shapes are skipped. */
+int read_string_dict(sd_bus_message *m, const char *strv_key, char ***ret_pairs, char ***ret_strv);
+json_object *strv_to_json(char *const *l);
+/* 0 for "camera" or "microphone"; otherwise says so and returns -EINVAL. */
+int parse_kind(const char *s, bool allow_all);
+int verb_grants(Context *ctx, int argc, char *argv[]);
+int verb_history(Context *ctx, int argc, char *argv[]);
+/* history.c: --since as CLOCK_REALTIME µs ("2h" ago, "today", "2024-05-01 12:30", "@SECONDS"). */
+int parse_since(const char *s, uint64_t now_realtime_usec, uint64_t *ret);
+
 /* ---- state.c: the Manager's indicator properties (status, monitor, indicator) ---- */
 
 typedef struct StateClient {
@@ -123,6 +160,9 @@ int json_append(json_object *array, json_object *value);
  * Strings from devices and other programs go through it before they are printed. */
 char *terminal_safe(const char *s);
 json_object *capability_to_json(const MgCapability *cap);
+
+/* "2024-05-01 12:00:01.234" in local time, or with iso "2024-05-01T12:00:01.234+0200". */
+void format_realtime(uint64_t realtime_usec, bool iso, char *buf, size_t size);
 
 /* A text table: the widths follow the widest cell; control characters are shown as '?'. */
 typedef struct Table Table;

@@ -18,28 +18,12 @@ typedef struct Monitor {
         bool daemon_present;
 } Monitor;
 
-/* "2024-05-01 12:00:01.234" (local time) for text, ISO 8601 with the offset for JSON. */
-static void format_time(uint64_t realtime_usec, bool iso, char *buf, size_t size) {
-        time_t sec = (time_t) (realtime_usec / 1000000);
-        struct tm tm;
-        char date[32], zone[8] = "";
-
-        if (!localtime_r(&sec, &tm)) {
-                snprintf(buf, size, "%" PRIu64, realtime_usec);
-                return;
-        }
-        strftime(date, sizeof date, iso ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm);
-        if (iso)
-                strftime(zone, sizeof zone, "%z", &tm);
-        snprintf(buf, size, "%s.%03u%s", date, (unsigned) (realtime_usec % 1000000 / 1000), zone);
-}
-
 /* One event: "initial", "changed" (with the names), "daemon-stopped", "daemon-started". */
 static int monitor_print(Monitor *m, const char *event, char *const *changed) {
         uint64_t realtime = now_usec(CLOCK_REALTIME), monotonic = now_usec(CLOCK_MONOTONIC);
         char when[64];
 
-        format_time(realtime, m->ctx->json, when, sizeof when);
+        format_realtime(realtime, m->ctx->json, when, sizeof when);
         if (m->ctx->json) {
                 json_object *o = json_object_new_object(), *names = json_object_new_array();
                 int r = o && names ? 0 : -ENOMEM;

@@ -1,9 +1,11 @@
 /* How mediactl prints: errors in one format, JSON through json-c, and aligned text tables
  * that keep untrusted strings (labels come from hardware) from steering the terminal. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <wchar.h>
 
 #include "mediactl.h"
@@ -260,4 +262,19 @@ int table_print(Table *t, FILE *f) {
                 fputc('\n', f);
         }
         return ferror(f) ? -EIO : 0;
+}
+
+void format_realtime(uint64_t realtime_usec, bool iso, char *buf, size_t size) {
+        time_t sec = (time_t) (realtime_usec / 1000000);
+        struct tm tm;
+        char date[32], zone[8] = "";
+
+        if (!localtime_r(&sec, &tm)) {
+                snprintf(buf, size, "@%" PRIu64, realtime_usec);
+                return;
+        }
+        strftime(date, sizeof date, iso ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm);
+        if (iso)
+                strftime(zone, sizeof zone, "%z", &tm);
+        snprintf(buf, size, "%s.%03u%s", date, (unsigned) (realtime_usec % 1000000 / 1000), zone);
 }

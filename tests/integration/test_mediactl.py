@@ -982,3 +982,136 @@ def test_agent_notifications_without_a_notification_service(env):
     p = mediactl("get", "--video", "true", check=False)
     assert p.returncode == 1 and error_line(p) == ("NotAllowedError", "The prompt was dismissed.")
     assert agent.wait_for(lambda line: "dismissed for host:" in line)
+
+
+# ---- grants, history, devices --all -------------------------------------------------------
+
+MEDIACTL_APP = "host:" + os.path.realpath(MEDIACTL)
+
+
+@pytest.fixture
+def admin_env(env):
+    env.polkit.SetAllowed(["org.mediagate.camera", "org.mediagate.microphone", "org.mediagate.mute",
+                           "org.mediagate.manage"])
+    return env
+
+
+def test_grants_from_a_prompt_listed_and_revoked(admin_env):
+    assert mediactl("grants").stdout.strip() == "No grants."
+    agent = admin_env.agent("--auto", "allow-always")
+    mediactl("get", "--audio", "true")
+    agent.stop()
+    grant, = json.loads(mediactl("--json", "grants", "list").stdout)
+    assert (grant["app_id"], grant["origin"], grant["kind"], grant["decision"]) == (MEDIACTL_APP, "", "microphone", "allow")
+    assert grant["uid"] == os.getuid() and grant["expires_usec"] is None and grant["devices"] is None
+    lines = mediactl("grants").stdout.splitlines()
+    assert lines[0].split() == ["USER", "APP", "ORIGIN", "KIND", "DECISION", "UNTIL", "DEVICES"]
+    assert lines[1].split() == [str(os.getuid()), MEDIACTL_APP, "-", "microphone", "allow", "never", "all"]
+
+    # The grant serves without an agent; revoked, the request needs one again.
+    mediactl("get", "--audio", "true")
+    assert "it will ask again" in mediactl("grants", "revoke", MEDIACTL_APP, "microphone").stdout
+    assert json.loads(mediactl("--json", "grants").stdout) == []
+    p = mediactl("get", "--audio", "true", check=False)
+    assert error_line(p) == ("NotAllowedError", "No consent agent is available.")
+
+
+def test_grants_set_with_filters_and_expiry(admin_env):
+    mediactl("grants", "set", MEDIACTL_APP, "camera", "deny")
+    mediactl("grants", "set", "org.example.App", "microphone", "allow", "--origin", "https://meet.example.com",
+             "--seconds", "600")
+    before = time.time()
+    everything = json.loads(mediactl("--json", "grants").stdout)
+    assert len(everything) == 2
+    timed, = json.loads(mediactl("--json", "grants", "--kind", "microphone").stdout)
+    assert timed["origin"] == "https://meet.example.com"
+    assert 590 < timed["expires_usec"] / 1e6 - before < 610
+    denied, = json.loads(mediactl("--json", "grants", "--app", MEDIACTL_APP).stdout)
+    assert denied["decision"] == "deny"
+    # A stored deny refuses without asking anyone.
+    agent = admin_env.agent("--auto", "allow-once")
+    p = mediactl("get", "--video", "true", check=False)
+    assert p.returncode == 1 and error_line(p)[0] == "NotAllowedError"
+    time.sleep(0.3)
+    assert agent.count("allow-once for") == 0
+
+
+def test_grants_revoke_ends_a_live_recording(admin_env):
+    agent = admin_env.agent("--auto", "allow-always")
+    proc = subprocess.Popen([str(MEDIACTL), "--json", "record", "--seconds", "30", "--video-out",
+                             str(admin_env.tmp / "c.y4m")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, MEDIAGATE_BUS="session"))
+    assert agent.wait_for(lambda line: "allow-always for" in line)
+    time.sleep(0.5)
+    mediactl("grants", "revoke", MEDIACTL_APP, "camera")
+    out, err = proc.communicate(timeout=10)
+    summary = json.loads(out)
+    assert summary["stopped_by"] == "ended" and summary["tracks"][0]["ended"] == "revoked"
+
+
+def test_grants_usage_errors(admin_env):
+    for args in (("set", MEDIACTL_APP, "camera"), ("set", MEDIACTL_APP, "camera", "maybe"),
+                 ("set", MEDIACTL_APP, "speaker", "allow"), ("revoke", MEDIACTL_APP),
+                 ("set", MEDIACTL_APP, "camera", "deny", "--seconds", "5"), ("list", "extra"),
+                 ("--uid", "0", "--all-users"), ("frobnicate",)):
+        assert mediactl("grants", *args, check=False).returncode == 2, args
+
+
+def test_other_users_need_the_admin(env):
+    # polkit allows camera, microphone and mute here, not org.mediagate.manage.
+    p = mediactl("grants", "--all-users", check=False)
+    assert p.returncode == 1 and error_line(p)[0] == "AccessDenied"
+    p = mediactl("grants", "set", "org.example.App", "camera", "allow", "--uid", str(os.getuid() + 1), check=False)
+    assert p.returncode == 1 and error_line(p)[0] == "AccessDenied"
+    p = mediactl("history", "--all-users", check=False)
+    assert p.returncode == 1 and error_line(p)[0] == "AccessDenied"
+    p = mediactl("devices", "--all", check=False)
+    assert p.returncode == 1 and error_line(p)[0] == "AccessDenied"
+    # One's own needs nothing.
+    assert mediactl("grants").returncode == 0 and mediactl("history").returncode == 0
+
+
+def test_history_of_a_capture(admin_env):
+    start = time.time()
+    admin_env.agent("--auto", "allow-once")
+    mediactl("record", "--seconds", "1", "--audio-out", str(admin_env.tmp / "m.wav"))
+    events = json.loads(mediactl("--json", "history").stdout)
+    mine = [e for e in events if e["app_id"] == MEDIACTL_APP and e["kind"] == "microphone"]
+    assert [e["event"] for e in mine] == ["prompted", "granted", "started", "stopped"]
+    assert all(e["time_usec"] / 1e6 >= start - 1 for e in mine)
+    assert 0.8e6 < mine[-1]["duration_usec"] < 3e6
+    assert mine[0]["extra"]["device"] == "synthetic:mic"
+    text = mediactl("history", "--kind", "microphone").stdout.splitlines()
+    assert text[0].split()[:3] == ["TIME", "USER", "APP"] and len(text) == 5
+    # --since filters: nothing happened in the future, all of it in the last hour.
+    assert json.loads(mediactl("--json", "history", "--since", f"@{int(time.time()) + 60}").stdout) == []
+    assert len(json.loads(mediactl("--json", "history", "--since", "1h").stdout)) == len(events)
+    assert json.loads(mediactl("--json", "history", "--kind", "camera").stdout) == []
+    assert mediactl("history", "--since", "soon", check=False).returncode == 2
+
+
+def test_devices_all_shows_who_captures(admin_env):
+    admin_env.agent("--auto", "allow-once")
+    proc = subprocess.Popen([str(MEDIACTL), "record", "--seconds", "30", "--audio-out", str(admin_env.tmp / "m.wav")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, MEDIAGATE_BUS="session"))
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            devices = {d["hardware_id"]: d for d in json.loads(mediactl("--json", "devices", "--all").stdout)}
+            if devices["synthetic:mic"]["state"] == "capturing":
+                break
+            assert time.monotonic() < deadline, devices
+            time.sleep(0.1)
+        assert set(devices) == {"synthetic:cam", "synthetic:nv12-cam", "synthetic:mic"}
+        mic = devices["synthetic:mic"]
+        assert (mic["kind"], mic["label"], mic["backend"], mic["default"]) == \
+            ("audioinput", "Test Microphone", "synthetic", True)
+        client, = mic["clients"]
+        assert client["app_id"] == MEDIACTL_APP and client["uid"] == os.getuid()
+        assert devices["synthetic:cam"]["state"] == "idle" and devices["synthetic:cam"]["clients"] == []
+        table = mediactl("devices", "--all").stdout
+        assert "capturing" in table and MEDIACTL_APP in table
+    finally:
+        proc.terminate()
+        proc.wait(10)
