@@ -309,7 +309,7 @@ Manager *manager_free(Manager *m) {
         requests_free_all(m);
         m->polkit_registry = polkit_verify_registry_free(m->polkit_registry);
         if (m->tracks)
-                tracks_end_all(m, TRACK_END_SHUTDOWN);
+                tracks_drop_all(m, TRACK_END_SHUTDOWN);
         consent_free_all(m);
         capture_set_live_handler(NULL, NULL);
         capture_set_event_handler(NULL, NULL);
@@ -366,7 +366,7 @@ void history_record(Manager *m, HistoryEventType type, const Caller *caller, con
 
 void manager_peer_gone(Manager *m, const char *unique_name) {
         requests_cancel_for_owner(m, unique_name);
-        tracks_end_for_owner(m, unique_name, TRACK_END_CLIENT_GONE);
+        tracks_drop_owner(m, unique_name);
         consent_peer_gone(m, unique_name);
         grant_store_drop_owner(m->grants, unique_name);
         callers_forget(m, unique_name);

@@ -168,6 +168,8 @@ static int method_open(sd_bus_message *message, void *userdata, sd_bus_error *er
         StreamFormat format;
         int r;
 
+        if (t->ended)
+                return sd_bus_error_set(error, MG_ERROR_ABORT, "The track has ended.");
         if (t->stream && stream_is_open(t->stream))
                 return sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                         "The track already has an open stream.");
@@ -226,6 +228,8 @@ static int method_apply_constraints(sd_bus_message *message, void *userdata, sd_
         const char *failed = "";
         int r;
 
+        if (t->ended)
+                return sd_bus_error_set(error, MG_ERROR_ABORT, "The track has ended.");
         r = track_constraints_parse(message, t->kind, &c, &type_error);
         if (r == -EINVAL)
                 return sd_bus_error_setf(error, MG_ERROR_TYPE, "%s", strempty(type_error));

@@ -112,6 +112,33 @@ Track *track_unref(Track *t) {
         return NULL;
 }
 
+/* Remove a track from the table (and so from the bus) and drop the table's reference. */
+static void track_forget(Manager *m, Track *t) {
+        hashmap_remove(m->tracks, t->path);
+        track_unref(t);
+}
+
+/* An ended track keeps answering ReadyState for its owner; a connection keeps at most
+ * TRACKS_ENDED_MAX of them, so that a client cannot make the daemon hoard dead objects. */
+#define TRACKS_ENDED_MAX 32
+static void drop_excess_ended(Manager *m, const char *owner) {
+        for (;;) {
+                HashmapIter it = {};
+                Track *t, *oldest = NULL;
+                unsigned n = 0;
+
+                while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL))
+                        if (t->ended && streq(t->owner, owner)) {
+                                n++;
+                                if (!oldest || t->ended_usec < oldest->ended_usec)
+                                        oldest = t;
+                        }
+                if (n <= TRACKS_ENDED_MAX)
+                        return;
+                track_forget(m, oldest);
+        }
+}
+
 static uint32_t wire_reason(TrackEndReason reason) {
         switch (reason) {
         case TRACK_END_REVOKED:
@@ -135,6 +162,7 @@ void track_end(Track *t, TrackEndReason reason) {
         if (t->ended)
                 return;
         t->ended = true;
+        t->ended_usec = now_usec(CLOCK_MONOTONIC);
         track_ref(t);
 
         /* Stop the frames first: after ENDED the pool is never written again. */
@@ -161,9 +189,10 @@ void track_end(Track *t, TrackEndReason reason) {
                 break;
         }
 
-        hashmap_remove(m->tracks, t->path);
+        /* The object stays, with ReadyState "ended", until its owner leaves the bus; only the
+         * oldest ended tracks of a connection go when it keeps too many. */
         indicator_update(m->indicator);
-        track_unref(t); /* the table's reference */
+        drop_excess_ended(m, t->owner);
         track_unref(t);
 }
 
@@ -237,12 +266,26 @@ static bool match_any(Track *t, const void *unused) {
         return true;
 }
 
-void tracks_end_all(Manager *m, TrackEndReason reason) {
-        end_matching(m, match_any, NULL, reason);
-}
-
 void tracks_end_for_owner(Manager *m, const char *owner, TrackEndReason reason) {
         end_matching(m, match_owner, owner, reason);
+}
+
+void tracks_drop_owner(Manager *m, const char *owner) {
+        HashmapIter it = {};
+        Track *t;
+
+        tracks_end_for_owner(m, owner, TRACK_END_CLIENT_GONE);
+        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL))
+                if (streq(t->owner, owner))
+                        track_forget(m, t); /* removing the current entry is allowed */
+}
+
+void tracks_drop_all(Manager *m, TrackEndReason reason) {
+        Track *t;
+
+        end_matching(m, match_any, NULL, reason);
+        while ((t = hashmap_steal_first(m->tracks)))
+                track_unref(t);
 }
 
 void tracks_end_for_device(Manager *m, Device *d, TrackEndReason reason) {

@@ -44,6 +44,7 @@ typedef struct Track {
         bool muted;      /* the global privacy switch of the kind */
         bool granted_by_store; /* a stored user grant let it start: revoking that grant ends it */
         uint64_t started_usec; /* CLOCK_MONOTONIC, for the history's duration */
+        uint64_t ended_usec;
         bool ended;
 } Track;
 
@@ -57,7 +58,8 @@ Track *track_ref(Track *t);
 Track *track_unref(Track *t);
 
 /* End the track: detach from the device, end the stream with the reason, emit Ended (except
- * for STOPPED and CLIENT_GONE), drop it from the bus. */
+ * for STOPPED and CLIENT_GONE). The object stays on the bus with ReadyState "ended" for its
+ * owner until the owner leaves (at most TRACKS_ENDED_MAX per connection). */
 void track_end(Track *t, TrackEndReason reason);
 
 /* SetEnabled and the privacy switch: a track gets frames when enabled and not muted; the
@@ -75,6 +77,9 @@ void track_dbus_emit_changed(Track *t, const char *property);
 
 /* Every live track of a connection / of a device ends (client gone, device removed). */
 void tracks_end_for_owner(Manager *m, const char *owner, TrackEndReason reason);
+/* The owner left the bus: its tracks end and go. */
+void tracks_drop_owner(Manager *m, const char *owner);
 void tracks_end_for_device(Manager *m, Device *d, TrackEndReason reason);
-void tracks_end_all(Manager *m, TrackEndReason reason);
+/* Shutdown: every track ends and goes. */
+void tracks_drop_all(Manager *m, TrackEndReason reason);
 bool tracks_live_for(Manager *m, const char *app_id, const char *origin, DeviceKind kind);

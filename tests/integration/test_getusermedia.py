@@ -443,6 +443,11 @@ def test_stop_ends_the_stream_and_the_track(env):
     assert msg is not None and msg["type"] == ENDED
     assert stream.recv() is None  # EOF after ENDED
     assert track.ended == []      # Stop() fires no Ended
+    assert track.prop("ReadyState") == "ended"
+    with pytest.raises(dbus.DBusException) as e:
+        track.open()
+    assert dbus_error_name(e) == ERROR_PREFIX + "AbortError"
+    track.iface.Stop()            # stopping again does nothing
     stream.close()
 
 
@@ -455,6 +460,7 @@ def test_removing_the_device_mid_stream_ends_the_track(env):
     synthetic_controls().RemoveDevice("front-camera")
     assert run_until(lambda: track.ended)
     assert track.ended == ["device-removed"]
+    assert track.prop("ReadyState") == "ended"
     msg = stream.recv()
     while msg and msg["type"] == FRAME:
         msg = stream.recv()
