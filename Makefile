@@ -58,8 +58,10 @@ CLIENT_LIB_SRCS := $(wildcard client-lib/lib/*.c) daemon/bus-errors.c
 CLIENT_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard client-lib/lib/*.c)) $(BUILD)/daemon/bus-errors.client.o
 MEDIACTL_SRCS := $(wildcard client-lib/mediactl/*.c)
 MEDIACTL_OBJS := $(MEDIACTL_SRCS:%.c=$(BUILD)/%.o)
-# mediactl is a program of this tree: it links the daemon's small helpers (util.h) too.
-MEDIACTL_OBJS += $(BUILD)/daemon/util.o
+# mediactl is a program of this tree: it links the daemon's pure modules it needs too (util.h,
+# and the policy and configuration readers for `mediactl policy`).
+MEDIACTL_DAEMON_OBJS := util ini log origin caller config policy
+MEDIACTL_OBJS += $(MEDIACTL_DAEMON_OBJS:%=$(BUILD)/daemon/%.o)
 EXAMPLE_SRCS := $(wildcard client-lib/examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:client-lib/examples/%.c=$(BUILD)/examples/%)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
@@ -67,7 +69,7 @@ UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBMEDIAGATE := $(BUILD)/libmediagate.so.$(VERSION)
 
-.PHONY: all deps demo check check-unit check-integration fuzz install uninstall clean
+.PHONY: all deps demo check check-unit check-integration check-vm fuzz install uninstall clean
 all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc
 
 deps:
@@ -150,6 +152,9 @@ check-unit: all $(UNIT_TESTS)
 
 check-integration: all
 	@tools/check --integration-only
+
+check-vm: all
+	@tools/check --vm-only
 
 # Where the system looks for each kind of file, as its pkg-config file says, or a fallback below
 # $(prefix) where that .pc is not installed; each can be overridden on the command line. What
