@@ -25,6 +25,7 @@ static const Verb verbs[] = {
         { "agent", verb_agent, "Answer consent prompts, on the terminal or automatically" },
         { "grants", verb_grants, "List, set and revoke remembered decisions" },
         { "history", verb_history, "Show who was asked, granted, denied, and captured when" },
+        { "policy", verb_policy, "Show the admin policy, check which rule decides, reload it" },
         { "status", verb_status, "Show the indicator state: accessible, live, muted, the apps" },
         { "monitor", verb_monitor, "Watch the indicator state change, one line per change" },
         { "mute", verb_mute, "Turn the privacy switch of cameras or microphones on or off" },

@@ -89,6 +89,7 @@ json_object *strv_to_json(char *const *l);
 int parse_kind(const char *s, bool allow_all);
 int verb_grants(Context *ctx, int argc, char *argv[]);
 int verb_history(Context *ctx, int argc, char *argv[]);
+int verb_policy(Context *ctx, int argc, char *argv[]);
 /* history.c: --since as CLOCK_REALTIME µs ("2h" ago, "today", "2024-05-01 12:30", "@SECONDS"). */
 int parse_since(const char *s, uint64_t now_realtime_usec, uint64_t *ret);
 

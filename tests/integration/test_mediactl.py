@@ -1032,7 +1032,7 @@ def test_grants_set_with_filters_and_expiry(admin_env):
     agent = admin_env.agent("--auto", "allow-once")
     p = mediactl("get", "--video", "true", check=False)
     assert p.returncode == 1 and error_line(p)[0] == "NotAllowedError"
-    time.sleep(0.3)
+    agent.read_lines(0.3)
     assert agent.count("allow-once for") == 0
 
 
@@ -1115,3 +1115,60 @@ def test_devices_all_shows_who_captures(admin_env):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# ---- policy -------------------------------------------------------------------------------
+
+def test_policy_check_explains_and_reload_applies(admin_env):
+    d = admin_env.daemon
+    (d.policy_dir / "10-no-camera.conf").write_text(
+        f"[Rule]\nApps={MEDIACTL_APP}\nKinds=camera\nDecision=deny\n")
+    (d.policy_dir / "20-meet.conf").write_text(
+        "[Brokers]\nApps=org.mozilla.firefox\n"
+        "[Rule]\nApps=org.mozilla.firefox\nOrigins=https://meet.example.com\nDecision=allow\nLock=yes\n")
+    config = ["--config", str(d.config_file)]
+
+    verdict = json.loads(mediactl("--json", "policy", "check", *config, "--app", MEDIACTL_APP, "--kind", "camera").stdout)
+    assert (verdict["decision"], verdict["locked"], verdict["line"]) == ("deny", True, 1)
+    assert verdict["file"].endswith("10-no-camera.conf") and verdict["errors"] == []
+    assert verdict["outcome"].startswith("denied")
+    text = mediactl("policy", "check", *config, "--app", "org.mozilla.firefox", "--origin", "https://MEET.example.com:443",
+                    "--kind", "microphone").stdout
+    assert "Decision:  allow (locked)" in text and "20-meet.conf:3" in text and "at https://meet.example.com" in text
+    none = json.loads(mediactl("--json", "policy", "check", *config, "--app", MEDIACTL_APP, "--kind", "microphone").stdout)
+    assert none["decision"] == "none" and none["file"] is None and "prompt" in none["outcome"]
+
+    shown = mediactl("policy", "show", "--directory", str(d.policy_dir)).stdout
+    assert "[Brokers] Apps=org.mozilla.firefox" in shown and "10-no-camera.conf:1: deny:" in shown
+
+    # The daemon started before the files: it follows them after a reload.
+    agent = admin_env.agent("--auto", "allow-once")
+    mediactl("get", "--video", "true")
+    assert agent.wait_for(lambda line: "(camera)" in line)
+    assert "read the policy again" in mediactl("policy", "reload").stdout
+    p = mediactl("get", "--video", "true", check=False)
+    assert p.returncode == 1 and error_line(p)[0] == "NotAllowedError"
+    agent.read_lines(0.3)
+    assert agent.count("(camera)") == 1  # the deny needed nobody to be asked
+    mediactl("get", "--audio", "true")
+
+
+def test_policy_broken_files_are_reported(env, tmp_path):
+    policy = tmp_path / "p"
+    policy.mkdir()
+    (policy / "50-typo.conf").write_text("[Rule]\nUsers=no-such-user-here\nDecision=allow\n")
+    p = mediactl("policy", "check", "--directory", str(policy), "--app", "org.example.App", "--kind", "camera")
+    assert "Decision:  deny (locked)" in p.stdout
+    assert "50-typo.conf:2" in p.stderr and p.stderr.startswith("mediactl: warning: ")
+    shown = json.loads(mediactl("--json", "policy", "--directory", str(policy)).stdout)
+    assert shown["rules"] == 1 and len(shown["errors"]) == 1 and "50-typo.conf:2" in shown["errors"][0]
+
+
+def test_policy_errors(env):
+    p = mediactl("policy", "reload", check=False)
+    assert p.returncode == 1 and error_line(p)[0] == "AccessDenied"
+    p = mediactl("policy", "--config", "/nonexistent/mediagated.conf", check=False)
+    assert p.returncode == 1 and error_line(p)[0] == "System.Error.ENOENT"
+    for args in (("check", "--app", "x"), ("check", "--kind", "camera"), ("show", "--app", "x"), ("frob",),
+                 ("check", "--app", "x", "--kind", "speaker"), ("--directory", "/a", "--config", "/b")):
+        assert mediactl("policy", *args, check=False).returncode == 2, args

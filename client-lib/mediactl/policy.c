@@ -1,0 +1,328 @@
+/* `mediactl policy [show|check|reload]`: the admin policy as the files say it (read and judged
+ * here with the daemon's own policy module), which rule decides a request and why, and
+ * Admin.ReloadPolicy to make the daemon read it again. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "log.h"
+#include "mediactl.h"
+#include "mediagate-names.h"
+#include "origin.h"
+#include "policy.h"
+
+/* The policy directory: --directory, else PolicyDirectory= of the daemon's configuration file
+ * (--config, else the installed one), else the default. */
+static int policy_directory(const char *directory, const char *config_file, char **ret) {
+        _cleanup_free_ char *error = NULL;
+        Config c;
+        int r;
+
+        if (directory)
+                return free_and_strdup(ret, directory);
+
+        config_init(&c);
+        r = config_load_file(&c, config_file ?: DEFAULT_CONFIG_FILE, &error);
+        if (r < 0 && (r != -ENOENT || config_file)) {
+                if (error)
+                        fprintf(stderr, "mediactl: System.Error.EINVAL: %s\n", error);
+                else
+                        (void) print_errno(r, config_file ?: DEFAULT_CONFIG_FILE);
+                config_done(&c);
+                return r;
+        }
+        r = free_and_strdup(ret, c.policy_dir ?: DEFAULT_POLICY_DIR);
+        config_done(&c);
+        return r;
+}
+
+static int load_policy(const char *directory, const char *config_file, bool quiet, char **ret_dir, Policy **ret) {
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        r = policy_directory(directory, config_file, &dir);
+        if (r < 0)
+                return r == -ENOMEM ? print_errno(r, "Failed to find the policy directory"), r : r;
+        /* The module logs each problem as the daemon would ("mediagated: ..."); we print them
+         * ourselves from policy_errors(). */
+        log_set_max_level(LOG_EMERG);
+        r = policy_load_dir(dir, NULL, ret);
+        if (r < 0) {
+                fprintf(stderr, "mediactl: System.Error.EIO: Cannot read the policy directory %s: %s "
+                        "(the daemon denies every request then)\n", dir, strerror(-r));
+                return r;
+        }
+        if (!quiet)
+                for (char *const *e = policy_errors(*ret); e && *e; e++)
+                        fprintf(stderr, "mediactl: warning: %s\n", *e);
+        *ret_dir = TAKE_PTR(dir);
+        return 0;
+}
+
+static json_object *strv_or_empty_to_json(char *const *l) {
+        return l ? strv_to_json(l) : json_object_new_array();
+}
+
+static int policy_show(const char *directory, const char *config_file, bool json) {
+        _cleanup_(policy_freep) Policy *p = NULL;
+        _cleanup_free_ char *dir = NULL, *dump = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        /* The dump ends with the problems: no warnings on top of them. */
+        if (load_policy(directory, config_file, true, &dir, &p) < 0)
+                return EXIT_FAILURE;
+        if (!json) {
+                printf("# %s\n", dir);
+                r = policy_dump(p, stdout);
+                return r < 0 ? print_errno(r, "Failed to write the policy") : EXIT_SUCCESS;
+        }
+
+        f = open_memstream(&dump, &size);
+        if (!f)
+                return print_errno(-ENOMEM, "Failed to build the output");
+        r = policy_dump(p, f);
+        if (fclose(f) != 0 || r < 0)
+                return print_errno(r < 0 ? r : -ENOMEM, "Failed to build the output");
+
+        json_object *o = json_object_new_object();
+        if (!o || json_add_string(o, "directory", dir) < 0 ||
+            json_add(o, "brokers", strv_or_empty_to_json(policy_brokers(p))) < 0 ||
+            json_add(o, "rules", json_object_new_int64((int64_t) policy_n_rules(p))) < 0 ||
+            json_add(o, "errors", strv_or_empty_to_json(policy_errors(p))) < 0 ||
+            json_add_string(o, "text", dump) < 0) {
+                json_object_put(o);
+                o = NULL;
+        }
+        return print_json(o);
+}
+
+/* What the verdict means for a request, after the precedence of policy.h. */
+static const char *verdict_outcome(const PolicyVerdict *v) {
+        switch (v->decision) {
+        case POLICY_DENY:
+                return "denied: no prompt, and stored grants do not matter";
+        case POLICY_ALLOW:
+                return v->locked ? "granted without a prompt, even over a stored \"always deny\" of the user" :
+                                   "granted without a prompt, unless the user stored \"always deny\"";
+        case POLICY_PROMPT:
+                if (v->locked)
+                        return "asked every time: stored allows are ignored, a stored deny still denies";
+                _fallthrough_;
+        default:
+                return "the user's stored decision if there is one, else a prompt";
+        }
+}
+
+typedef struct CheckArgs {
+        const char *app, *origin, *kind, *user, *device;
+} CheckArgs;
+
+static int policy_check(const char *directory, const char *config_file, const CheckArgs *a, bool json) {
+        _cleanup_(policy_freep) Policy *p = NULL;
+        _cleanup_free_ char *dir = NULL, *origin = NULL;
+        PolicyVerdict v = {};
+        PolicyQuery q = {
+                .uid = getuid(),
+                .app_id = a->app,
+                .kind = streq(a->kind, "camera") ? DEVICE_KIND_VIDEO : DEVICE_KIND_AUDIO,
+                .hardware_id = a->device,
+        };
+        int r, ret;
+
+        if (a->origin && !isempty(a->origin)) {
+                r = origin_normalize(a->origin, &origin);
+                if (r < 0) {
+                        fprintf(stderr, "mediactl: SecurityError: '%s' is not a valid origin.\n", a->origin);
+                        return EXIT_FAILURE;
+                }
+                q.origin = origin;
+        }
+        if (a->user) {
+                uint32_t uid;
+
+                if (safe_atou32(a->user, &uid) >= 0)
+                        q.uid = uid;
+                else {
+                        struct passwd *pw = getpwnam(a->user);
+
+                        if (!pw) {
+                                fprintf(stderr, "mediactl: System.Error.ESRCH: No user '%s'.\n", a->user);
+                                return EXIT_FAILURE;
+                        }
+                        q.uid = pw->pw_uid;
+                }
+        }
+
+        if (load_policy(directory, config_file, json, &dir, &p) < 0)
+                return EXIT_FAILURE;
+        r = policy_evaluate(p, &q, &v);
+        if (r == -EINVAL) {
+                fprintf(stderr, "mediactl: TypeError: the policy cannot judge this request (uid %u, app '%s'); "
+                        "the daemon denies it.\n", (unsigned) q.uid, a->app);
+                return EXIT_FAILURE;
+        }
+        if (r < 0)
+                return print_errno(r, "Failed to evaluate the policy");
+
+        if (json) {
+                json_object *o = json_object_new_object();
+
+                if (!o || json_add_string(o, "app_id", a->app) < 0 || json_add_string(o, "origin", q.origin) < 0 ||
+                    json_add_string(o, "kind", a->kind) < 0 || json_add(o, "uid", json_object_new_int64(q.uid)) < 0 ||
+                    json_object_object_add(o, "device", a->device ? json_object_new_string(a->device) : NULL) < 0 ||
+                    json_add_string(o, "decision", policy_decision_to_string(v.decision)) < 0 ||
+                    json_add(o, "locked", json_object_new_boolean(v.locked)) < 0 ||
+                    json_object_object_add(o, "file", v.file ? json_object_new_string(v.file) : NULL) < 0 ||
+                    json_object_object_add(o, "line", v.file ? json_object_new_int64(v.line) : NULL) < 0 ||
+                    json_add_string(o, "explanation", v.explanation) < 0 ||
+                    json_add_string(o, "outcome", verdict_outcome(&v)) < 0 ||
+                    json_add(o, "errors", strv_or_empty_to_json(policy_errors(p))) < 0) {
+                        json_object_put(o);
+                        o = NULL;
+                }
+                ret = print_json(o);
+        } else {
+                printf("Request:   %s%s%s, %s, uid %u%s%s\n", a->app, q.origin ? " at " : "", strempty(q.origin), a->kind,
+                       (unsigned) q.uid, a->device ? ", device " : "", strempty(a->device));
+                printf("Policy:    %s (%zu rule%s)\n", dir, policy_n_rules(p), policy_n_rules(p) == 1 ? "" : "s");
+                printf("Decision:  %s%s\n", policy_decision_to_string(v.decision), v.locked ? " (locked)" : "");
+                if (v.file)
+                        printf("Rule:      %s:%u\n", v.file, v.line);
+                printf("Why:       %s\n", strempty(v.explanation));
+                printf("Outcome:   %s\n", verdict_outcome(&v));
+                ret = EXIT_SUCCESS;
+        }
+        policy_verdict_done(&v);
+        return ret;
+}
+
+static int policy_reload(Context *ctx) {
+        _cleanup_(mg_client_unrefp) MgClient *client = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = context_connect(ctx, &client);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = admin_new_call(client, "ReloadPolicy", &m);
+        if (r < 0)
+                return print_errno(r, "Failed to build ReloadPolicy()");
+        if (admin_call(client, m, NULL) < 0)
+                return EXIT_FAILURE;
+        printf("mediagated read the policy again; live tracks it now denies have ended.\n");
+        return EXIT_SUCCESS;
+}
+
+static void help(void) {
+        printf("mediactl policy [show] [--directory DIR | --config FILE] [--json]\n"
+               "mediactl policy check --app APP --kind KIND [--origin ORIGIN] [--user USER] [--device ID]\n"
+               "                      [--directory DIR | --config FILE] [--json]\n"
+               "mediactl policy reload\n\n"
+               "The admin policy (the *.conf files of the policy directory): show prints the brokers,\n"
+               "every rule in effect and every problem with its file and line; check tells which rule\n"
+               "decides a request and what that means; reload makes mediagated read the files again\n"
+               "(needs the admin's authorization). show and check read the files themselves, as they\n"
+               "are now on disk.\n\n"
+               "  --directory DIR  The policy directory (default: PolicyDirectory= of the daemon's\n"
+               "                   configuration, else " DEFAULT_POLICY_DIR ")\n"
+               "  --config FILE    The daemon's configuration file to take PolicyDirectory= from\n"
+               "  --app APP        The app id (\"org.example.App\", \"host:/usr/bin/prog\")\n"
+               "  --kind KIND      camera or microphone\n"
+               "  --origin ORIGIN  The web origin a browser asks for\n"
+               "  --user USER      A user name or uid (default: you)\n"
+               "  --device ID      A device's hardware id (see devices --all); default: the kind as a whole\n"
+               "  --json           Print JSON\n"
+               "  -h --help        Show this help\n");
+}
+
+int verb_policy(Context *ctx, int argc, char *argv[]) {
+        enum { ARG_JSON = 0x100, ARG_DIRECTORY, ARG_CONFIG, ARG_APP, ARG_KIND, ARG_ORIGIN, ARG_USER, ARG_DEVICE };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "directory", required_argument, NULL, ARG_DIRECTORY },
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "app", required_argument, NULL, ARG_APP },
+                { "kind", required_argument, NULL, ARG_KIND },
+                { "origin", required_argument, NULL, ARG_ORIGIN },
+                { "user", required_argument, NULL, ARG_USER },
+                { "device", required_argument, NULL, ARG_DEVICE },
+                {},
+        };
+        const char *directory = NULL, *config_file = NULL, *verb = "show";
+        CheckArgs a = {};
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case ARG_JSON:
+                        ctx->json = true;
+                        break;
+                case ARG_DIRECTORY:
+                        directory = optarg;
+                        break;
+                case ARG_CONFIG:
+                        config_file = optarg;
+                        break;
+                case ARG_APP:
+                        a.app = optarg;
+                        break;
+                case ARG_KIND:
+                        if (parse_kind(optarg, false) < 0)
+                                return EXIT_USAGE;
+                        a.kind = optarg;
+                        break;
+                case ARG_ORIGIN:
+                        a.origin = optarg;
+                        break;
+                case ARG_USER:
+                        a.user = optarg;
+                        break;
+                case ARG_DEVICE:
+                        a.device = optarg;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (argc - optind > 1) {
+                fprintf(stderr, "mediactl: policy takes one of show, check, reload. Try 'mediactl policy --help'.\n");
+                return EXIT_USAGE;
+        }
+        if (optind < argc)
+                verb = argv[optind];
+        if (directory && config_file) {
+                fprintf(stderr, "mediactl: --directory and --config exclude each other.\n");
+                return EXIT_USAGE;
+        }
+
+        if (streq(verb, "check")) {
+                if (!a.app || !a.kind) {
+                        fprintf(stderr, "mediactl: policy check needs --app APP and --kind camera|microphone.\n");
+                        return EXIT_USAGE;
+                }
+                return policy_check(directory, config_file, &a, ctx->json);
+        }
+        if (a.app || a.kind || a.origin || a.user || a.device) {
+                fprintf(stderr, "mediactl: --app, --kind, --origin, --user and --device go with policy check.\n");
+                return EXIT_USAGE;
+        }
+        if (streq(verb, "show"))
+                return policy_show(directory, config_file, ctx->json);
+        if (streq(verb, "reload")) {
+                if (directory || config_file) {
+                        fprintf(stderr, "mediactl: reload reads what the daemon is configured with; no --directory.\n");
+                        return EXIT_USAGE;
+                }
+                return policy_reload(ctx);
+        }
+        fprintf(stderr, "mediactl: policy has show, check and reload, not '%s'.\n", verb);
+        return EXIT_USAGE;
+}
