@@ -257,11 +257,15 @@ static void probe_and_add(DeviceMonitor *m, sd_device *dev, const char *backend,
 
         if (sd_device_get_syspath(dev, &syspath) < 0)
                 return;
-        if (device_registry_find(m->registry, backend, syspath))
-                return; /* seen already: enumeration and an add event, or a change */
+        p = pending_find(m, syspath);
+        if (device_registry_find(m->registry, backend, syspath)) {
+                /* Seen already: enumeration and an add event, or a change. */
+                if (p)
+                        pending_drop_at(m, (size_t) (p - m->pending));
+                goto finish;
+        }
 
         r = probe(dev, &d);
-        p = pending_find(m, syspath);
         if (r == -EBUSY) {
                 if (!p || !p->busy)
                         log_info("%s is held by another program; trying again every %llu s.", syspath,
@@ -276,7 +280,11 @@ static void probe_and_add(DeviceMonitor *m, sd_device *dev, const char *backend,
         }
         if (p)
                 pending_drop_at(m, (size_t) (p - m->pending));
-        if (r == -EOPNOTSUPP || r == -EAGAIN) {
+        if (r == -EAGAIN) {
+                log_debug("%s waits for its card's control device.", syspath);
+                goto finish;
+        }
+        if (r == -EOPNOTSUPP) {
                 log_debug("%s is not a device we use.", syspath);
                 goto finish;
         }
@@ -422,10 +430,16 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         _cleanup_strv_free_ char **due = NULL;
 
-        /* Collect first: probing changes the list. */
-        for (size_t i = 0; i < m->n_pending; i++)
-                if (m->pending[i].next_usec <= now && strv_extend(&due, m->pending[i].syspath) < 0)
+        /* Collect first: probing changes the list. Each is put off by the long delay first, so
+         * that one the probe does not come back to (it is no longer a node of ours) cannot
+         * make the timer spin; the probe sets the delay it needs. */
+        for (size_t i = 0; i < m->n_pending; i++) {
+                if (m->pending[i].next_usec > now)
+                        continue;
+                if (strv_extend(&due, m->pending[i].syspath) < 0)
                         return log_oom();
+                m->pending[i].next_usec = now + RETRY_BUSY_USEC;
+        }
 
         for (char **p = due; p && *p; p++) {
                 _cleanup_(sd_device_unrefp) sd_device *dev = NULL;
