@@ -55,7 +55,10 @@ CLIENT_LIBS := $(call pc_libs,$(CLIENT_PKGS)) -lm
 DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/devices/*.c))
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 CLIENT_LIB_SRCS := $(wildcard client-lib/lib/*.c) daemon/bus-errors.c
-CLIENT_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard client-lib/lib/*.c)) $(BUILD)/daemon/bus-errors.client.o
+# The library also carries the daemon's error table and small helpers (util.c); the version
+# script keeps everything but mg_* private.
+CLIENT_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard client-lib/lib/*.c)) $(BUILD)/daemon/bus-errors.client.o \
+	$(BUILD)/daemon/util.client.o
 MEDIACTL_SRCS := $(wildcard client-lib/mediactl/*.c)
 MEDIACTL_OBJS := $(MEDIACTL_SRCS:%.c=$(BUILD)/%.o)
 # mediactl is a program of this tree: it links the daemon's pure modules it needs too (util.h,
@@ -78,7 +81,7 @@ deps:
 $(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h daemon/devices/*.h) | $(BUILD)/daemon/devices
 	$(CC) $(DAEMON_CFLAGS) -c $< -o $@
 
-$(BUILD)/daemon/bus-errors.client.o: daemon/bus-errors.c daemon/bus-errors.h | $(BUILD)/daemon/devices
+$(BUILD)/daemon/%.client.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)/daemon/devices
 	$(CC) $(CLIENT_CFLAGS) -c $< -o $@
 
 $(BUILD)/client-lib/%.o: client-lib/%.c $(wildcard client-lib/*.h client-lib/*/*.h daemon/*.h) | $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl

@@ -893,8 +893,6 @@ static void attach_dir(GrantStore *s, int *dir_fd, char **dir) {
 
 static int read_grants_file(int dir_fd, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, alloc = 0;
         struct stat st;
 
         fd = openat(dir_fd, GRANTS_FILE, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
@@ -904,36 +902,7 @@ static int read_grants_file(int dir_fd, char **ret, size_t *ret_size) {
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EBADMSG;
-        for (;;) {
-                ssize_t k;
-
-                if (size == alloc) {
-                        size_t want = MAX(alloc * 2, (size_t) MAX(st.st_size + 1, 4096));
-                        char *grown;
-
-                        if (alloc > GRANT_FILE_SIZE_MAX)
-                                return -EFBIG;
-                        grown = realloc(buf, want);
-                        if (!grown)
-                                return -ENOMEM;
-                        buf = grown;
-                        alloc = want;
-                }
-                k = read(fd, buf + size, alloc - size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                size += (size_t) k;
-        }
-        if (size > GRANT_FILE_SIZE_MAX)
-                return -EFBIG;
-        *ret = TAKE_PTR(buf);
-        *ret_size = size;
-        return 0;
+        return read_full_fd(fd, GRANT_FILE_SIZE_MAX, ret, ret_size);
 }
 
 int grant_store_load(GrantStore *s, const char *dir) {

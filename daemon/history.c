@@ -321,40 +321,11 @@ int history_append(History *h, const HistoryEvent *e) {
 
 static int read_file(History *h, const char *name, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, alloc = 0;
 
         fd = openat(h->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
-        for (;;) {
-                ssize_t k;
-
-                if (size == alloc) {
-                        size_t want = MAX(alloc * 2, 65536u);
-                        char *grown;
-
-                        if (alloc > HISTORY_READ_MAX(h))
-                                return -EFBIG;
-                        grown = realloc(buf, want);
-                        if (!grown)
-                                return -ENOMEM;
-                        buf = grown;
-                        alloc = want;
-                }
-                k = read(fd, buf + size, alloc - size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                size += (size_t) k;
-        }
-        *ret = TAKE_PTR(buf);
-        *ret_size = size;
-        return 0;
+        return read_full_fd(fd, HISTORY_READ_MAX(h), ret, ret_size);
 }
 
 /* A decimal number in canonical form. */

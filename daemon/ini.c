@@ -77,8 +77,6 @@ int ini_parse_text(const char *text, size_t size, const char *filename, ini_hand
 
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, alloc = 0;
         struct stat st;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -88,41 +86,7 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
-
-        for (;;) {
-                ssize_t n;
-
-                if (size + 4096 + 1 > alloc) {
-                        size_t want = MAX(alloc * 2, size + 4096 + 1);
-                        char *grown = realloc(buf, want);
-
-                        if (!grown)
-                                return -ENOMEM;
-                        buf = grown;
-                        alloc = want;
-                }
-                n = read(fd, buf + size, alloc - size - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-                if (size > max_size)
-                        return -EFBIG;
-        }
-        if (!buf) {
-                buf = strdup("");
-                if (!buf)
-                        return -ENOMEM;
-        }
-        buf[size] = 0;
-        *ret = TAKE_PTR(buf);
-        if (ret_size)
-                *ret_size = size;
-        return 0;
+        return read_full_fd(fd, max_size, ret, ret_size);
 }
 
 int ini_parse_file(const char *path, size_t max_size, ini_handler_t handler, ini_error_t on_error,

@@ -153,3 +153,46 @@ int mkdir_parents_and_self(const char *path, mode_t mode) {
                 return -1;
         return 0;
 }
+
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, alloc = 0;
+
+        for (;;) {
+                ssize_t n;
+
+                if (size + 1 >= alloc) {
+                        size_t want = MAX(alloc * 2, (size_t) 4096);
+                        char *grown;
+
+                        if (size > max_size)
+                                return -EFBIG;
+                        grown = realloc(buf, want);
+                        if (!grown)
+                                return -ENOMEM;
+                        buf = grown;
+                        alloc = want;
+                }
+                n = read(fd, buf + size, alloc - size - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+        }
+        if (size > max_size)
+                return -EFBIG;
+        if (!buf) {
+                buf = calloc(1, 1);
+                if (!buf)
+                        return -ENOMEM;
+        }
+        buf[size] = 0;
+        *ret = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = size;
+        return 0;
+}

@@ -125,5 +125,8 @@ char *strstrip(char *s);
 
 uint64_t now_usec(int clock_id);
 
+/* Read fd to its end into a NUL-terminated buffer; -EFBIG past max_size bytes. */
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size);
+
 /* mkdir -p; existing directories are fine. Returns 0 or -1 with errno set. */
 int mkdir_parents_and_self(const char *path, mode_t mode);

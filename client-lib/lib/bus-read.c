@@ -258,7 +258,7 @@ static int read_strings(sd_bus_message *m, bool single, MgCapability *cap) {
                         return r;
         }
         cap->type = MG_CAPABILITY_STRINGS;
-        cap->n_strings = strv_count(l);
+        cap->n_strings = strv_length(l);
         cap->strings = (const char *const *) TAKE_PTR(l);
         return 1;
 }

@@ -37,32 +37,6 @@ DEFINE_CLEANUP_FUNC(json_object, json_object_put);
                 (item)->name##_next = (item)->name##_prev = NULL;       \
         } while (false)
 
-/* util.c is the daemon's and not linked here; these are the two list helpers we need. */
-static inline size_t strv_count(char *const *l) {
-        size_t n = 0;
-
-        while (l && l[n])
-                n++;
-        return n;
-}
-static inline int strv_push_copy(char ***l, const char *s) {
-        size_t n = strv_count(*l);
-        char *copy, **grown;
-
-        copy = strdup(s);
-        if (!copy)
-                return -ENOMEM;
-        grown = realloc(*l, (n + 2) * sizeof(char *));
-        if (!grown) {
-                free(copy);
-                return -ENOMEM;
-        }
-        grown[n] = copy;
-        grown[n + 1] = NULL;
-        *l = grown;
-        return 0;
-}
-
 /* ---- error.c ---- */
 
 /* Each of these clears err (may be NULL), fills it, and returns the negative errno, so that

@@ -130,7 +130,7 @@ static int read_response(sd_bus_message *m, uint32_t *ret_response, char ***ret_
                                         r = sd_bus_message_read_basic(m, 'o', &path);
                                         if (r <= 0)
                                                 break;
-                                        r = strv_push_copy(ret_tracks, path);
+                                        r = strv_extend(ret_tracks, path);
                                 }
                                 if (r >= 0)
                                         r = sd_bus_message_exit_container(m);
@@ -217,7 +217,7 @@ static int request_on_response(sd_bus_message *m, void *userdata, sd_bus_error *
                 goto finish;
         }
 
-        n = strv_count(tracks);
+        n = strv_length(tracks);
         for (size_t i = 0; i < n; i++)
                 if (!track_path_is_valid(tracks[i])) {
                         r = error_set_protocol(&e, "Response names '%s', not a track object", tracks[i]);
