@@ -6,7 +6,8 @@
  * while the streams are open. With --memcpy, also a memcpy loop over the same bytes (the
  * throughput benchmark: one client on an unpaced camera, releasing every frame at once).
  *
- *     bench-frames --daemon-pid=PID [--clients=1] [--seconds=10] [--fps=30] [--memcpy]
+ *     bench-frames --daemon-pid=PID [--clients=1] [--seconds=10] [--fps=30] [--width=1920]
+ *                  [--height=1080] [--memcpy]
  *
  * The clients release each frame as soon as they have it (the library releases the previous
  * frame when the next is asked for) and never read the pixels. */
@@ -23,9 +24,6 @@
 
 #include "common.h"
 #include "util.h"
-
-#define WIDTH 1920
-#define HEIGHT 1080
 
 typedef struct Client {
         unsigned index;
@@ -55,7 +53,7 @@ static int fail(const char *what, int r, const MgError *err) {
         return r < 0 ? r : -EIO;
 }
 
-static int client_open(Client *c, unsigned fps) {
+static int client_open(Client *c, unsigned width, unsigned height, unsigned fps) {
         _cleanup_free_ char *json = NULL;
         MgError err = MG_ERROR_INIT;
         MgConstraints *constraints = NULL;
@@ -63,7 +61,7 @@ static int client_open(Client *c, unsigned fps) {
         int r;
 
         if (asprintf(&json, "{\"video\":{\"width\":{\"exact\":%u},\"height\":{\"exact\":%u},"
-                            "\"frameRate\":{\"exact\":%u}}}", WIDTH, HEIGHT, fps) < 0)
+                            "\"frameRate\":{\"exact\":%u}}}", width, height, fps) < 0)
                 return -ENOMEM;
         r = mg_client_new(&c->client, MG_BUS_SESSION);
         if (r < 0)
@@ -136,6 +134,13 @@ static void client_close(Client *c) {
         samples_done(&c->latency);
 }
 
+static uint64_t process_cpu_ns(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
+}
+
 static uint64_t thread_cpu_ns(void) {
         struct timespec ts;
 
@@ -187,12 +192,14 @@ int main(int argc, char *argv[]) {
         unsigned n = (unsigned) bench_arg_u64(argc, argv, "--clients", 1);
         unsigned seconds = (unsigned) bench_arg_u64(argc, argv, "--seconds", 10);
         unsigned fps = (unsigned) bench_arg_u64(argc, argv, "--fps", 30);
+        unsigned width = (unsigned) bench_arg_u64(argc, argv, "--width", 1920);
+        unsigned height = (unsigned) bench_arg_u64(argc, argv, "--height", 1080);
         pid_t pid = (pid_t) bench_arg_u64(argc, argv, "--daemon-pid", 0);
         bool want_memcpy = false;
         _cleanup_free_ Client *clients = NULL;
         Samples all = {};
         ProcCpu cpu0, cpu1;
-        uint64_t t0, t1, received = 0, dropped = 0, source_frames = 0;
+        uint64_t own0, own1, t0, t1, received = 0, dropped = 0, source_frames = 0;
         double window, cpu_ns, frame_bytes;
         long ticks_per_second = sysconf(_SC_CLK_TCK);
         int r, ret = EXIT_FAILURE;
@@ -211,7 +218,7 @@ int main(int argc, char *argv[]) {
 
         for (unsigned i = 0; i < n; i++) {
                 clients[i].index = i;
-                r = client_open(&clients[i], fps);
+                r = client_open(&clients[i], width, height, fps);
                 if (r < 0)
                         goto finish;
         }
@@ -233,10 +240,12 @@ int main(int argc, char *argv[]) {
                 atomic_store(&stopping, true);
         }
         t0 = bench_now_ns();
+        own0 = process_cpu_ns();
         atomic_store(&measuring, true);
         usleep(seconds * 1000 * 1000);
         atomic_store(&measuring, false);
         t1 = bench_now_ns();
+        own1 = process_cpu_ns();
         r = proc_cpu_read(pid, &cpu1);
         print_memory(pid, n);
         atomic_store(&stopping, true);
@@ -264,9 +273,10 @@ int main(int argc, char *argv[]) {
         cpu_ns = (double) (cpu1.run_ns - cpu0.run_ns);
         frame_bytes = clients[0].frame_bytes;
 
-        printf("  %u client(s), 1920x1080@%u YUYV (%.0f bytes a frame), %.1f s: %" PRIu64 " frames received, "
+        printf("  %u client(s), %ux%u@%u %s (%.0f bytes a frame), %.1f s: %" PRIu64 " frames received, "
                "%" PRIu64 " dropped for held slots\n",
-               n, fps, frame_bytes, window, received, dropped);
+               n, width, height, fps, mg_stream_get_format(clients[0].stream)->fourcc, frame_bytes, window, received,
+               dropped);
         printf("  frame latency, capture -> client:  p50 %.3f ms  p99 %.3f ms  max %.3f ms\n",
                ns_to_ms(samples_percentile(&all, 50)), ns_to_ms(samples_percentile(&all, 99)),
                ns_to_ms(samples_max(&all)));
@@ -275,6 +285,8 @@ int main(int argc, char *argv[]) {
                cpu_ns / 1e6, cpu1.ticks - cpu0.ticks, 1000 / ticks_per_second, source_frames,
                source_frames ? cpu_ns / 1e6 / (double) source_frames : 0,
                received ? cpu_ns / 1e6 / (double) received : 0, 100 * cpu_ns / 1e9 / window);
+        printf("  client CPU (this program, %u thread(s)): %.3f ms a received frame\n", n,
+               received ? (double) (own1 - own0) / 1e6 / (double) received : 0);
 
         ret = EXIT_SUCCESS;
 
