@@ -25,11 +25,10 @@ import pytest
 from gi.repository import Gio, GLib
 
 from conftest import BUS_NAME, ERROR_PREFIX, IFACE_MANAGER, OBJECT_PATH, Daemon, dbus_error_name
-from mgclient import ENDED, FRAME, RELEASE, WIRE, Agent, Client, run_until, start_polkit_mock, sv, unwrap
+from mgclient import ENDED, FRAME, RELEASE, WIRE, Agent, Client, run_until, start_polkit_mock, sv
 
 APP = "host:" + os.path.realpath(sys.executable)
 VIDEO = {"video": True}
-IFACE_TRACK = BUS_NAME + ".Track"
 TYPE_ERROR = ERROR_PREFIX + "TypeError"
 LIMITS = ERROR_PREFIX + "LimitsExceeded"
 # Track.Open refuses with the standard D-Bus name (one stream a track, out of fds).
@@ -100,7 +99,7 @@ def start(daemon_factory, polkit, clients, agents):
         e.pid = e.daemon.proc.pid
         e.polkit, e.clients, e.agents = polkit, clients, agents
         e.client = clients()
-        e.agent = agents(decision) if decision != "no agent" else None
+        e.agent = agents(decision)
         return e
     return go
 
@@ -1059,7 +1058,7 @@ YEAR = 365 * 86400 * SEC
 
 
 def test_35_a_timed_grant_ends_on_time_while_the_daemon_runs(daemon_factory, polkit, clients, agents):
-    d = broker_daemon(daemon_factory).start()
+    broker_daemon(daemon_factory).start()
     client = clients()
     agents("allow-timed", {"seconds": dbus.UInt32(2)})
     code, results = client.get_user_media(VIDEO, {"origin": "https://timed.example"})
