@@ -625,7 +625,10 @@ int device_monitor_start(DeviceRegistry *r, unsigned backends, DeviceMonitor **r
         k = m->udev ? start_udev_monitor(m) : start_kernel_monitor(m);
         if (k < 0)
                 return k;
-        log_debug("Following hotplug through %s.", m->udev ? "udev" : "kernel uevents (udevd is not running)");
+        if (m->udev)
+                log_debug("Following hotplug through udev.");
+        else
+                log_info("Following hotplug through kernel uevents: udevd is not running.");
 
         scan_all(m);
         *ret = TAKE_PTR(m);

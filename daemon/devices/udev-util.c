@@ -3,12 +3,27 @@
 #include "udev-util.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "util.h"
 
 bool udev_is_running(void) {
-        return access("/run/udev/control", F_OK) >= 0;
+        static const struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/udev/control" };
+        _cleanup_close_ int fd = -1;
+
+        /* The socket file outlives udevd (udevadm control --exit leaves it behind): only a
+         * refused connection tells a dead one from a live one. Not being allowed to connect
+         * (we are not root) says nothing, so the file's existence decides then. */
+        if (access(sa.sun_path, F_OK) < 0)
+                return false;
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return true;
+        if (connect(fd, (const struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return errno != ECONNREFUSED && errno != ENOENT;
+        return true;
 }
 
 const char *udev_device_first_property(sd_device *dev, const char *const *names) {

@@ -6,9 +6,9 @@
 #include <sys/types.h>
 #include <systemd/sd-device.h>
 
-/* udevd runs (it owns /run/udev/control). Without it there is no udev database (no ID_PATH,
- * no ID_SERIAL) and no udev events: identities fall back to sysfs paths and hotplug listens to
- * the kernel's uevents instead. */
+/* udevd runs: /run/udev/control exists and takes connections. Without it there are no udev
+ * events (and usually no database: no ID_PATH, no ID_SERIAL), so hotplug listens to the
+ * kernel's uevents instead and identities fall back to sysfs paths. */
 bool udev_is_running(void);
 
 /* The stable identity of the hardware behind dev: udev's ID_SERIAL when the device has a real
