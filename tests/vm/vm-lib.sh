@@ -177,13 +177,16 @@ vm_qemu_args() {
                 -kernel "$VM_KERNEL" -initrd "$VM_INITRD"
                 -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
                 -virtfs "local,path=$1,mount_tag=mgshare,security_model=none,multidevs=remap"
+                -virtfs "local,path=$vm_top,mount_tag=checkout,security_model=none,readonly=on,multidevs=remap"
         )
 }
 
 # The kernel command line: the serial console, no reboot after a panic (qemu then exits), and no
 # speculation mitigations: page-table isolation and retpolines make every system call several
 # times dearer under TCG, and this VM runs nothing but our tests. MEDIAGATE_VM_APPEND adds more.
-VM_APPEND="console=ttyS0 panic=-1 loglevel=4 8250.nr_uarts=1 mitigations=off ${MEDIAGATE_VM_APPEND:-}"
+# mediagate.checkout= names the checkout's path, which the guest mounts again at the same place:
+# a clone under /tmp or /run would otherwise be hidden by the guest's own tmpfs there.
+VM_APPEND="console=ttyS0 panic=-1 loglevel=4 8250.nr_uarts=1 mitigations=off mediagate.checkout=$vm_top ${MEDIAGATE_VM_APPEND:-}"
 
 # Which accelerator boots here: KVM if a probe boot reaches the initramfs within a few seconds,
 # else TCG (KVM hangs at boot on some nested hosts). The answer is cached per host kernel, qemu
