@@ -117,6 +117,9 @@ int mute_set(Manager *m, DeviceKind kind, bool muted) {
                 log_warning_errno(r, "Failed to save the privacy switches in %s: %m", m->state_dir);
         log_struct_internal(LOG_NOTICE, 0, MG_MESSAGE_PRIVACY_SWITCH, NULL, "%s %s by the privacy switch.",
                             kind == DEVICE_KIND_VIDEO ? "Cameras" : "Microphones", muted ? "muted" : "unmuted");
+        r = sd_bus_emit_properties_changed(m->bus, MG_OBJECT_PATH, MG_IFACE_MANAGER, switch_keys[kind], NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to announce the privacy switch: %m");
 
         list = calloc(hashmap_size(m->tracks) + 1, sizeof(Track *));
         if (!list)

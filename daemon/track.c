@@ -67,18 +67,21 @@ int track_new(Manager *m, Caller *caller, const char *origin, Device *device, co
         if (r < 0)
                 goto fail;
 
-        sink_request_from_settings(settings, &req);
-        r = capture_sink_new(device, &req, &t->sink);
-        if (r < 0)
-                goto fail;
-        /* A track born under the privacy switch starts muted: the device is released soon. */
-        if (t->muted)
-                capture_sink_set_active(t->sink, false);
-
-        /* The table's reference; the bus finds tracks through it. */
+        /* In the table (the bus finds tracks there) before the device starts, so that the
+         * indicator names the client in the same change that turns Live on. */
         r = hashmap_put(m->tracks, t->path, t);
         if (r < 0)
                 goto fail;
+        sink_request_from_settings(settings, &req);
+        r = capture_sink_new(device, &req, &t->sink);
+        if (r < 0) {
+                hashmap_remove(m->tracks, t->path);
+                indicator_update(m->indicator);
+                goto fail;
+        }
+        /* A track born under the privacy switch starts muted: the device is released soon. */
+        if (t->muted)
+                capture_sink_set_active(t->sink, false);
         t->started_usec = now_usec(CLOCK_MONOTONIC);
         history_record(m, HISTORY_STARTED, caller, origin, t->kind, device->hardware_id, 0, NULL);
         indicator_update(m->indicator);

@@ -258,3 +258,15 @@ def test_client_killed_with_sigkill_mid_stream(setup, led):
     finally:
         if child.poll() is None:
             child.kill()
+
+
+def test_the_first_change_names_the_client_and_mute_is_announced(setup):
+    _, clients = setup
+    c = clients()
+    rec = Recorder(clients())
+    start_video(c)
+    rec.wait_for("CameraLive", True)
+    first_clients = [v for _, v in rec.values("Clients")][0]
+    assert first_clients and first_clients[0][2] == "camera"
+    admin(c).SetMuted("camera", True)
+    rec.wait_for("CameraMuted", True, timeout=2)

@@ -721,8 +721,6 @@ def test_monitor_text_and_a_daemon_restart(env, clients, agents, readers):
     assert monitor.stop(signal.SIGINT) == 0
 
 
-@pytest.mark.xfail(reason="mediagated: Admin.SetMuted changes CameraMuted without PropertiesChanged "
-                          "(daemon/mute.c, reported)", strict=False)
 def test_monitor_shows_the_privacy_switch(env, readers):
     monitor = readers("--json", "monitor")
     monitor.wait_for(lambda line: '"initial"' in line)
