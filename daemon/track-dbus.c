@@ -177,27 +177,32 @@ static int method_open(sd_bus_message *message, void *userdata, sd_bus_error *er
         if (r < 0)
                 return r;
         r = stream_new(t->manager->event, &cfg, &stream, &control_fd, &pool_fd);
-        if (r == -EMFILE || r == -ENFILE)
-                return sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "Out of file descriptors.");
         if (r < 0)
-                return r;
+                goto fail;
         stream_set_enabled(stream, t->enabled);
         stream_set_muted(stream, t->muted);
         stream_get_format(stream, &format);
 
+        /* sd-bus duplicates the fds into the reply: that can run out of descriptors too. */
         r = sd_bus_message_new_method_return(message, &reply);
         if (r >= 0)
                 r = sd_bus_message_append(reply, "hh", control_fd, pool_fd);
         if (r >= 0)
                 r = append_format(reply, &format);
         if (r < 0)
-                return r;
+                goto fail;
 
         stream_set_closed_callback(stream, on_stream_closed, t);
         t->stream = stream_free(t->stream);
         t->stream = TAKE_PTR(stream);
         capture_sink_set_stream(t->sink, t->stream);
         return sd_bus_send(NULL, reply, NULL);
+
+fail:
+        /* Nothing half-built stays: the stream and its fds go with the cleanup variables. */
+        if (r == -EMFILE || r == -ENFILE)
+                return sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "Out of file descriptors.");
+        return r;
 }
 
 static int method_stop(sd_bus_message *message, void *userdata, sd_bus_error *error) {

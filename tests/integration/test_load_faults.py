@@ -50,6 +50,18 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS")
 
 
+def instrumented(pid):
+    """"valgrind" or "sanitizer" when the daemon runs under one (MEDIAGATE_DAEMON_WRAPPER, make check
+    SANITIZE=...), else None. Its memory figures then are the tool's (ASan keeps freed memory in
+    quarantine), so the memory bounds below hold for a plain build only."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    if "vgpreload" in maps:
+        return "valgrind"
+    if "libasan" in maps or "libubsan" in maps or "libtsan" in maps:
+        return "sanitizer"
+    return None
+
+
 def settles_at(value_fn, expected, timeout=3.0):
     """Whether value_fn() comes back to expected within timeout (the daemon frees asynchronously)."""
     deadline = time.monotonic() + timeout
@@ -348,8 +360,9 @@ def test_17_hostile_dictionaries_are_refused_memory_stays_bounded_others_served(
     after_second = rss_kib(e.pid)
     assert len(refused) >= 5 * len(HOSTILE)
     # Bounded: what a megabyte message costs comes back; a second round costs nothing more.
-    assert after_first - before < 16 * 1024, (before, after_first)
-    assert after_second - after_first < 1024, (after_first, after_second)
+    if not instrumented(e.pid):
+        assert after_first - before < 16 * 1024, (before, after_first)
+        assert after_second - after_first < 1024, (after_first, after_second)
     # The track lived through it, and the daemon still grants.
     assert e.client.track(track_path).prop("ReadyState") == "live"
     assert e.clients().get_user_media({"audio": True})[0] == 0
@@ -701,22 +714,28 @@ def open_under_fd_limits(e, rooms=range(0, 8)):
     return outcomes
 
 
+def started_natively_for_fd_limits(start):
+    e = start()
+    if instrumented(e.pid) == "valgrind":
+        pytest.skip("valgrind keeps fds of its own below the daemon's limit")
+    return e
+
+
 def test_22_fd_limit_gives_an_error_and_no_half_built_stream(start):
-    outcomes = open_under_fd_limits(start())
+    outcomes = open_under_fd_limits(started_natively_for_fd_limits(start))
     assert outcomes[0][1] != "ok" and outcomes[-1][1] == "ok", outcomes
 
 
-@pytest.mark.xfail(strict=True, reason="daemon/track-dbus.c method_open maps only stream_new()'s EMFILE to "
-                                       "LimitsExceeded; EMFILE from appending the fds to the reply "
-                                       "(sd-bus duplicates them) goes out as System.Error.EMFILE")
 def test_22_fd_limit_is_always_limits_exceeded(start):
-    outcomes = open_under_fd_limits(start())
+    outcomes = open_under_fd_limits(started_natively_for_fd_limits(start))
     assert all(name in ("ok", LIMITS, BUS_LIMITS) for _, name in outcomes), outcomes
 
 
-# 10^4 cycles take about 10 s here (one Open round trip and a close each); a small camera keeps
-# the pools small so that the cycles measure the daemon's bookkeeping, not page clearing.
+# 10^4 cycles take 3 to 5 s on the development machine (one Open round trip and a close each);
+# under valgrind or a sanitizer 10^3, which take about as long there. A small camera keeps the
+# pools small, so that the cycles measure the daemon's bookkeeping, not page clearing.
 CYCLES = 10_000
+CYCLES_INSTRUMENTED = 1_000
 SMALL_CAMERA = "[small]\nKind=camera\nDefault=yes\nModes=160x120@30\n"
 
 
@@ -741,13 +760,15 @@ def test_22_ten_thousand_open_close_cycles_return_fds_and_memory_to_the_baseline
     cycles(500)  # warm-up: allocator pools, the first pages of each pool
     run_until(lambda: False, 0.3)
     fds, rss = fd_count(e.pid), rss_kib(e.pid)
+    n = CYCLES_INSTRUMENTED if instrumented(e.pid) else CYCLES
     start_time = time.monotonic()
-    cycles(CYCLES)
+    cycles(n)
     took = time.monotonic() - start_time
     assert settles_at(lambda: fd_count(e.pid), fds), (fd_count(e.pid), fds)
     grown = rss_kib(e.pid) - rss
-    print(f"{CYCLES} cycles in {took:.1f} s; VmRSS {rss} KiB before, {grown:+d} KiB after")
-    assert grown < 512, f"VmRSS grew by {grown} KiB over {CYCLES} cycles"
+    print(f"{n} cycles in {took:.1f} s; VmRSS {rss} KiB before, {grown:+d} KiB after")
+    if not instrumented(e.pid):
+        assert grown < 512, f"VmRSS grew by {grown} KiB over {n} cycles"
     for t in tracks:
         assert t.prop("ReadyState") == "live"
 
@@ -788,7 +809,8 @@ def test_23_a_stopped_reader_loses_its_frames_counted_and_nothing_else(start):
     assert received >= 0.9 * produced and produced >= STALL_SECONDS * 30 * 0.5, (received, produced)
     assert last["dropped"] - first_dropped <= produced - received
     # Memory stays flat while the frames for the stopped reader are dropped.
-    assert abs(rss_end - rss_start) < 1024, (rss_start, rss_end)
+    if not instrumented(e.pid):
+        assert abs(rss_end - rss_start) < 1024, (rss_start, rss_end)
 
     # When it reads again: the frames it was sent before it stopped, then the fresh ones with
     # the drops counted.
