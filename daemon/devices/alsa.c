@@ -2,7 +2,6 @@
  * hw_params, and capture driven by the PCM's poll descriptors on the registry's event loop. */
 #include "alsa.h"
 
-#include <math.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <time.h>

@@ -3,6 +3,7 @@
 #include "monitor.h"
 
 #include <linux/netlink.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <systemd/sd-device.h>
 

@@ -2,10 +2,8 @@
  * mmap streaming capture driven by the node's fd on the registry's event loop. */
 #include "v4l2.h"
 
-#include <fcntl.h>
 #include <libv4l2.h>
 #include <math.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <time.h>
