@@ -769,6 +769,31 @@ static void test_stream_decimation_even(void **state) {
         fixture_close(&f);
 }
 
+/* A 30 fps stream of a 30 fps source loses nothing to timing: late frames (the loop was busy)
+ * followed by on-time ones are all delivered. */
+static void test_stream_same_rate_keeps_late_frames(void **state) {
+        StreamConfig cfg = video_config(NV12, 16, 8, 30, 16 * 12, 4);
+        unsigned delivered = 0;
+        MgWireMessage m;
+        Fixture f;
+
+        fixture_open(&f, &cfg);
+        for (unsigned i = 0; i < 90; i++) {
+                uint64_t ts = (uint64_t) i * 1000000000ULL / 30;
+
+                if (i % 10 == 5)
+                        ts += 25000000; /* 25 ms late */
+                push_video(&f, 16, 8, i, ts);
+                while (client_recv(&f, &m) > 0) {
+                        delivered++;
+                        client_release(&f, m.slot);
+                }
+                run_loop(&f);
+        }
+        assert_int_equal(delivered, 90);
+        fixture_close(&f);
+}
+
 /* The stamp is at offset 0 of every delivered frame, after scaling; truncated when the frame is
  * smaller than the stamp. */
 typedef struct StampCase {
@@ -1162,6 +1187,7 @@ int main(void) {
                 cmocka_unit_test(test_stream_protocol_errors),
                 cmocka_unit_test(test_stream_decimation),
                 cmocka_unit_test(test_stream_decimation_even),
+                cmocka_unit_test(test_stream_same_rate_keeps_late_frames),
                 cmocka_unit_test(test_stream_stamp),
                 cmocka_unit_test(test_stream_mute_enable),
                 cmocka_unit_test(test_stream_format),
