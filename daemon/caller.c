@@ -498,33 +498,6 @@ int app_id_from_flatpak_info(const char *text, size_t size, char **ret) {
         return 0;
 }
 
-static int read_fd_capped(int fd, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = malloc(max + 2);
-        size_t n = 0;
-
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + n, max + 1 - n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n > max)
-                        return -EFBIG;
-        }
-        buf[n] = 0;
-        *ret = TAKE_PTR(buf);
-        if (ret_size)
-                *ret_size = n;
-        return 0;
-}
-
 int flatpak_app_id_at(int root_fd, char **ret) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *text = NULL;
@@ -545,7 +518,7 @@ int flatpak_app_id_at(int root_fd, char **ret) {
         if (!S_ISREG(st.st_mode))
                 return log_debug_errno(EACCES, ".flatpak-info is not a regular file.");
 
-        r = read_fd_capped(fd, FLATPAK_INFO_MAX, &text, &size);
+        r = read_full_fd(fd, FLATPAK_INFO_MAX, &text, &size);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -567,11 +540,40 @@ static int pidfd_open_checked(pid_t pid) {
         return fd < 0 ? -errno : fd;
 }
 
+/* The start time of a process (field 22 of /proc/<pid>/stat, in clock ticks since boot), which
+ * with the pid names one process for the machine's uptime. 0 when it cannot be read. */
+static uint64_t process_start_time(pid_t pid) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -1;
+        unsigned long long start = 0;
+        char path[64];
+        const char *p;
+
+        snprintf(path, sizeof path, "/proc/%i/stat", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read_full_fd(fd, 4096, &text, NULL) < 0)
+                return 0;
+        /* The command name may hold spaces and parentheses: count fields after the last ')'. */
+        p = strrchr(text, ')');
+        if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                         &start) != 1)
+                return 0;
+        return start;
+}
+
 bool caller_is_alive(const Caller *c) {
         struct pollfd p;
 
-        if (!c || c->pidfd < 0)
+        if (!c)
                 return false;
+        if (c->pidfd < 0) {
+                /* No pidfd (a kernel or tool without pidfd_open): the pid and its start time. */
+                if (c->pid <= 0 || c->start_time == 0)
+                        return false;
+                if (kill(c->pid, 0) < 0 && errno != EPERM)
+                        return false;
+                return process_start_time(c->pid) == c->start_time;
+        }
         /* A pidfd polls readable once its process has exited, zombie or not. */
         p = (struct pollfd) { .fd = c->pidfd, .events = POLLIN };
         if (poll(&p, 1, 0) != 0)
@@ -595,7 +597,7 @@ static int pidfd_get_pid(int pidfd, pid_t *ret) {
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        r = read_fd_capped(fd, 4096, &text, NULL);
+        r = read_full_fd(fd, 4096, &text, NULL);
         if (r < 0)
                 return r;
         p = strstr(text, "\nPid:");
@@ -634,7 +636,7 @@ int caller_identify_pid(Caller *c) {
         char path[64];
         int r;
 
-        if (!c || c->pid <= 0 || c->pidfd < 0)
+        if (!c || c->pid <= 0 || (c->pidfd < 0 && c->start_time == 0))
                 return -EINVAL;
 
         snprintf(path, sizeof path, "/proc/%i", (int) c->pid);
@@ -667,7 +669,7 @@ int caller_identify_pid(Caller *c) {
                 if (cgroup_fd < 0)
                         return log_warning_errno(errno, "Cannot open the cgroup of pid %i: %m",
                                                  (int) c->pid);
-                r = read_fd_capped(cgroup_fd, CGROUP_FILE_MAX, &cgroup, NULL);
+                r = read_full_fd(cgroup_fd, CGROUP_FILE_MAX, &cgroup, NULL);
                 if (r < 0)
                         return log_warning_errno(r, "Cannot read the cgroup of pid %i: %m",
                                                  (int) c->pid);
@@ -827,11 +829,18 @@ int caller_new_from_credentials(sd_bus_message *reply, const char *unique_name, 
                  * every later one. */
                 c->pid = (pid_t) pid;
                 r = pidfd_open_checked(c->pid);
-                if (r == -ESRCH)
+                if (r == -ENOSYS) {
+                        /* Kernels before 5.3, and valgrind, have no pidfd_open: pin the process by
+                         * its start time instead, checked again after every use (polkit's way). */
+                        c->start_time = process_start_time(c->pid);
+                        if (c->start_time == 0)
+                                return -ESRCH;
+                } else if (r == -ESRCH)
                         return r;
-                if (r < 0)
+                else if (r < 0)
                         return log_warning_errno(r, "pidfd_open(%i) failed: %m", (int) c->pid);
-                c->pidfd = r;
+                else
+                        c->pidfd = r;
         }
 
         r = caller_identify_pid(c);

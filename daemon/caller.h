@@ -55,6 +55,7 @@ typedef struct Caller {
         uid_t uid;         /* UID_INVALID until the bus said otherwise; never 0 by default */
         pid_t pid;         /* 0 until known */
         int pidfd;         /* -1 until known; pins the process, the pid alone could be reused */
+        uint64_t start_time; /* without pidfd_open only: the process's start time, pinning it instead */
         char *unique_name; /* the connection, ":1.42" */
         char *app_id;      /* NULL until identified */
         CallerAppKind app_kind;

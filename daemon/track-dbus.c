@@ -171,8 +171,7 @@ static int method_open(sd_bus_message *message, void *userdata, sd_bus_error *er
         if (t->ended)
                 return sd_bus_error_set(error, MG_ERROR_ABORT, "The track has ended.");
         if (t->stream && stream_is_open(t->stream))
-                return sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
-                                        "The track already has an open stream.");
+                return sd_bus_error_set(error, MG_ERROR_LIMITS_EXCEEDED, "The track already has an open stream.");
         r = stream_config_for(t, &cfg);
         if (r < 0)
                 return r;
@@ -201,7 +200,7 @@ static int method_open(sd_bus_message *message, void *userdata, sd_bus_error *er
 fail:
         /* Nothing half-built stays: the stream and its fds go with the cleanup variables. */
         if (r == -EMFILE || r == -ENFILE)
-                return sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "Out of file descriptors.");
+                return sd_bus_error_set(error, MG_ERROR_LIMITS_EXCEEDED, "Out of file descriptors.");
         return r;
 }
 
