@@ -1,5 +1,6 @@
 /* mediagated: command line, then the Manager does the rest. */
 #include <getopt.h>
+#include <malloc.h>
 
 #include "log.h"
 #include "manager.h"
@@ -85,6 +86,10 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_open();
+        /* Frame buffers are megabytes each and come and go with captures. A fixed threshold keeps
+         * them out of the heap (glibc would raise it after the first free), so that an idle
+         * daemon gives that memory back. */
+        (void) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
         r = parse_argv(argc, argv, &options);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
