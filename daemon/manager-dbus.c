@@ -12,6 +12,7 @@
 #include "grants.h"
 #include "indicator.h"
 #include "policy.h"
+#include "polkit.h"
 #include "request.h"
 #include "log.h"
 #include "mediagate-names.h"
@@ -157,8 +158,9 @@ static int method_enumerate_devices(sd_bus_message *message, void *userdata, sd_
         return manager_with_caller(userdata, message, enumerate_devices_with_caller, error);
 }
 
-/* permissions.query(): what a request would meet now, without asking anyone. polkit is not
- * consulted (it could only make a granted answer a denied request, never the reverse). */
+/* permissions.query(): what a request would meet now, without asking the user. The admin
+ * policy and stored decisions first; polkit (asked without interaction) can still turn a
+ * "granted" or "prompt" into "denied". */
 static const char *permission_state(Manager *m, const Caller *caller, const char *origin, DeviceKind kind) {
         PolicyQuery q = { .uid = caller->uid, .app_id = caller->app_id, .origin = origin, .kind = kind };
         PolicyVerdict v = {};
@@ -178,12 +180,30 @@ static const char *permission_state(Manager *m, const Caller *caller, const char
         return "prompt";
 }
 
+typedef struct PermissionQuery {
+        sd_bus_message *message;
+        const char *state;
+        PolkitQuery *polkit; /* freed by polkit.c once it has answered */
+} PermissionQuery;
+
+static void on_permission_polkit(int allowed, void *userdata) {
+        PermissionQuery *q = userdata;
+        int r;
+
+        r = sd_bus_reply_method_return(q->message, "s", allowed > 0 ? q->state : "denied");
+        if (r < 0)
+                log_debug_errno(r, "Failed to answer QueryPermission: %m");
+        sd_bus_message_unref(q->message);
+        free(q);
+}
+
 static int query_permission_with_caller(Manager *m, sd_bus_message *message, Caller *caller, sd_bus_error *error) {
         _cleanup_free_ char *origin_option = NULL, *origin = NULL;
         BusOption options[] = {
                 { "origin", "s", &origin_option },
         };
-        const char *name;
+        const char *name, *state;
+        PermissionQuery *q;
         DeviceKind kind;
         int r;
 
@@ -202,7 +222,24 @@ static int query_permission_with_caller(Manager *m, sd_bus_message *message, Cal
         r = check_origin_option(m, caller, origin_option, &origin, error);
         if (r < 0)
                 return r;
-        return sd_bus_reply_method_return(message, "s", permission_state(m, caller, origin, kind));
+        state = permission_state(m, caller, origin, kind);
+        if (streq(state, "denied"))
+                return sd_bus_reply_method_return(message, "s", state);
+
+        q = new0(PermissionQuery, 1);
+        if (!q)
+                return -ENOMEM;
+        q->message = sd_bus_message_ref(message);
+        q->state = state;
+        r = polkit_check(m->bus, caller->unique_name,
+                         kind == DEVICE_KIND_VIDEO ? MG_POLKIT_ACTION_CAMERA : MG_POLKIT_ACTION_MICROPHONE, false,
+                         on_permission_polkit, q, &q->polkit);
+        if (r < 0) {
+                sd_bus_message_unref(q->message);
+                free(q);
+                return sd_bus_reply_method_return(message, "s", "denied");
+        }
+        return 1; /* answered when polkit has */
 }
 
 static int method_query_permission(sd_bus_message *message, void *userdata, sd_bus_error *error) {

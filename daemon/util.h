@@ -18,6 +18,7 @@
 #define _noreturn_ __attribute__((noreturn))
 #define _fallthrough_ __attribute__((fallthrough))
 
+#define new0(t, n) ((t *) calloc((n), sizeof(t)))
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))

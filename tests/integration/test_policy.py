@@ -78,6 +78,14 @@ def test_a_stored_user_deny_beats_an_unlocked_allow_but_not_a_locked_one(start, 
     assert len(agent.prompts) == 1
 
 
+def test_query_permission_asks_polkit(start, polkit):
+    client, agent = start("")
+    assert query(client, "camera") == "prompt"
+    polkit.SetAllowed(["org.mediagate.microphone"])
+    assert query(client, "camera") == "denied"
+    assert query(client, "microphone") == "prompt"
+
+
 def test_reload_ends_tracks_the_new_policy_denies(start, daemon_factory, polkit):
     polkit.SetAllowed(["org.mediagate.camera", "org.mediagate.microphone", "org.mediagate.manage"])
     client, agent = start("")
