@@ -63,7 +63,7 @@ int stream_config_frame_size(const StreamConfig *cfg, uint32_t *ret_stride, size
 
         switch (cfg->kind) {
         case DEVICE_KIND_VIDEO:
-                if (!(cfg->frame_rate >= 0) || cfg->frame_rate > 1000) /* also NaN */
+                if (!(cfg->frame_rate >= 0) || cfg->frame_rate > DEVICE_FRAME_RATE_MAX) /* also NaN */
                         return -EINVAL;
                 return scale_output_layout(cfg->fourcc, cfg->width, cfg->height, ret_stride, ret_size);
 

@@ -27,6 +27,9 @@ const char *device_kind_to_track_kind(DeviceKind k);   /* "audio" / "video" */
 #define PIXEL_FORMAT_YUYV FOURCC('Y', 'U', 'Y', 'V')
 #define PIXEL_FORMAT_NV12 FOURCC('N', 'V', '1', '2')
 
+/* The highest frame rate any camera mode may have (synthetic ones included). */
+#define DEVICE_FRAME_RATE_MAX 10000.0
+
 /* One native camera mode: what the hardware produces without any cropping or scaling. */
 typedef struct VideoMode {
         uint32_t width;
