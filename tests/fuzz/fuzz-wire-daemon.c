@@ -3,10 +3,12 @@
  * of any slot, other types, wrong sizes, fds, hang-ups) while the capture side pushes frames of
  * any geometry and the owner mutes, disables, reformats and ends the stream. The client end
  * checks what the daemon promises in mediagate-wire.h: every message is well formed, a slot is
- * never written while the client holds it (the frame it holds never changes), MUTED and UNMUTED
- * alternate with no frame in between, and nothing follows ENDED. */
+ * written only after the client released it (so a frame never changes under the client), every
+ * protocol error closes the stream and nothing else does, MUTED and UNMUTED alternate with no
+ * frame in between, and nothing follows ENDED or a close. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +25,25 @@
 
 #define OPS_MAX 512
 #define SOURCE_MAX (256 * 256 * 2 + 4096) /* the largest source frame or audio period we push */
+#define REFUSED (-1)                       /* in Client.queue: a message the daemon must refuse */
 
 static uint8_t source[SOURCE_MAX];
 static bool debug; /* MEDIAGATE_FUZZ_DEBUG: say what each script did */
 
+/* The client end, with a model of what the daemon knows. The daemon reads the socket only from
+ * its event loop (run_loop()) and sends frames synchronously, so the model is exact: before the
+ * loop runs, every frame it sent has been received here, and what it will read is the queue. */
 typedef struct Client {
         int fd;
         const uint8_t *pool;
         size_t pool_size;
         StreamConfig cfg; /* as opened: slot_size and n_slots never change */
-        uint64_t held;    /* bit i: FRAME received for slot i, no RELEASE sent */
+        uint64_t held;    /* the client's view: FRAME received for slot i, no RELEASE sent */
+        uint64_t owned;   /* the daemon's view: FRAME sent for slot i, no RELEASE read yet */
+        int queue[OPS_MAX + 1]; /* sent, not yet read by the daemon: a slot released, or REFUSED */
+        size_t n_queue;
+        bool violated;    /* the daemon has read a protocol error: it must have closed */
+        bool dead;        /* closed, ended or freed: no frame may come any more */
         uint64_t hash[STREAM_SLOTS_MAX];
         uint32_t bytes[STREAM_SLOTS_MAX];
         bool muted, ended, eof;
@@ -60,6 +71,10 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n) {
         for (size_t i = 0; i < n; i++)
                 h = (h ^ p[i]) * 1099511628211ULL;
         return h;
+}
+
+static uint64_t slot_hash(const Client *c, unsigned slot) {
+        return hash_bytes(c->pool + (size_t) slot * c->cfg.slot_size, c->bytes[slot]);
 }
 
 static void on_closed(Stream *s, void *userdata) {
@@ -109,18 +124,21 @@ static void client_receive(Client *c) {
                                 fprintf(stderr, "FRAME for slot %u of %u bytes\n", m.slot, m.bytes);
                                 abort();
                         }
-                        if (c->held & (UINT64_C(1) << m.slot)) {
-                                fprintf(stderr, "FRAME into slot %u, which the client holds\n", m.slot);
+                        if (c->owned & (UINT64_C(1) << m.slot)) {
+                                fprintf(stderr, "FRAME into slot %u, which the client has not released\n", m.slot);
                                 abort();
                         }
-                        if (c->muted) {
-                                fprintf(stderr, "FRAME while muted\n");
+                        if (c->muted || c->dead) {
+                                fprintf(stderr, "FRAME while %s\n", c->muted ? "muted" : "closed");
                                 abort();
                         }
+                        c->owned |= UINT64_C(1) << m.slot;
                         c->held |= UINT64_C(1) << m.slot;
-                        c->n_frames++;
                         c->bytes[m.slot] = m.bytes;
-                        c->hash[m.slot] = hash_bytes(c->pool + (size_t) m.slot * c->cfg.slot_size, m.bytes);
+                        c->hash[m.slot] = slot_hash(c, m.slot);
+                        c->n_frames++;
+                        if (debug)
+                                fprintf(stderr, "  FRAME slot %u, %u bytes, flags %u\n", m.slot, m.bytes, m.flags);
                         break;
                 case MG_WIRE_MUTED:
                 case MG_WIRE_UNMUTED:
@@ -145,21 +163,52 @@ static void client_receive(Client *c) {
         }
 }
 
+static void enqueue(Client *c, int what) {
+        if (c->n_queue >= ELEMENTSOF(c->queue))
+                abort();
+        c->queue[c->n_queue++] = what;
+}
+
 static void client_send(Client *c, const uint8_t *buf, size_t size) {
         MgWireMessage m;
 
+        client_receive(c);
         if (send(c->fd, buf, size, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t) size)
                 return; /* the daemon hung up or the queue is full: nothing was sent */
 
-        /* A well-formed RELEASE of a held slot gives it back. The frame must not have changed
-         * while we held it. */
-        if (mg_wire_decode(buf, size, &m) && m.type == MG_WIRE_RELEASE && m.slot < c->cfg.n_slots &&
-            (c->held & (UINT64_C(1) << m.slot))) {
-                if (hash_bytes(c->pool + (size_t) m.slot * c->cfg.slot_size, c->bytes[m.slot]) != c->hash[m.slot]) {
-                        fprintf(stderr, "slot %u changed while the client held it\n", m.slot);
-                        abort();
-                }
+        if (size == MG_WIRE_MESSAGE_SIZE && mg_wire_decode(buf, size, &m) && m.type == MG_WIRE_RELEASE &&
+            m.slot < c->cfg.n_slots) {
+                enqueue(c, (int) m.slot);
                 c->held &= ~(UINT64_C(1) << m.slot);
+                if (debug)
+                        fprintf(stderr, "  RELEASE slot %u sent\n", m.slot);
+        } else
+                enqueue(c, REFUSED);
+}
+
+/* The daemon read the queue: what it did must follow from what it had sent. */
+static void client_queue_read(Client *c, const Owner *o, bool was_alive) {
+        if (was_alive && !c->violated)
+                for (size_t i = 0; i < c->n_queue; i++) {
+                        int slot = c->queue[i];
+
+                        if (slot == REFUSED || !(c->owned & (UINT64_C(1) << slot))) {
+                                /* A protocol error (a RELEASE of a slot the daemon did not hand
+                                 * out, whatever the client believed, is one too). */
+                                c->violated = c->dead = true;
+                                break;
+                        }
+                        if (slot_hash(c, (unsigned) slot) != c->hash[slot]) {
+                                fprintf(stderr, "slot %d changed before the client released it\n", slot);
+                                abort();
+                        }
+                        c->owned &= ~(UINT64_C(1) << slot);
+                }
+        c->n_queue = 0;
+        if (was_alive && c->violated != o->closed) {
+                fprintf(stderr, c->violated ? "a protocol error did not close the stream\n"
+                                            : "the stream closed without a protocol error\n");
+                abort();
         }
 }
 
@@ -187,14 +236,20 @@ static void client_send_with_fd(Client *c) {
         cm->cmsg_type = SCM_RIGHTS;
         cm->cmsg_len = CMSG_LEN(sizeof(int));
         memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-        (void) sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        client_receive(c);
+        if (sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) sizeof(buf))
+                enqueue(c, REFUSED);
         close(fd);
 }
 
-static void run_loop(sd_event *event) {
+static void run_loop(sd_event *event, Client *c, const Owner *o) {
+        bool alive = o->stream && stream_is_open(o->stream);
+
+        client_receive(c);
         for (int i = 0; i < 16; i++)
                 if (sd_event_run(event, 0) <= 0)
                         break;
+        client_queue_read(c, o, alive);
 }
 
 static void fuzz_config(FuzzReader *r, DeviceKind kind, StreamConfig *ret) {
@@ -294,6 +349,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 uint8_t what = fuzz_u8(&r), arg;
                 StreamConfig cfg;
 
+                if (debug)
+                        fprintf(stderr, "op %u: %u (held %#" PRIx64 ")\n", op, what % 12, client.held);
+
                 switch (what % 12) {
                 case 0:
                 case 1:
@@ -309,7 +367,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         client_send(&client, buf, MG_WIRE_MESSAGE_SIZE);
                         break;
                 case 4: { /* a RELEASE of the lowest held slot, as a well-behaved client sends */
-                        unsigned slot = client.held ? (unsigned) __builtin_ctzll(client.held) : 0;
+                        unsigned slot;
+
+                        client_receive(&client);
+                        slot = client.held ? (unsigned) __builtin_ctzll(client.held) : 0;
 
                         mg_wire_encode(&(MgWireMessage){ .type = MG_WIRE_RELEASE, .slot = slot }, buf);
                         client_send(&client, buf, MG_WIRE_MESSAGE_SIZE);
@@ -324,7 +385,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         client_send(&client, buf, arg);
                         break;
                 case 6:
-                        run_loop(event);
+                        run_loop(event, &client, &owner);
                         break;
                 case 7:
                         client_receive(&client);
@@ -348,26 +409,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         break;
                 case 10:
                         arg = fuzz_u8(&r);
-                        if (owner.stream)
+                        if (owner.stream) {
                                 stream_end(owner.stream, arg % 6);
+                                client_receive(&client);
+                                client.dead = true; /* and what it has not read, it never will */
+                                client.n_queue = 0;
+                        }
                         break;
                 case 11:
                         arg = fuzz_u8(&r) % 3;
                         if (arg == 0)
                                 client_send_with_fd(&client);
-                        else if (arg == 1)
-                                (void) shutdown(client.fd, SHUT_WR);
-                        else if (owner.stream) {
+                        else if (arg == 1) {
+                                if (shutdown(client.fd, SHUT_WR) == 0)
+                                        enqueue(&client, REFUSED); /* EOF closes the stream */
+                        } else if (owner.stream) {
                                 /* The owner frees it while frames may still be queued. */
                                 stream_free(owner.stream);
                                 owner.stream = NULL;
+                                client_receive(&client);
+                                client.dead = true;
+                                client.n_queue = 0;
                         }
                         break;
                 }
         }
 
-        run_loop(event);
-        client_receive(&client);
+        run_loop(event, &client, &owner);
         if (debug)
                 fprintf(stderr, "%s stream: %u frames, %u other messages, %s, %s\n",
                         kind == DEVICE_KIND_VIDEO ? "video" : "audio", client.n_frames, client.n_other,
