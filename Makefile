@@ -72,7 +72,7 @@ UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBMEDIAGATE := $(BUILD)/libmediagate.so.$(VERSION)
 
-.PHONY: all deps demo check check-unit check-integration check-vm fuzz install uninstall clean
+.PHONY: all deps demo check check-sanitized check-unit check-integration check-vm fuzz install uninstall clean
 all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc
 
 deps:
@@ -146,9 +146,16 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo
 
+# Beside the plain build, `make check` builds a second tree with ASan and UBSan in
+# $(BUILD)/sanitize and runs the unit and integration tiers on it too (unless SANITIZE= is
+# given, which makes the one tree sanitized).
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_TESTS)
 	@tools/check $(UNIT_TESTS)
+
+check-sanitized:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize SANITIZE=address,undefined \
+		all $(UNIT_TESTS:$(BUILD)/%=$(BUILD)/sanitize/%)
 
 check-unit: all $(UNIT_TESTS)
 	@tools/check --unit-only $(UNIT_TESTS)

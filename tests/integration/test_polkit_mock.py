@@ -116,7 +116,10 @@ def check_program(tmp_path_factory):
     src.write_text(CHECK_PROGRAM)
     libs = subprocess.run(["pkg-config", "--libs", "libsystemd"], capture_output=True, text=True,
                           check=True).stdout.split()
-    subprocess.run(["cc", "-std=gnu11", "-D_GNU_SOURCE", f"-I{TOP / 'daemon'}", "-o", str(exe), str(src),
+    # A library built with sanitizers (tools/check's sanitized tier) needs them at link time too.
+    sanitize = os.environ.get("MEDIAGATE_SANITIZE")
+    san_flags = [f"-fsanitize={sanitize}"] if sanitize else []
+    subprocess.run(["cc", "-std=gnu11", "-D_GNU_SOURCE", *san_flags, f"-I{TOP / 'daemon'}", "-o", str(exe), str(src),
                     str(lib), *libs, "-lm"], check=True)
     return exe
 
