@@ -679,8 +679,16 @@ void stream_end(Stream *s, uint32_t reason) {
         s->ended = true;
         if (s->io)
                 (void) sd_event_source_set_enabled(s->io, SD_EVENT_OFF);
-        if (s->fd >= 0)
+        if (s->fd >= 0) {
+                uint8_t buf[MG_WIRE_MESSAGE_SIZE];
+
                 (void) shutdown(s->fd, SHUT_RDWR);
+                /* Read what the client sent before the shutdown (RELEASEs in flight): a socket
+                 * closed with unread data resets the client's end, and it would lose the ENDED.
+                 * fds sent along go with the discarded messages. */
+                while (recv(s->fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+                        ;
+        }
         unmap_pool(s);
 }
 

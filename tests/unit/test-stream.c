@@ -769,6 +769,28 @@ static void test_stream_decimation_even(void **state) {
         fixture_close(&f);
 }
 
+/* Ending a stream while the client's RELEASEs are still unread by the daemon: the client gets
+ * ENDED and then a clean EOF, not a connection reset that would swallow the ENDED. */
+static void test_stream_end_with_releases_in_flight(void **state) {
+        StreamConfig cfg = video_config(NV12, 16, 8, 0, 16 * 12, 4);
+        MgWireMessage m;
+        Fixture f;
+
+        fixture_open(&f, &cfg);
+        for (unsigned i = 0; i < 4; i++)
+                push_video(&f, 16, 8, i, (uint64_t) i * 1000000ULL);
+        for (unsigned i = 0; i < 4; i++) {
+                client_expect(&f, MG_WIRE_FRAME, &m);
+                client_release(&f, m.slot); /* the daemon does not run its loop: unread */
+        }
+        stream_end(f.stream, MG_ENDED_DEVICE_REMOVED);
+        f.stream = stream_free(f.stream);
+        client_expect(&f, MG_WIRE_ENDED, &m);
+        assert_int_equal(m.reason, MG_ENDED_DEVICE_REMOVED);
+        assert_int_equal(client_recv(&f, &m), 0); /* EOF, not -ECONNRESET */
+        fixture_close(&f);
+}
+
 /* A 30 fps stream of a 30 fps source loses nothing to timing: late frames (the loop was busy)
  * followed by on-time ones are all delivered. */
 static void test_stream_same_rate_keeps_late_frames(void **state) {
@@ -1188,6 +1210,7 @@ int main(void) {
                 cmocka_unit_test(test_stream_decimation),
                 cmocka_unit_test(test_stream_decimation_even),
                 cmocka_unit_test(test_stream_same_rate_keeps_late_frames),
+                cmocka_unit_test(test_stream_end_with_releases_in_flight),
                 cmocka_unit_test(test_stream_stamp),
                 cmocka_unit_test(test_stream_mute_enable),
                 cmocka_unit_test(test_stream_format),
