@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <cmocka.h>
+
+#include "bus-pair.h"
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
@@ -77,58 +79,6 @@ static void append_answer(sd_bus_message *m, const Answer *a) {
         assert_true(sd_bus_message_close_container(m) >= 0);
         if (streq(shape, "sa{sv}s"))
                 assert_true(sd_bus_message_append(m, "s", "extra") >= 0);
-}
-
-/* A connected pair of private buses, both on one event loop: the "daemon" end (server) and the
- * "agent" end. On a direct connection every message reaches the peer whatever its destination,
- * so the unique names below only tell agents apart inside consent.c. */
-typedef struct Pair {
-        sd_event *event;
-        sd_bus *daemon, *agent;
-} Pair;
-
-static void pair_open(Pair *p) {
-        sd_id128_t id;
-        int fds[2];
-
-        assert_int_equal(sd_event_new(&p->event), 0);
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds), 0);
-        assert_int_equal(sd_id128_randomize(&id), 0);
-
-        assert_int_equal(sd_bus_new(&p->daemon), 0);
-        assert_int_equal(sd_bus_set_fd(p->daemon, fds[0], fds[0]), 0);
-        assert_int_equal(sd_bus_set_server(p->daemon, 1, id), 0);
-        assert_int_equal(sd_bus_start(p->daemon), 0);
-        assert_int_equal(sd_bus_attach_event(p->daemon, p->event, 0), 0);
-
-        assert_int_equal(sd_bus_new(&p->agent), 0);
-        assert_int_equal(sd_bus_set_fd(p->agent, fds[1], fds[1]), 0);
-        assert_int_equal(sd_bus_start(p->agent), 0);
-        assert_int_equal(sd_bus_attach_event(p->agent, p->event, 0), 0);
-}
-
-static void pair_close(Pair *p) {
-        p->daemon = sd_bus_flush_close_unref(p->daemon);
-        p->agent = sd_bus_flush_close_unref(p->agent);
-        p->event = sd_event_unref(p->event);
-}
-
-/* Run the loop until *flag or a second has passed (then fail: something never arrived). */
-static void run_until(Pair *p, const bool *flag) {
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + 1000000;
-
-        while (!*flag) {
-                assert_true(now_usec(CLOCK_MONOTONIC) < deadline);
-                assert_true(sd_event_run(p->event, 10000) >= 0);
-        }
-}
-
-/* Run the loop for a while, for things that must not happen. */
-static void run_for(Pair *p, uint64_t usec) {
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + usec;
-
-        while (now_usec(CLOCK_MONOTONIC) < deadline)
-                assert_true(sd_event_run(p->event, 5000) >= 0);
 }
 
 /* Table 1: reading answers (pure). */
@@ -471,7 +421,7 @@ static int setup(void **state) {
         for (size_t i = 0; i < N_AGENTS; i++) {
                 agent_reset(&agents[i]);
                 agents[i].path = agent_paths[i];
-                assert_int_equal(sd_bus_add_object(f->pair.agent, NULL, agent_paths[i], agent_object, &agents[i]), 0);
+                assert_int_equal(sd_bus_add_object(f->pair.peer, NULL, agent_paths[i], agent_object, &agents[i]), 0);
         }
         *state = f;
         return 0;
@@ -1118,7 +1068,7 @@ static void test_agent_disconnects(void **state) {
         agents[0].mode = AGENT_HOLD;
         assert_int_equal(ask(&f->m, 1000, "/req/gone", &o, &p), 0);
         run_until(&f->pair, &agents[0].prompted);
-        f->pair.agent = sd_bus_flush_close_unref(f->pair.agent);
+        f->pair.peer = sd_bus_flush_close_unref(f->pair.peer);
         run_until(&f->pair, &o.called);
         assert_int_equal(o.error, 0);
         assert_int_equal(o.decision, DECISION_DISMISSED);
