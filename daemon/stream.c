@@ -367,11 +367,25 @@ int stream_new(sd_event *event, const StreamConfig *cfg, Stream **ret, int *ret_
         return 0;
 }
 
+/* Stop both directions and read what the client sent meanwhile (RELEASEs in flight): a unix
+ * socket closed with unread data resets its peer, whose recv() then fails with ECONNRESET
+ * before it has read what was already queued for it (the frames, the ENDED). fds sent along go
+ * with the discarded messages. */
+static void shutdown_and_drain(int fd) {
+        uint8_t buf[MG_WIRE_MESSAGE_SIZE];
+
+        (void) shutdown(fd, SHUT_RDWR);
+        while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+                ;
+}
+
 Stream *stream_free(Stream *s) {
         if (!s)
                 return NULL;
 
         sd_event_source_disable_unref(s->io);
+        if (s->fd >= 0)
+                shutdown_and_drain(s->fd);
         safe_close(s->fd);
         unmap_pool(s);
         scale_plan_free(s->own_plan);
@@ -679,16 +693,8 @@ void stream_end(Stream *s, uint32_t reason) {
         s->ended = true;
         if (s->io)
                 (void) sd_event_source_set_enabled(s->io, SD_EVENT_OFF);
-        if (s->fd >= 0) {
-                uint8_t buf[MG_WIRE_MESSAGE_SIZE];
-
-                (void) shutdown(s->fd, SHUT_RDWR);
-                /* Read what the client sent before the shutdown (RELEASEs in flight): a socket
-                 * closed with unread data resets the client's end, and it would lose the ENDED.
-                 * fds sent along go with the discarded messages. */
-                while (recv(s->fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
-                        ;
-        }
+        if (s->fd >= 0)
+                shutdown_and_drain(s->fd);
         unmap_pool(s);
 }
 
