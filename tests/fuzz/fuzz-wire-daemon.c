@@ -102,7 +102,12 @@ static void client_receive(Client *c) {
                                 return;
                         /* A close with the client's messages unread resets the connection, and
                          * the client may never read what was queued for it (ENDED, frames):
-                         * stream.h promises EOF. */
+                         * stream.h promises EOF. Only a client that broke the protocol (the
+                         * daemon stops reading at the first bad message) gets a reset. */
+                        if (errno == ECONNRESET && c->violated) {
+                                c->eof = true;
+                                return;
+                        }
                         fprintf(stderr, "recv from the daemon: %s\n", strerror(errno));
                         abort();
                 }
