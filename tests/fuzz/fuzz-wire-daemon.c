@@ -43,6 +43,7 @@ typedef struct Client {
         int queue[OPS_MAX + 1]; /* sent, not yet read by the daemon: a slot released, or REFUSED */
         size_t n_queue;
         bool violated;    /* the daemon has read a protocol error: it must have closed */
+        bool misbehaved;  /* the client sent something the daemon must refuse, read or not */
         bool dead;        /* closed, ended or freed: no frame may come any more */
         uint64_t hash[STREAM_SLOTS_MAX];
         uint32_t bytes[STREAM_SLOTS_MAX];
@@ -103,8 +104,8 @@ static void client_receive(Client *c) {
                         /* A close with the client's messages unread resets the connection, and
                          * the client may never read what was queued for it (ENDED, frames):
                          * stream.h promises EOF. Only a client that broke the protocol (the
-                         * daemon stops reading at the first bad message) gets a reset. */
-                        if (errno == ECONNRESET && c->violated) {
+                         * daemon stops reading at the first bad message) may get a reset. */
+                        if (errno == ECONNRESET && (c->violated || c->misbehaved)) {
                                 c->eof = true;
                                 return;
                         }
@@ -172,6 +173,8 @@ static void enqueue(Client *c, int what) {
         if (c->n_queue >= ELEMENTSOF(c->queue))
                 abort();
         c->queue[c->n_queue++] = what;
+        if (what == REFUSED)
+                c->misbehaved = true;
 }
 
 static void client_send(Client *c, const uint8_t *buf, size_t size) {
@@ -387,6 +390,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                 arg++;
                         for (size_t i = 0; i < arg; i++)
                                 buf[i] = fuzz_u8(&r);
+                        if (debug)
+                                fprintf(stderr, "  a message of %u bytes\n", arg);
                         client_send(&client, buf, arg);
                         break;
                 case 6:
