@@ -90,9 +90,10 @@ static void on_closed(Stream *s, void *userdata) {
         }
 }
 
-/* Read what the daemon sent and hold it to the protocol. */
+/* Read what the daemon sent and hold it to the protocol. After EOF or a reset the client stops
+ * reading, as libmediagate does. */
 static void client_receive(Client *c) {
-        for (;;) {
+        while (!c->eof) {
                 uint8_t buf[MG_WIRE_MESSAGE_SIZE + 1];
                 MgWireMessage m;
                 ssize_t n;
