@@ -7,7 +7,7 @@
  *     saved 1767225600000000 23d4d973a19d4312b8a93ae58a9d4421 86400000000
  *     grant 1000 camera allow 1767225900000000 org.example.Meet https://meet.example -
  *     grant 1000 microphone deny - host:/usr/bin/arecord - -
- *     grant 1001 camera allow - org.example.App - usb-0000:00:14.0-1,platform-vivid.0
+ *     grant 1001 camera allow - org.example.App - platform-vivid.0,usb-0000:00:14.0-1
  *     end 3 4c1f...(64 hex digits)
  *
  * One record a line, fields separated by one space, every line ends in "\n", nothing else
