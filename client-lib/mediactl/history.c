@@ -169,14 +169,7 @@ static int print_history(sd_bus_message *reply, bool json) {
         if (r < 0)
                 return print_errno(r, "Failed to read the history");
 
-        if (json)
-                return print_json(TAKE_PTR(array));
-        if (n == 0) {
-                puts("No events.");
-                return EXIT_SUCCESS;
-        }
-        r = table_print(t, stdout);
-        return r < 0 ? print_errno(r, "Failed to write the output") : EXIT_SUCCESS;
+        return print_listing(json, TAKE_PTR(array), t, n, "No events.");
 }
 
 static void help(void) {

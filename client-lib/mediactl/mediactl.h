@@ -172,6 +172,10 @@ Table *table_free(Table *t);
 int table_add_row(Table *t, const char *const *cells);
 int table_print(Table *t, FILE *f);
 
+/* The end of a listing command: with json the array (taken), else the table, or empty_text when
+ * there are no rows. Returns the exit status. */
+int print_listing(bool json, json_object *array, Table *t, size_t n_rows, const char *empty_text);
+
 DEFINE_CLEANUP_FUNC(MgClient, mg_client_unref);
 DEFINE_CLEANUP_FUNC(MgDeviceList, mg_device_list_free);
 DEFINE_CLEANUP_FUNC(Table, table_free);

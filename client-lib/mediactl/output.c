@@ -278,3 +278,17 @@ void format_realtime(uint64_t realtime_usec, bool iso, char *buf, size_t size) {
                 strftime(zone, sizeof zone, "%z", &tm);
         snprintf(buf, size, "%s.%03u%s", date, (unsigned) (realtime_usec % 1000000 / 1000), zone);
 }
+
+int print_listing(bool json, json_object *array, Table *t, size_t n_rows, const char *empty_text) {
+        int r;
+
+        if (json)
+                return print_json(array);
+        json_object_put(array);
+        if (n_rows == 0) {
+                puts(empty_text);
+                return EXIT_SUCCESS;
+        }
+        r = table_print(t, stdout);
+        return r < 0 ? print_errno(r, "Failed to write the output") : EXIT_SUCCESS;
+}
