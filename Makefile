@@ -46,25 +46,26 @@ LDFLAGS ?=
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
-DAEMON_CFLAGS := $(BASE_CFLAGS) -Idaemon -Iclient-lib $(call pc_cflags,$(PKGS)) $(CFLAGS)
+COMMON_CFLAGS := $(BASE_CFLAGS) -Icommon $(call pc_cflags,libsystemd) $(CFLAGS)
+DAEMON_CFLAGS := $(BASE_CFLAGS) -Icommon -Idaemon $(call pc_cflags,$(PKGS)) $(CFLAGS)
 DAEMON_LIBS := $(call pc_libs,$(PKGS)) -lm
-CLIENT_CFLAGS := $(BASE_CFLAGS) -Iclient-lib -Idaemon $(call pc_cflags,$(CLIENT_PKGS)) $(CFLAGS)
+CLIENT_CFLAGS := $(BASE_CFLAGS) -Icommon -Iclient-lib $(call pc_cflags,$(CLIENT_PKGS)) $(CFLAGS)
 CLIENT_LIBS := $(call pc_libs,$(CLIENT_PKGS)) -lm
 
+# common/: what the daemon, the library and mediactl all use. It includes nothing of theirs.
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 # Everything of the daemon but main.c goes into a static library the unit tests link.
 DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/devices/*.c))
-DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
-CLIENT_LIB_SRCS := $(wildcard client-lib/lib/*.c) daemon/bus-errors.c
-# The library also carries the daemon's error table and small helpers (util.c); the version
-# script keeps everything but mg_* private.
-CLIENT_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard client-lib/lib/*.c)) $(BUILD)/daemon/bus-errors.client.o \
-	$(BUILD)/daemon/util.client.o
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(COMMON_OBJS)
+# The library carries the common objects too; its version script keeps everything but mg_* private.
+CLIENT_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard client-lib/lib/*.c)) $(COMMON_OBJS)
 MEDIACTL_SRCS := $(wildcard client-lib/mediactl/*.c)
 MEDIACTL_OBJS := $(MEDIACTL_SRCS:%.c=$(BUILD)/%.o)
 # mediactl is a program of this tree: it links the daemon's pure modules it needs too (util.h,
 # and the policy and configuration readers for `mediactl policy`).
-MEDIACTL_DAEMON_OBJS := util ini log origin caller config policy
-MEDIACTL_OBJS += $(MEDIACTL_DAEMON_OBJS:%=$(BUILD)/daemon/%.o)
+MEDIACTL_DAEMON_OBJS := caller config policy
+MEDIACTL_OBJS += $(MEDIACTL_DAEMON_OBJS:%=$(BUILD)/daemon/%.o) $(COMMON_OBJS)
 EXAMPLE_SRCS := $(wildcard client-lib/examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:client-lib/examples/%.c=$(BUILD)/examples/%)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
@@ -78,16 +79,20 @@ all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/
 deps:
 	@tools/install-deps
 
-$(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h daemon/devices/*.h) | $(BUILD)/daemon/devices
+$(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | $(BUILD)/common
+	$(CC) $(COMMON_CFLAGS) -c $< -o $@
+
+$(BUILD)/daemon/%.o: daemon/%.c $(wildcard common/*.h daemon/*.h daemon/devices/*.h) | $(BUILD)/daemon/devices
 	$(CC) $(DAEMON_CFLAGS) -c $< -o $@
 
-$(BUILD)/daemon/%.client.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)/daemon/devices
+$(BUILD)/client-lib/%.o: client-lib/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h) | $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl
 	$(CC) $(CLIENT_CFLAGS) -c $< -o $@
 
-$(BUILD)/client-lib/%.o: client-lib/%.c $(wildcard client-lib/*.h client-lib/*/*.h daemon/*.h) | $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl
-	$(CC) $(CLIENT_CFLAGS) -c $< -o $@
+# mediactl's policy verbs use the daemon's policy and configuration readers.
+$(BUILD)/client-lib/mediactl/%.o: client-lib/mediactl/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h daemon/*.h) | $(BUILD)/client-lib/mediactl
+	$(CC) $(CLIENT_CFLAGS) -Idaemon -c $< -o $@
 
-$(BUILD)/daemon/devices $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl $(BUILD)/tests $(BUILD)/examples:
+$(BUILD)/common $(BUILD)/daemon/devices $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl $(BUILD)/tests $(BUILD)/examples:
 	mkdir -p $@
 
 $(BUILD)/libmediagated.a: $(DAEMON_OBJS)
@@ -134,8 +139,8 @@ $(BUILD)/bench:
 	mkdir -p $@
 
 $(BUILD)/bench/%: tests/bench/%.c tests/bench/common.c tests/bench/common.h $(LIBMEDIAGATE) \
-		$(BUILD)/daemon/util.o | $(BUILD)/bench
-	$(CC) $(CLIENT_CFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/daemon/util.o \
+		$(BUILD)/common/util.o | $(BUILD)/bench
+	$(CC) $(CLIENT_CFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/common/util.o \
 		-L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS) -lpthread
 
 bench: deps
@@ -221,7 +226,7 @@ install: all
 	ln -sf libmediagate.so.$(VERSION) $(DESTDIR)$(libdir)/libmediagate.so.$(SONAME_MAJOR)
 	ln -sf libmediagate.so.$(SONAME_MAJOR) $(DESTDIR)$(libdir)/libmediagate.so
 	install -m 644 client-lib/mediagate.h $(DESTDIR)$(includedir)/mediagate.h
-	install -m 644 client-lib/mediagate-wire.h $(DESTDIR)$(includedir)/mediagate-wire.h
+	install -m 644 common/mediagate-wire.h $(DESTDIR)$(includedir)/mediagate-wire.h
 	$(subst_dirs) client-lib/mediagate.pc.in > $(DESTDIR)$(libdir)/pkgconfig/mediagate.pc
 	install -m 644 dbus/org.mediagate.MediaGate1.*.xml $(DESTDIR)$(dbusinterfacesdir)/
 	$(subst_dirs) systemd/mediagated.service.in > $(DESTDIR)$(systemdsystemunitdir)/mediagated.service

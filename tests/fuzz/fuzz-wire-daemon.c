@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../client-lib/mediagate-wire.h"
+#include "mediagate-wire.h"
 #include "fuzz.h"
 #include "log.h"
 #include "scale.h"

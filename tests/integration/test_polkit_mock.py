@@ -16,7 +16,7 @@ import pytest
 from conftest import BUILD, TOP, session_bus, wait_for_name
 
 POLICY = TOP / "policy" / "org.mediagate.policy"
-NAMES = TOP / "daemon" / "mediagate-names.h"
+NAMES = TOP / "common" / "mediagate-names.h"
 POLKIT_DTD = "/usr/share/polkit-1/policyconfig-1.dtd"
 POLKIT_NAME = "org.freedesktop.PolicyKit1"
 

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "../../client-lib/mediagate-wire.h"
+#include "mediagate-wire.h"
 #include "capture.h"
 #include "devices/device.h"
 #include "scale.h"

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../client-lib/mediagate-wire.h"
+#include "mediagate-wire.h"
 #include "devices/device.h"
 #include "scale.h"
 #include "stream.h"
