@@ -64,7 +64,7 @@ MEDIACTL_SRCS := $(wildcard client-lib/mediactl/*.c)
 MEDIACTL_OBJS := $(MEDIACTL_SRCS:%.c=$(BUILD)/%.o)
 # mediactl is a program of this tree: it links the daemon's pure modules it needs too (util.h,
 # and the policy and configuration readers for `mediactl policy`).
-MEDIACTL_DAEMON_OBJS := caller config policy
+MEDIACTL_DAEMON_OBJS := config policy
 MEDIACTL_OBJS += $(MEDIACTL_DAEMON_OBJS:%=$(BUILD)/daemon/%.o) $(COMMON_OBJS)
 EXAMPLE_SRCS := $(wildcard client-lib/examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:client-lib/examples/%.c=$(BUILD)/examples/%)
