@@ -237,3 +237,14 @@ def test_a_broker_asks_for_the_app_it_acts_for(env):
     track = env.client.track(results["tracks"][0])
     admin(env.client).RevokeGrant("org.example.Consumer", "", "camera", {})
     assert run_until(lambda: track.ended == ["revoked"], 1)
+
+
+def test_test_controls_refuse_other_users(multi_user):
+    """Only root and the daemon's own uid may plug and break devices (the gate's rule)."""
+    other = start_as_uid(65534, """
+        testing = dbus.Interface(bus.get_object(BUS_NAME, OBJECT_PATH), BUS_NAME + ".Testing")
+        emit(call(testing.RemoveDevice, "microphone"))
+    """, multi_user.env)
+    assert finish(other) == [["error", ACCESS_DENIED]]
+    mine = Client()
+    assert any(d[1] == "audioinput" for d in unwrap(mine.manager.EnumerateDevices({})))
