@@ -331,7 +331,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         requests_free_all(m);
-        m->polkit_registry = polkit_verify_registry_free(m->polkit_registry);
+        m->polkit = polkit_authority_free(m->polkit);
         if (m->tracks)
                 tracks_drop_all(m, TRACK_END_SHUTDOWN);
         consent_free_all(m);
@@ -412,6 +412,7 @@ void manager_peer_gone(Manager *m, const char *unique_name) {
         tracks_drop_owner(m, unique_name);
         consent_peer_gone(m, unique_name);
         grant_store_drop_owner(m->grants, unique_name);
+        polkit_authority_forget_subject(m->polkit, unique_name);
         callers_forget(m, unique_name);
 }
 
@@ -517,6 +518,9 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch connections leaving the bus: %m");
 
+        r = polkit_authority_new(m->bus, &m->polkit);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up polkit checks: %m");
         /* The gate first: no call reaches a handler without passing it. */
         r = bus_gate_install(m, object_owner, m, &m->gate_slot);
         if (r < 0)

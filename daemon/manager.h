@@ -21,6 +21,7 @@ typedef struct ConsentRegistry ConsentRegistry;
 typedef struct Indicator Indicator;
 typedef struct PromptBackoff PromptBackoff;
 typedef struct History History;
+typedef struct PolkitAuthority PolkitAuthority;
 
 typedef struct Manager {
         sd_event *event;
@@ -45,7 +46,7 @@ typedef struct Manager {
         Indicator *indicator;
         PromptBackoff *backoff;       /* prompts refused again and again are not shown for a while */
         bool muted[_DEVICE_KIND_MAX]; /* the global privacy switches */
-        Hashmap *polkit_registry;     /* privileged calls waiting for polkit */
+        PolkitAuthority *polkit;      /* polkit checks, their cache, calls parked for polkit */
 
         sd_bus_slot *manager_slot;
         sd_bus_slot *admin_slot;

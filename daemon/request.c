@@ -317,7 +317,7 @@ static void on_polkit_answer(int allowed, void *userdata) {
         Request *r = answered->request;
 
         answered->polkit_answer = allowed > 0 ? POLKIT_ANSWER_YES : POLKIT_ANSWER_NO;
-        answered->polkit = NULL; /* a query is done once it has answered */
+        answered->polkit = polkit_query_unref(answered->polkit);
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
                 if (r->kinds[k].requested && r->kinds[k].polkit_answer == POLKIT_ANSWER_UNKNOWN)
                         return; /* still waiting */
@@ -332,7 +332,7 @@ static void start_polkit(Request *r) {
                 if (!ks->requested)
                         continue;
                 ks->polkit_answer = POLKIT_ANSWER_UNKNOWN;
-                q = polkit_check(r->manager->bus, r->owner,
+                q = polkit_check(r->manager->polkit, r->owner,
                                  k == DEVICE_KIND_VIDEO ? MG_POLKIT_ACTION_CAMERA : MG_POLKIT_ACTION_MICROPHONE,
                                  false, on_polkit_answer, ks, &ks->polkit);
                 if (q < 0) {
