@@ -9,7 +9,7 @@
 #include <systemd/sd-bus.h>
 
 #include "caller.h"
-#include "manager.h"
+#include "manager-state.h"
 
 /* Agents allowed at once: per uid, and in all. */
 #define CONSENT_AGENTS_PER_UID_MAX 8

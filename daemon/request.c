@@ -13,6 +13,7 @@
 #include "device-id.h"
 #include "exposure.h"
 #include "grants.h"
+#include "history-events.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "policy.h"
