@@ -9,6 +9,7 @@
 #include "bus-util.h"
 #include "caller.h"
 #include "consent.h"
+#include "constraints-select.h"
 #include "device-id.h"
 #include "exposure.h"
 #include "grants.h"

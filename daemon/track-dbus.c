@@ -6,6 +6,8 @@
 #include "bus-util.h"
 #include "caller.h"
 #include "capture.h"
+#include "constraints-bus.h"
+#include "constraints-select.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "stream.h"

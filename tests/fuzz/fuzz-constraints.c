@@ -14,7 +14,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "constraints.h"
+#include "constraints-bus.h"
+#include "constraints-fitness.h"
+#include "constraints-select.h"
 #include "devices/synthetic.h"
 #include "fuzz.h"
 #include "log.h"

@@ -9,7 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "constraints.h"
+#include "constraints-bus.h"
+#include "constraints-select.h"
 #include "devices/synthetic.h"
 #include "fuzz.h"
 #include "log.h"

@@ -1,5 +1,6 @@
-/* Unit tests for constraints.c: parsing (TypeErrors and limits), the fitness distance,
- * SelectSettings on the cameras and microphones of constraints.md, and the a{sv} output.
+/* Unit tests for the constraint engine (constraints*.c): parsing (TypeErrors and limits), the
+ * fitness distance, SelectSettings on the cameras and microphones of constraints.md, and the
+ * a{sv} output.
  * Every expected choice below is worked out by hand from constraints.md (see the notes by the rows). */
 #include <math.h>
 #include <setjmp.h>
@@ -12,7 +13,9 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
-#include "constraints.h"
+#include "constraints-bus.h"
+#include "constraints-fitness.h"
+#include "constraints-select.h"
 #include "devices/device.h"
 #include "util.h"
 
