@@ -316,9 +316,112 @@ static int parse_value(Parser *p, ConstraintId id, const char *member, const cha
         return -EINVAL;
 }
 
+/* Called for each entry of a dictionary with the source at the entry's value, which it reads or
+ * skips. */
+typedef int (*entry_parser_t)(Parser *p, const char *key, void *userdata);
+
+/* The entries of an a{sv} that is entered: each key to fn, in order. */
+static int parse_entries(Parser *p, const char *what, entry_parser_t fn, void *userdata) {
+        unsigned count = 0;
+        const char *key;
+        int r;
+
+        while ((r = enter_entry(p, &count, what, &key)) > 0) {
+                r = fn(p, key, userdata);
+                if (r < 0)
+                        return r;
+                r = src_exit(p);
+                if (r < 0)
+                        return r;
+        }
+        return r;
+}
+
+/* The same for a variant holding an a{sv} (a constraint given as a dictionary): enter, read the
+ * entries, leave. */
+static int parse_dict_variant(Parser *p, const char *what, entry_parser_t fn, void *userdata) {
+        int r;
+
+        r = src_enter(p, 'v', "a{sv}");
+        if (r < 0)
+                return r;
+        r = src_enter(p, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = parse_entries(p, what, fn, userdata);
+        if (r < 0)
+                return r;
+        r = src_exit(p);
+        if (r < 0)
+                return r;
+        return src_exit(p);
+}
+
+/* A constraint given as a dictionary of min/max/exact/ideal, being read. */
+typedef struct RangeParse {
+        ConstraintId id;
+        Constraint *c;
+        bool seen[_RANGE_MAX];
+} RangeParse;
+
+static int parse_range_member(Parser *p, const char *key, void *userdata) {
+        RangeParse *rp = userdata;
+        const ConstraintDef *def = &constraint_defs[rp->id];
+        bool numeric = def->type == CONSTRAINT_TYPE_WHOLE || def->type == CONSTRAINT_TYPE_DOUBLE;
+        int which = range_member_from_string(key);
+        const char *member_sig;
+        int r;
+
+        /* As WebIDL does for dictionaries: members a type does not have (min/max of a string or
+         * boolean constraint, typos) are dropped. */
+        if (which < 0 || (!numeric && (which == RANGE_MIN || which == RANGE_MAX)))
+                return src_skip(p, "v");
+
+        if (rp->seen[which])
+                return type_error(p, "constraint '%s' has member '%s' twice", def->name, key);
+        rp->seen[which] = true;
+
+        r = peek_variant(p, &member_sig);
+        if (r < 0)
+                return r;
+        return parse_value(p, rp->id, range_member_to_string(which), member_sig, which, rp->c);
+}
+
+static int parse_range(Parser *p, ConstraintId id, Constraint *c) {
+        RangeParse rp = { .id = id, .c = c };
+        int r;
+
+        r = parse_dict_variant(p, constraint_defs[id].name, parse_range_member, &rp);
+        if (r < 0)
+                return r;
+
+        /* A dictionary left with nothing in it (`{}`, `{exact: []}`) asks for nothing, as an empty
+         * list does. */
+        c->present = c->has_min || c->has_max || c->has_exact || c->has_ideal;
+        return 0;
+}
+
+/* Rule 4: a boolean for a non-boolean property asks whether the settings have the property. */
+static int parse_existence(Parser *p, bool in_advanced, Constraint *c) {
+        int b, r;
+
+        r = read_variant_bool(p, &b);
+        if (r < 0)
+                return r;
+        c->existence = true;
+        if (in_advanced) {
+                c->has_exact = true;
+                c->exact_bool = b;
+        } else {
+                c->has_ideal = true;
+                c->ideal_bool = b;
+        }
+        c->present = true;
+        return 0;
+}
+
 /* A constraint's variant: a bare value, or an a{sv} of min/max/exact/ideal. */
 static int parse_constraint(Parser *p, ConstraintId id, bool in_advanced, Constraint *c) {
-        const ConstraintDef *def = &constraint_defs[id];
         const char *sig;
         int r;
 
@@ -326,83 +429,26 @@ static int parse_constraint(Parser *p, ConstraintId id, bool in_advanced, Constr
         if (r < 0)
                 return r;
 
-        if (streq(sig, "a{sv}")) {
-                bool numeric = def->type == CONSTRAINT_TYPE_WHOLE || def->type == CONSTRAINT_TYPE_DOUBLE;
-                bool seen[_RANGE_MAX] = {};
-                unsigned count = 0;
-                const char *key;
-
-                r = src_enter(p, 'v', "a{sv}");
-                if (r < 0)
-                        return r;
-                r = src_enter(p, 'a', "{sv}");
-                if (r < 0)
-                        return r;
-                while ((r = enter_entry(p, &count, def->name, &key)) > 0) {
-                        const char *member_sig;
-                        int which = range_member_from_string(key);
-
-                        /* As WebIDL does for dictionaries: members a type does not have
-                         * (min/max of a string or boolean constraint, typos) are dropped. */
-                        if (which < 0 || (!numeric && (which == RANGE_MIN || which == RANGE_MAX))) {
-                                r = src_skip(p, "v");
-                                if (r < 0)
-                                        return r;
-                        } else {
-                                if (seen[which])
-                                        return type_error(p, "constraint '%s' has member '%s' twice", def->name, key);
-                                seen[which] = true;
-
-                                r = peek_variant(p, &member_sig);
-                                if (r < 0)
-                                        return r;
-                                r = parse_value(p, id, range_member_to_string(which), member_sig, which, c);
-                                if (r < 0)
-                                        return r;
-                        }
-                        r = src_exit(p);
-                        if (r < 0)
-                                return r;
-                }
-                if (r < 0)
-                        return r;
-                r = src_exit(p);
-                if (r < 0)
-                        return r;
-                r = src_exit(p);
-                if (r < 0)
-                        return r;
-
-                /* A dictionary left with nothing in it (`{}`, `{exact: []}`) asks for
-                 * nothing, as an empty list does. */
-                c->present = c->has_min || c->has_max || c->has_exact || c->has_ideal;
-                return 0;
-        }
+        if (streq(sig, "a{sv}"))
+                return parse_range(p, id, c);
 
         c->bare = true;
-        if (streq(sig, "b") && def->type != CONSTRAINT_TYPE_BOOLEAN) {
-                int b;
-
-                r = read_variant_bool(p, &b);
-                if (r < 0)
-                        return r;
-                c->existence = true;
-                if (in_advanced) {
-                        c->has_exact = true;
-                        c->exact_bool = b;
-                } else {
-                        c->has_ideal = true;
-                        c->ideal_bool = b;
-                }
-                c->present = true;
-                return 0;
-        }
+        if (streq(sig, "b") && constraint_defs[id].type != CONSTRAINT_TYPE_BOOLEAN)
+                return parse_existence(p, in_advanced, c);
 
         r = parse_value(p, id, NULL, sig, in_advanced ? RANGE_EXACT : RANGE_IDEAL, c);
         if (r < 0)
                 return r;
         c->present = c->has_exact || c->has_ideal;
         return 0;
+}
+
+static int check_unselectable_member(Parser *p, const char *key, void *userdata) {
+        const char *name = userdata;
+
+        if (streq(key, "min") || streq(key, "max") || streq(key, "exact"))
+                return type_error(p, "constraint '%s' cannot be required", name);
+        return src_skip(p, "v");
 }
 
 /* A name the specs define but that may not select a device: a TypeError when required. In an
@@ -415,33 +461,8 @@ static int check_unselectable(Parser *p, const char *name, bool in_advanced) {
         if (r < 0)
                 return r;
 
-        if (streq(sig, "a{sv}")) {
-                unsigned count = 0;
-                const char *key;
-
-                r = src_enter(p, 'v', "a{sv}");
-                if (r < 0)
-                        return r;
-                r = src_enter(p, 'a', "{sv}");
-                if (r < 0)
-                        return r;
-                while ((r = enter_entry(p, &count, name, &key)) > 0) {
-                        if (streq(key, "min") || streq(key, "max") || streq(key, "exact"))
-                                return type_error(p, "constraint '%s' cannot be required", name);
-                        r = src_skip(p, "v");
-                        if (r < 0)
-                                return r;
-                        r = src_exit(p);
-                        if (r < 0)
-                                return r;
-                }
-                if (r < 0)
-                        return r;
-                r = src_exit(p);
-                if (r < 0)
-                        return r;
-                return src_exit(p);
-        }
+        if (streq(sig, "a{sv}"))
+                return parse_dict_variant(p, name, check_unselectable_member, (void *) name);
 
         if (in_advanced)
                 return type_error(p, "constraint '%s' cannot be required", name);
@@ -450,47 +471,48 @@ static int check_unselectable(Parser *p, const char *name, bool in_advanced) {
 
 static int parse_advanced(Parser *p, TrackConstraints *t);
 
-/* The entries of one constraint set; the a{sv} is entered. `t` is the track for the basic set
- * (where `advanced` may appear), NULL inside an advanced set. */
-static int parse_set(Parser *p, DeviceKind kind, ConstraintSet *set, TrackConstraints *t) {
-        bool seen[_CONSTRAINT_MAX] = {}, seen_advanced = false;
-        const char *what = t ? "track constraints" : "advanced constraint set";
-        unsigned count = 0;
-        const char *key;
-        int r;
+/* One constraint set being read. `track` is the track for the basic set (where `advanced` may
+ * appear), NULL inside an advanced set. */
+typedef struct SetParse {
+        DeviceKind kind;
+        ConstraintSet *set;
+        TrackConstraints *track;
+        bool seen[_CONSTRAINT_MAX];
+        bool seen_advanced;
+} SetParse;
 
-        while ((r = enter_entry(p, &count, what, &key)) > 0) {
-                int id = constraint_from_string(key);
+static int parse_set_entry(Parser *p, const char *key, void *userdata) {
+        SetParse *sp = userdata;
+        int id = constraint_from_string(key);
 
-                if (id >= 0) {
-                        if (seen[id])
-                                return type_error(p, "constraint '%s' given twice", key);
-                        seen[id] = true;
-                        /* The other kind's properties are dropped, even required ones. */
-                        if (constraint_applies(id, kind))
-                                r = parse_constraint(p, id, !t, &set->c[id]);
-                        else
-                                r = src_skip(p, "v");
-                } else if (streq(key, "advanced")) {
-                        if (!t)
-                                return type_error(p, "nesting too deep: 'advanced' inside an advanced set");
-                        if (seen_advanced)
-                                return type_error(p, "constraint 'advanced' given twice");
-                        seen_advanced = true;
-                        r = parse_advanced(p, t);
-                } else if (constraint_is_unselectable(key, kind))
-                        r = check_unselectable(p, key, !t);
-                else
-                        /* Unknown names may come from newer clients. */
-                        r = src_skip(p, "v");
-                if (r < 0)
-                        return r;
-
-                r = src_exit(p);
-                if (r < 0)
-                        return r;
+        if (id >= 0) {
+                if (sp->seen[id])
+                        return type_error(p, "constraint '%s' given twice", key);
+                sp->seen[id] = true;
+                /* The other kind's properties are dropped, even required ones. */
+                if (constraint_applies(id, sp->kind))
+                        return parse_constraint(p, id, !sp->track, &sp->set->c[id]);
+                return src_skip(p, "v");
         }
-        return r;
+        if (streq(key, "advanced")) {
+                if (!sp->track)
+                        return type_error(p, "nesting too deep: 'advanced' inside an advanced set");
+                if (sp->seen_advanced)
+                        return type_error(p, "constraint 'advanced' given twice");
+                sp->seen_advanced = true;
+                return parse_advanced(p, sp->track);
+        }
+        if (constraint_is_unselectable(key, sp->kind))
+                return check_unselectable(p, key, !sp->track);
+        /* Unknown names may come from newer clients. */
+        return src_skip(p, "v");
+}
+
+/* The entries of one constraint set; the a{sv} is entered. */
+static int parse_set(Parser *p, DeviceKind kind, ConstraintSet *set, TrackConstraints *t) {
+        SetParse sp = { .kind = kind, .set = set, .track = t };
+
+        return parse_entries(p, t ? "track constraints" : "advanced constraint set", parse_set_entry, &sp);
 }
 
 static int parse_advanced(Parser *p, TrackConstraints *t) {
@@ -590,12 +612,76 @@ int track_constraints_read(const ConstraintSource *src, DeviceKind kind, TrackCo
         return 0;
 }
 
+/* audio or video of MediaStreamConstraints: true, false, or a MediaTrackConstraints. */
+static int parse_stream_kind(Parser *p, const char *key, DeviceKind kind, MediaStreamConstraints *c) {
+        bool *requested = kind == DEVICE_KIND_AUDIO ? &c->audio : &c->video;
+        const char *sig;
+        int r;
+
+        r = peek_variant(p, &sig);
+        if (r < 0)
+                return r;
+        if (streq(sig, "b")) {
+                int b;
+
+                r = read_variant_bool(p, &b);
+                if (r < 0)
+                        return r;
+                *requested = b;
+                return 0;
+        }
+        if (streq(sig, "a{sv}")) {
+                r = src_enter(p, 'v', "a{sv}");
+                if (r < 0)
+                        return r;
+                r = src_enter(p, 'a', "{sv}");
+                if (r < 0)
+                        return r;
+                r = parse_track(p, kind, kind == DEVICE_KIND_AUDIO ? &c->audio_constraints : &c->video_constraints);
+                if (r < 0)
+                        return r;
+                r = src_exit(p);
+                if (r < 0)
+                        return r;
+                r = src_exit(p);
+                if (r < 0)
+                        return r;
+                *requested = true;
+                return 0;
+        }
+        if (signature_is_nested(sig))
+                return type_error(p, "nesting too deep in '%s'", key);
+        return type_error(p, "'%s' has wrong type '%s'", key, sig);
+}
+
+/* MediaStreamConstraints being read. */
+typedef struct StreamParse {
+        MediaStreamConstraints *c;
+        bool seen[_DEVICE_KIND_MAX];
+} StreamParse;
+
+static int parse_stream_entry(Parser *p, const char *key, void *userdata) {
+        StreamParse *sp = userdata;
+        DeviceKind kind;
+
+        if (streq(key, "audio"))
+                kind = DEVICE_KIND_AUDIO;
+        else if (streq(key, "video"))
+                kind = DEVICE_KIND_VIDEO;
+        else
+                /* Unknown keys may come from newer clients. */
+                return src_skip(p, "v");
+
+        if (sp->seen[kind])
+                return type_error(p, "'%s' given twice", key);
+        sp->seen[kind] = true;
+        return parse_stream_kind(p, key, kind, sp->c);
+}
+
 int media_stream_constraints_read(const ConstraintSource *src, MediaStreamConstraints **ret, char **ret_message) {
         _cleanup_(media_stream_constraints_freep) MediaStreamConstraints *c = NULL;
         Parser p = { .src = src, .message = ret_message };
-        bool seen[_DEVICE_KIND_MAX] = {};
-        unsigned count = 0;
-        const char *key;
+        StreamParse sp = {};
         int r;
 
         assert(src);
@@ -604,74 +690,12 @@ int media_stream_constraints_read(const ConstraintSource *src, MediaStreamConstr
         c = calloc(1, sizeof(MediaStreamConstraints));
         if (!c)
                 return -ENOMEM;
+        sp.c = c;
 
         r = enter_top_dict(&p, "constraints");
         if (r < 0)
                 return r;
-        while ((r = enter_entry(&p, &count, "constraints", &key)) > 0) {
-                DeviceKind kind;
-                const char *sig;
-
-                if (streq(key, "audio"))
-                        kind = DEVICE_KIND_AUDIO;
-                else if (streq(key, "video"))
-                        kind = DEVICE_KIND_VIDEO;
-                else {
-                        /* Unknown keys may come from newer clients. */
-                        r = src_skip(&p, "v");
-                        if (r < 0)
-                                return r;
-                        goto next;
-                }
-
-                if (seen[kind])
-                        return type_error(&p, "'%s' given twice", key);
-                seen[kind] = true;
-
-                r = peek_variant(&p, &sig);
-                if (r < 0)
-                        return r;
-                if (streq(sig, "b")) {
-                        int b;
-
-                        r = read_variant_bool(&p, &b);
-                        if (r < 0)
-                                return r;
-                        if (kind == DEVICE_KIND_AUDIO)
-                                c->audio = b;
-                        else
-                                c->video = b;
-                } else if (streq(sig, "a{sv}")) {
-                        TrackConstraints **slot = kind == DEVICE_KIND_AUDIO ? &c->audio_constraints : &c->video_constraints;
-
-                        r = src_enter(&p, 'v', "a{sv}");
-                        if (r < 0)
-                                return r;
-                        r = src_enter(&p, 'a', "{sv}");
-                        if (r < 0)
-                                return r;
-                        r = parse_track(&p, kind, slot);
-                        if (r < 0)
-                                return r;
-                        r = src_exit(&p);
-                        if (r < 0)
-                                return r;
-                        r = src_exit(&p);
-                        if (r < 0)
-                                return r;
-                        if (kind == DEVICE_KIND_AUDIO)
-                                c->audio = true;
-                        else
-                                c->video = true;
-                } else if (signature_is_nested(sig))
-                        return type_error(&p, "nesting too deep in '%s'", key);
-                else
-                        return type_error(&p, "'%s' has wrong type '%s'", key, sig);
-        next:
-                r = src_exit(&p);
-                if (r < 0)
-                        return r;
-        }
+        r = parse_entries(&p, "constraints", parse_stream_entry, &sp);
         if (r < 0)
                 return r;
         r = src_exit(&p);

@@ -197,28 +197,31 @@ static int64_t clamp_round(double v, int64_t lo, int64_t hi) {
         return CLAMP((int64_t) llround(v), lo, hi);
 }
 
-/* The point of the final region nearest to the basic set's ideals (constraints.md, "The
- * candidate space of a camera"). Fills width, height, frame rate and aspect ratio of s; false
- * when no whole width and height meet the required aspect ratio. */
-bool region_choose_point(const Region *r, const VideoMode *mode, const ConstraintSet *basic, SelectedSettings *s) {
+/* Whether c has an ideal value (not an existence test). */
+static bool has_ideal_value(const Constraint *c) {
+        return c->present && c->has_ideal && !c->existence;
+}
+
+/* The size nearest to the basic set's ideals: the ideal width and height where given, the other
+ * one from the ideal aspect ratio (else the mode's), and without either the native size scaled
+ * into the region, cut to the ideal ratio. */
+static void region_ideal_size(const Region *r, const VideoMode *mode, const ConstraintSet *basic, int64_t *ret_w,
+                              int64_t *ret_h) {
         const Constraint *cw = &basic->c[CONSTRAINT_WIDTH], *ch = &basic->c[CONSTRAINT_HEIGHT],
-                         *ca = &basic->c[CONSTRAINT_ASPECT_RATIO], *cf = &basic->c[CONSTRAINT_FRAME_RATE];
-        bool iw = cw->present && cw->has_ideal && !cw->existence;
-        bool ih = ch->present && ch->has_ideal && !ch->existence;
-        bool ia = ca->present && ca->has_ideal && !ca->existence && ca->ideal > 0;
-        bool ifr = cf->present && cf->has_ideal && !cf->existence;
+                         *ca = &basic->c[CONSTRAINT_ASPECT_RATIO];
+        bool iw = has_ideal_value(cw), ih = has_ideal_value(ch);
+        bool ia = has_ideal_value(ca) && ca->ideal > 0;
         double ratio = ia ? ca->ideal : (double) mode->width / (double) mode->height;
-        int64_t w, h;
 
         if (iw && ih) {
-                w = clamp_round(cw->ideal, r->w_min, r->w_max);
-                h = clamp_round(ch->ideal, r->h_min, r->h_max);
+                *ret_w = clamp_round(cw->ideal, r->w_min, r->w_max);
+                *ret_h = clamp_round(ch->ideal, r->h_min, r->h_max);
         } else if (iw) {
-                w = clamp_round(cw->ideal, r->w_min, r->w_max);
-                h = clamp_round((double) w / ratio, r->h_min, r->h_max);
+                *ret_w = clamp_round(cw->ideal, r->w_min, r->w_max);
+                *ret_h = clamp_round((double) *ret_w / ratio, r->h_min, r->h_max);
         } else if (ih) {
-                h = clamp_round(ch->ideal, r->h_min, r->h_max);
-                w = clamp_round((double) h * ratio, r->w_min, r->w_max);
+                *ret_h = clamp_round(ch->ideal, r->h_min, r->h_max);
+                *ret_w = clamp_round((double) *ret_h * ratio, r->w_min, r->w_max);
         } else {
                 double scale = MIN(1.0, MIN((double) r->w_max / mode->width, (double) r->h_max / mode->height));
                 double ws = mode->width * scale, hs = mode->height * scale;
@@ -230,61 +233,79 @@ bool region_choose_point(const Region *r, const VideoMode *mode, const Constrain
                         else
                                 hs = ws / ratio;
                 }
-                w = clamp_round(ws, r->w_min, r->w_max);
-                h = clamp_round(hs, r->h_min, r->h_max);
+                *ret_w = clamp_round(ws, r->w_min, r->w_max);
+                *ret_h = clamp_round(hs, r->h_min, r->h_max);
         }
+}
 
-        if (!region_aspect_ok(r, w, h)) {
-                /* Move the dimension without an ideal (else the height) to the nearest value
-                 * that meets the required ratio; if it cannot, the other one; if neither can
-                 * alone, the nearest whole size that does. */
-                bool move_width_first = ih && !iw;
-                bool fixed = false;
-                int64_t a, b;
+/* The whole size of the region's required aspect ratio nearest to (*w, *h), by the sum of the
+ * relative changes of both; false when there is none or the region is too tall to scan. */
+static bool region_nearest_size(const Region *r, int64_t *w, int64_t *h) {
+        double best = INFINITY;
+        int64_t best_w = 0, best_h = 0, a, b;
 
-                for (unsigned attempt = 0; attempt < 2 && !fixed; attempt++) {
-                        bool move_width = move_width_first == (attempt == 0);
+        if (r->h_max - r->h_min >= REGION_SCAN_MAX)
+                return false;
+        for (int64_t y = r->h_min; y <= r->h_max; y++) {
+                double cost;
+                int64_t x;
 
-                        if (move_width && region_widths_for_height(r, h, &a, &b)) {
-                                w = CLAMP(w, a, b);
-                                fixed = true;
-                        } else if (!move_width && region_heights_for_width(r, w, &a, &b)) {
-                                h = CLAMP(h, a, b);
-                                fixed = true;
-                        }
+                if (!region_widths_for_height(r, y, &a, &b))
+                        continue;
+                x = CLAMP(*w, a, b);
+                cost = fabs((double) (x - *w)) / (double) *w + fabs((double) (y - *h)) / (double) *h;
+                if (cost < best) {
+                        best = cost;
+                        best_w = x;
+                        best_h = y;
                 }
-
-                if (!fixed && r->h_max - r->h_min < REGION_SCAN_MAX) {
-                        double best = INFINITY;
-                        int64_t best_w = 0, best_h = 0;
-
-                        for (int64_t y = r->h_min; y <= r->h_max; y++) {
-                                double cost;
-                                int64_t x;
-
-                                if (!region_widths_for_height(r, y, &a, &b))
-                                        continue;
-                                x = CLAMP(w, a, b);
-                                cost = fabs((double) (x - w)) / (double) w + fabs((double) (y - h)) / (double) h;
-                                if (cost < best) {
-                                        best = cost;
-                                        best_w = x;
-                                        best_h = y;
-                                }
-                        }
-                        if (isfinite(best)) {
-                                w = best_w;
-                                h = best_h;
-                                fixed = true;
-                        }
-                }
-                if (!fixed)
-                        return false;
         }
+        if (!isfinite(best))
+                return false;
+        *w = best_w;
+        *h = best_h;
+        return true;
+}
+
+/* Make (*w, *h) meet the region's required aspect ratio: move the dimension without an ideal
+ * (else the height) to the nearest value that does; if it cannot, the other one; if neither can
+ * alone, the nearest whole size that does. False when no whole size does. */
+static bool region_fit_aspect(const Region *r, bool move_width_first, int64_t *w, int64_t *h) {
+        int64_t a, b;
+
+        if (region_aspect_ok(r, *w, *h))
+                return true;
+        for (unsigned attempt = 0; attempt < 2; attempt++) {
+                bool move_width = move_width_first == (attempt == 0);
+
+                if (move_width && region_widths_for_height(r, *h, &a, &b)) {
+                        *w = CLAMP(*w, a, b);
+                        return true;
+                }
+                if (!move_width && region_heights_for_width(r, *w, &a, &b)) {
+                        *h = CLAMP(*h, a, b);
+                        return true;
+                }
+        }
+        return region_nearest_size(r, w, h);
+}
+
+/* The point of the final region nearest to the basic set's ideals (constraints.md, "The
+ * candidate space of a camera"). Fills width, height, frame rate and aspect ratio of s; false
+ * when no whole width and height meet the required aspect ratio. */
+bool region_choose_point(const Region *r, const VideoMode *mode, const ConstraintSet *basic, SelectedSettings *s) {
+        const Constraint *cf = &basic->c[CONSTRAINT_FRAME_RATE];
+        bool move_width_first = has_ideal_value(&basic->c[CONSTRAINT_HEIGHT]) &&
+                                !has_ideal_value(&basic->c[CONSTRAINT_WIDTH]);
+        int64_t w, h;
+
+        region_ideal_size(r, mode, basic, &w, &h);
+        if (!region_fit_aspect(r, move_width_first, &w, &h))
+                return false;
 
         s->width = (uint32_t) w;
         s->height = (uint32_t) h;
         s->aspect_ratio = aspect_ratio_of(w, h);
-        s->frame_rate = CLAMP(ifr ? cf->ideal : mode->frame_rate, r->f_min, r->f_max);
+        s->frame_rate = CLAMP(has_ideal_value(cf) ? cf->ideal : mode->frame_rate, r->f_min, r->f_max);
         return true;
 }

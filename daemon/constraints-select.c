@@ -25,6 +25,11 @@ typedef struct EntryList {
         size_t n;
 } EntryList;
 
+static void entry_list_done(EntryList *l) {
+        free(l->entries);
+        *l = (EntryList) {};
+}
+
 static int entry_list_add(EntryList *l, const Entry *e) {
         Entry *grown;
 
@@ -168,46 +173,37 @@ static int entry_compare(const Entry *a, const Entry *b, const ConstraintCandida
         return 0;
 }
 
-int select_settings(const TrackConstraints *c, const ConstraintCandidate *candidates, size_t n,
-                    SelectedSettings *ret, const char **ret_constraint) {
-        _cleanup_free_ bool *satisfied = NULL;
-        _cleanup_free_ Region *narrowed = NULL;
-        bool failed_everywhere[_CONSTRAINT_MAX];
-        EntryList l = {};
-        Entry *best = NULL;
-        bool have_device = false, any;
+/* Step 1: every settings dictionary every device of the kind can produce. False when no
+ * candidate is of the kind. */
+static int collect_entries(const TrackConstraints *c, const ConstraintCandidate *candidates, size_t n,
+                           EntryList *l) {
+        bool have_device = false;
         int r;
 
-        assert(c);
-        assert(candidates || n == 0);
-        assert(ret);
-
-        if (ret_constraint)
-                *ret_constraint = "";
-
-        /* 1. Every settings dictionary every device of the kind can produce. */
         for (size_t i = 0; i < n; i++) {
                 const Device *d = candidates[i].device;
 
                 if (!d || d->kind != c->kind)
                         continue;
                 have_device = true;
-                r = d->kind == DEVICE_KIND_VIDEO ? add_video_entries(&l, i, d) : add_audio_entries(&l, i, d);
+                r = d->kind == DEVICE_KIND_VIDEO ? add_video_entries(l, i, d) : add_audio_entries(l, i, d);
                 if (r < 0)
-                        goto finish;
+                        return r;
         }
-        if (!have_device) {
-                r = -ENODEV;
-                goto finish;
-        }
+        return have_device;
+}
 
-        /* 2. Keep what the basic set's required constraints allow, noting which of them failed
-         * for every candidate examined. */
+/* Step 2: keep what the basic set's required constraints allow. When nothing is left, the
+ * failing constraint is the first (in constraints.md's order) that failed for every entry. */
+static bool filter_basic(const TrackConstraints *c, const ConstraintCandidate *candidates, EntryList *l,
+                         const char **ret_constraint) {
+        bool failed_everywhere[_CONSTRAINT_MAX];
+        bool any = false;
+
         for (ConstraintId id = 0; id < _CONSTRAINT_MAX; id++)
                 failed_everywhere[id] = constraint_is_required(&c->basic.c[id]);
-        any = false;
-        for (size_t i = 0; i < l.n; i++) {
-                Entry *e = &l.entries[i];
+        for (size_t i = 0; i < l->n; i++) {
+                Entry *e = &l->entries[i];
                 const ConstraintCandidate *cand = &candidates[e->s.candidate];
 
                 for (ConstraintId id = 0; id < _CONSTRAINT_MAX; id++)
@@ -217,28 +213,30 @@ int select_settings(const TrackConstraints *c, const ConstraintCandidate *candid
                 e->alive = entry_satisfies(e, &c->basic, cand, &e->region);
                 any = any || e->alive;
         }
-        if (!any) {
-                if (ret_constraint)
-                        for (ConstraintId id = 0; id < _CONSTRAINT_MAX; id++)
-                                if (failed_everywhere[id]) {
-                                        *ret_constraint = constraint_defs[id].name;
-                                        break;
-                                }
-                r = -ERANGE;
-                goto finish;
-        }
+        if (!any && ret_constraint)
+                for (ConstraintId id = 0; id < _CONSTRAINT_MAX; id++)
+                        if (failed_everywhere[id]) {
+                                *ret_constraint = constraint_defs[id].name;
+                                break;
+                        }
+        return any;
+}
 
-        /* 3. Each advanced set in order filters, unless nothing satisfies it. */
-        satisfied = calloc(MAX(l.n, 1U), sizeof(bool));
-        narrowed = calloc(MAX(l.n, 1U), sizeof(Region));
-        if (!satisfied || !narrowed) {
-                r = -ENOMEM;
-                goto finish;
-        }
+/* Step 3: each advanced set in order filters, unless nothing satisfies it. */
+static int filter_advanced(const TrackConstraints *c, const ConstraintCandidate *candidates, EntryList *l) {
+        _cleanup_free_ bool *satisfied = NULL;
+        _cleanup_free_ Region *narrowed = NULL;
+
+        satisfied = calloc(MAX(l->n, 1U), sizeof(bool));
+        narrowed = calloc(MAX(l->n, 1U), sizeof(Region));
+        if (!satisfied || !narrowed)
+                return -ENOMEM;
+
         for (size_t k = 0; k < c->n_advanced; k++) {
-                any = false;
-                for (size_t i = 0; i < l.n; i++) {
-                        Entry *e = &l.entries[i];
+                bool any = false;
+
+                for (size_t i = 0; i < l->n; i++) {
+                        Entry *e = &l->entries[i];
 
                         satisfied[i] = e->alive &&
                                        entry_satisfies(e, &c->advanced[k], &candidates[e->s.candidate], &narrowed[i]);
@@ -246,16 +244,22 @@ int select_settings(const TrackConstraints *c, const ConstraintCandidate *candid
                 }
                 if (!any)
                         continue;
-                for (size_t i = 0; i < l.n; i++) {
-                        l.entries[i].alive = satisfied[i];
-                        if (satisfied[i] && l.entries[i].s.crop_and_scale)
-                                l.entries[i].region = narrowed[i];
+                for (size_t i = 0; i < l->n; i++) {
+                        l->entries[i].alive = satisfied[i];
+                        if (satisfied[i] && l->entries[i].s.crop_and_scale)
+                                l->entries[i].region = narrowed[i];
                 }
         }
+        return 0;
+}
 
-        /* 4. and 5. The smallest basic-set distance, then the tie-breaks. */
-        for (size_t i = 0; i < l.n; i++) {
-                Entry *e = &l.entries[i];
+/* Steps 4 and 5: the smallest basic-set distance, then the tie-breaks. NULL when no entry is
+ * left (a crop-and-scale region without a whole size of the required aspect ratio). */
+static const Entry *choose_best(const TrackConstraints *c, const ConstraintCandidate *candidates, EntryList *l) {
+        const Entry *best = NULL;
+
+        for (size_t i = 0; i < l->n; i++) {
+                Entry *e = &l->entries[i];
                 const ConstraintCandidate *cand = &candidates[e->s.candidate];
 
                 if (!e->alive)
@@ -275,14 +279,39 @@ int select_settings(const TrackConstraints *c, const ConstraintCandidate *candid
                 if (!best || entry_compare(e, best, candidates) < 0)
                         best = e;
         }
-        if (!best) {
-                r = -ERANGE;
-                goto finish;
-        }
+        return best;
+}
+
+int select_settings(const TrackConstraints *c, const ConstraintCandidate *candidates, size_t n,
+                    SelectedSettings *ret, const char **ret_constraint) {
+        _cleanup_(entry_list_done) EntryList l = {};
+        const Entry *best;
+        int r;
+
+        assert(c);
+        assert(candidates || n == 0);
+        assert(ret);
+
+        if (ret_constraint)
+                *ret_constraint = "";
+
+        r = collect_entries(c, candidates, n, &l);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return SELECT_SETTINGS_NO_DEVICE;
+
+        if (!filter_basic(c, candidates, &l, ret_constraint))
+                return SELECT_SETTINGS_OVERCONSTRAINED;
+
+        r = filter_advanced(c, candidates, &l);
+        if (r < 0)
+                return r;
+
+        best = choose_best(c, candidates, &l);
+        if (!best)
+                return SELECT_SETTINGS_OVERCONSTRAINED;
 
         *ret = best->s;
-        r = 0;
-finish:
-        free(l.entries);
-        return r;
+        return SELECT_SETTINGS_FOUND;
 }

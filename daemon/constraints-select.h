@@ -4,11 +4,16 @@
 
 #include "constraints.h"
 
-/* SelectSettings. Returns 0 and fills *ret; -ENODEV when no candidate of the constraints' kind
- * exists (NotFoundError); -ERANGE when no setting satisfies the required constraints
- * (OverconstrainedError), with *ret_constraint set to the failing constraint name per
- * constraints.md (a static string, "" if none). Candidates should be in enumeration order;
- * candidates of the other kind are ignored.
+typedef enum SelectSettingsResult {
+        SELECT_SETTINGS_FOUND,           /* *ret is filled */
+        SELECT_SETTINGS_NO_DEVICE,       /* no candidate of the constraints' kind: NotFoundError */
+        SELECT_SETTINGS_OVERCONSTRAINED, /* no setting satisfies the required constraints */
+} SelectSettingsResult;
+
+/* SelectSettings. Returns a SelectSettingsResult, or -ENOMEM. When overconstrained,
+ * *ret_constraint is the failing constraint's name per constraints.md (a static string, "" if
+ * none: OverconstrainedError). Candidates should be in enumeration order; candidates of the
+ * other kind are ignored.
  *
  * Microphones: echoCancellation, autoGainControl and noiseSuppression are offered as false,
  * and also as true where the device can; without a constraint the result is false (the
