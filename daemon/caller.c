@@ -57,8 +57,46 @@ Caller *caller_unref(Caller *c) {
         safe_close(c->pidfd);
         free(c->unique_name);
         free(c->app_id);
+        free(c->broker);
         free(c);
         return NULL;
+}
+
+/* The kind of app an id names, from its form alone (see caller.h). A reverse-DNS id may be a
+ * Flatpak or an app scope: counted as sandboxed, the stricter of the two. */
+static CallerAppKind app_kind_of_id(const char *app_id) {
+        if (startswith(app_id, "host:"))
+                return CALLER_APP_HOST;
+        if (startswith(app_id, "snap."))
+                return CALLER_APP_SNAP;
+        return CALLER_APP_FLATPAK;
+}
+
+int caller_new_brokered(const Caller *broker, const char *app_id, Caller **ret) {
+        _cleanup_(caller_unrefp) Caller *c = NULL;
+        int r;
+
+        if (!broker || !broker->app_id || !app_id_is_valid(app_id))
+                return -EINVAL;
+        r = caller_new(&c);
+        if (r < 0)
+                return r;
+        c->uid = broker->uid;
+        c->pid = broker->pid;
+        c->start_time = broker->start_time;
+        if (broker->pidfd >= 0) {
+                c->pidfd = fcntl(broker->pidfd, F_DUPFD_CLOEXEC, 3);
+                if (c->pidfd < 0)
+                        return -errno;
+        }
+        c->app_kind = app_kind_of_id(app_id);
+        c->unique_name = strdup(broker->unique_name);
+        c->app_id = strdup(app_id);
+        c->broker = strdup(broker->app_id);
+        if (!c->unique_name || !c->app_id || !c->broker)
+                return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        return 0;
 }
 
 /* ---- the process ---- */

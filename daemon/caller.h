@@ -35,6 +35,7 @@ typedef struct Caller {
         char *unique_name; /* the connection, ":1.42" */
         char *app_id;      /* NULL until identified */
         CallerAppKind app_kind;
+        char *broker;      /* set when a trusted broker acts for app_id: the broker's own app id */
 } Caller;
 
 /* An empty Caller: uid UID_INVALID, pid 0, pidfd -1. */
@@ -42,6 +43,11 @@ int caller_new(Caller **ret);
 Caller *caller_ref(Caller *c);
 Caller *caller_unref(Caller *c); /* accepts NULL, returns NULL */
 DEFINE_CLEANUP_FUNC(Caller, caller_unref);
+
+/* A trusted broker acting for another app (api.md, Brokers): the broker's connection, uid and
+ * process, with app_id the app it acts for (a valid app id) and broker the broker's own app id.
+ * Decisions, grants, exposure and device ids then belong to app_id. */
+int caller_new_brokered(const Caller *broker, const char *app_id, Caller **ret);
 
 /* Called once with the outcome of caller_query(): error < 0 and c == NULL on failure (deny), or
  * error == 0 and a fully identified Caller. c is borrowed for the duration of the call: take
