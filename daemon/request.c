@@ -9,6 +9,7 @@
 #include "bus-util.h"
 #include "caller.h"
 #include "consent.h"
+#include "constraints-select.h"
 #include "decision.h"
 #include "device-id.h"
 #include "exposure.h"
@@ -286,7 +287,7 @@ static bool select_devices(Request *r) {
                 }
                 q = select_settings(ks->constraints ?: empty, ks->candidates, ks->n_candidates, &ks->selected,
                                     &failed);
-                if (q < 0) {
+                if (q != SELECT_SETTINGS_FOUND) {
                         bool reveal = m->config.reveal_constraint_name == REVEAL_CONSTRAINT_ALWAYS ||
                                       exposure_holds(m, r->caller, r->origin, k);
 
@@ -374,7 +375,8 @@ static bool apply_device_pick(Request *r, char **picked) {
                         request_fail(r, 2, "AbortError", NULL, "Out of memory.");
                         return false;
                 }
-                if (select_settings(ks->constraints ?: empty, ks->candidates, n, &ks->selected, &failed) < 0) {
+                if (select_settings(ks->constraints ?: empty, ks->candidates, n, &ks->selected, &failed) !=
+                    SELECT_SETTINGS_FOUND) {
                         /* The user saw the devices, so the name may be told. */
                         request_fail(r, 2, "OverconstrainedError", failed,
                                      "The chosen device cannot satisfy the required constraints.");
