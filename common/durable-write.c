@@ -1,13 +1,16 @@
 /* Durable replacement of a file: temporary file, fsync, rename, fsync of the directory, with the
- * old version kept as a second link until the new one is known to be on disk. */
+ * old version kept as a second link until the new one is known to be on disk. Damaged files are
+ * renamed aside, never replaced. */
 #include "durable-write.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -160,4 +163,27 @@ int durable_write_remove_leftovers(int dir_fd, const char *name) {
                         n++;
         closedir(d);
         return n;
+}
+
+int durable_set_aside(int dir_fd, const char *name, uint64_t now_realtime_usec, char *ret_name, size_t size) {
+        time_t t = (time_t) (now_realtime_usec / 1000000u);
+        char stamp[32];
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) == 0)
+                snprintf(stamp, sizeof stamp, "%" PRIu64, (uint64_t) t);
+        for (unsigned i = 0; i < 1000; i++) {
+                int n = i == 0 ? snprintf(ret_name, size, "%s.corrupt-%s", name, stamp)
+                               : snprintf(ret_name, size, "%s.corrupt-%s-%u", name, stamp, i);
+
+                if (n < 0 || (size_t) n >= size)
+                        return -ENAMETOOLONG;
+                if (renameat2(dir_fd, name, dir_fd, ret_name, RENAME_NOREPLACE) >= 0) {
+                        (void) fsync(dir_fd);
+                        return 0;
+                }
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
 }

@@ -1,8 +1,10 @@
 /* Replacing a small file so that a full disk, a crash or a power cut leaves either the old or the
- * new version, never a mix and never nothing: the one way every store of the daemon writes. */
+ * new version, never a mix and never nothing: the one way every store of the daemon writes; and
+ * setting a damaged one aside. */
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef enum DurableWriteFlags {
@@ -25,3 +27,8 @@ int durable_write_at(int dir_fd, const char *name, const void *data, size_t size
  * the second link of the old version); they were never the file. Returns how many were removed,
  * or a negative errno when the directory cannot be read. */
 int durable_write_remove_leftovers(int dir_fd, const char *name);
+
+/* Keep a damaged file for inspection instead of reading or replacing it: rename dir_fd/name to
+ * "<name>.corrupt-<UTC time of now_realtime_usec>" (with "-N" added when that exists; nothing is
+ * ever replaced) and sync the directory. The new name goes to ret_name (size bytes). */
+int durable_set_aside(int dir_fd, const char *name, uint64_t now_realtime_usec, char *ret_name, size_t size);
