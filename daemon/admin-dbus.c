@@ -166,6 +166,32 @@ static int read_grant_key(sd_bus_message *message, const char **ret_app_id, char
         return parse_origin_argument(origin, ret_origin, error);
 }
 
+/* A grant change is answered once it is on disk, or failed and changed nothing. */
+static void reply_when_stored(int result, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (result >= 0) {
+                (void) sd_bus_reply_method_return(message, NULL);
+                return;
+        }
+        if (result == -EDQUOT)
+                sd_bus_error_setf(&error, MG_ERROR_LIMITS_EXCEEDED, "A user holds at most %u stored grants.",
+                                  GRANTS_PER_UID_MAX);
+        else
+                sd_bus_error_set_errnof(&error, result, "The grant store could not be written: %m");
+        bus_reply_error(message, result, &error);
+}
+
+static int store_change_result(sd_bus_message *message, int r, sd_bus_error *error) {
+        if (r >= 0)
+                return 1; /* the reply follows from reply_when_stored() */
+        sd_bus_message_unref(message); /* the reference reply_when_stored() would have dropped */
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid grant.");
+        return r;
+}
+
 static int set_grant_with_caller(Manager *m, sd_bus_message *message, Caller *caller, sd_bus_error *error) {
         _cleanup_free_ char *origin = NULL;
         _cleanup_strv_free_ char **devices = NULL;
@@ -201,15 +227,12 @@ static int set_grant_with_caller(Manager *m, sd_bus_message *message, Caller *ca
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        r = grant_store_set(m->grants, uid, app_id, origin, kind, devices, d,
-                            seconds ? grant_store_now(m->grants, CLOCK_BOOTTIME) + seconds * 1000000ULL : 0, NULL);
-        if (r == -EINVAL)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid grant.");
-        if (r < 0)
-                return r;
         log_info("Grant set by uid %u: %s %s for uid %u, %s, origin %s.", (unsigned) caller->uid, decision,
                  grant_kind_to_string(kind), (unsigned) uid, app_id, origin ?: "none");
-        return sd_bus_reply_method_return(message, NULL);
+        r = grant_store_set(m->grants, uid, app_id, origin, kind, devices, d,
+                            seconds ? grant_store_now(m->grants, CLOCK_BOOTTIME) + seconds * 1000000ULL : 0, NULL,
+                            reply_when_stored, sd_bus_message_ref(message));
+        return store_change_result(message, r, error);
 }
 
 static int method_set_grant(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -238,13 +261,12 @@ static int revoke_grant_with_caller(Manager *m, sd_bus_message *message, Caller 
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        /* Covered live tracks end inside this call (the store's change callback). */
-        r = grant_store_revoke(m->grants, uid, app_id, origin, kind, devices);
-        if (r < 0)
-                return r;
-        log_info("%i grant(s) revoked by uid %u: %s for uid %u, %s, origin %s.", r, (unsigned) caller->uid,
+        /* Covered live tracks end once it is stored (the store's change callback). */
+        log_info("Grants revoked by uid %u: %s for uid %u, %s, origin %s.", (unsigned) caller->uid,
                  grant_kind_to_string(kind), (unsigned) uid, app_id, origin ?: "none");
-        return sd_bus_reply_method_return(message, NULL);
+        r = grant_store_revoke(m->grants, uid, app_id, origin, kind, devices, reply_when_stored,
+                               sd_bus_message_ref(message));
+        return store_change_result(message, r, error);
 }
 
 static int method_revoke_grant(sd_bus_message *message, void *userdata, sd_bus_error *error) {

@@ -269,6 +269,10 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 log_error_errno(r, "Failed to read the grants in %s; no stored decision applies until it is fixed: %m",
                                 m->state_dir);
         grant_store_set_change_callback(m->grants, on_grant_changed, m);
+        /* Grant writes fsync: off the loop, so that live streams never wait for the disk. */
+        r = grant_store_attach_event(m->grants, m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the grant writer: %m");
         r = history_open(m->state_dir, NULL, &m->history);
         if (r < 0)
                 log_error_errno(r, "Failed to open the access history in %s, not recording it: %m", m->state_dir);

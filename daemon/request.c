@@ -50,7 +50,16 @@ struct Request {
         KindState kinds[_DEVICE_KIND_MAX];
         Prompt *prompt;
         sd_event_source *start_source;
+        struct StoreWait *store_wait; /* the user's decision being stored */
 };
+
+/* The request goes on (the devices open, or it fails as denied) once the user's lasting decision
+ * is on disk, so that what the app is then told is already in force for its next request. */
+typedef struct StoreWait {
+        Request *request; /* NULL once the request went */
+        unsigned pending; /* changes not yet ended, plus one while they are being made */
+        void (*then)(Request *r);
+} StoreWait;
 
 static const char *const state_names[] = {
         [REQUEST_PENDING] = "pending",
@@ -93,6 +102,8 @@ static Request *request_free(Request *r) {
                 free(ks->ids);
         }
         prompt_cancel(r->prompt);
+        if (r->store_wait)
+                r->store_wait->request = NULL;
         sd_event_source_disable_unref(r->start_source);
         media_stream_constraints_free(r->constraints);
         caller_unref(r->caller);
@@ -406,10 +417,39 @@ static bool apply_device_pick(Request *r, char **picked) {
         return true;
 }
 
-/* Keep a lasting decision in the grant store (and so on disk). */
-static void store_decision(Request *r, GrantDecision decision, uint64_t seconds) {
-        uint64_t expires = seconds ? now_usec(CLOCK_BOOTTIME) + seconds * 1000000ULL : 0;
+static void on_decision_stored(int result, void *userdata) {
+        StoreWait *w = userdata;
+        Request *r = w->request;
+        void (*then)(Request *r) = w->then;
 
+        if (result < 0)
+                log_warning_errno(result, "Failed to keep a decision of the user: %m");
+        if (--w->pending > 0)
+                return;
+        free(w);
+        if (!r)
+                return;
+        r->store_wait = NULL;
+        /* The user's answer stands for this request even when it could not be kept. */
+        then(r);
+}
+
+static void fail_denied_by_user(Request *r) {
+        request_fail(r, 1, "NotAllowedError", NULL, "Permission denied by the user.");
+}
+
+/* Keep a lasting decision in the grant store (and so on disk), then go on with then(r). */
+static void store_decision(Request *r, GrantDecision decision, uint64_t seconds, void (*then)(Request *r)) {
+        uint64_t expires = seconds ? now_usec(CLOCK_BOOTTIME) + seconds * 1000000ULL : 0;
+        StoreWait *w;
+
+        w = new0(StoreWait, 1);
+        if (!w) {
+                log_oom();
+                return then(r);
+        }
+        *w = (StoreWait){ .request = r, .pending = 1, .then = then };
+        r->store_wait = w;
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
                 KindState *ks = &r->kinds[k];
                 _cleanup_strv_free_ char **devices = NULL;
@@ -417,16 +457,23 @@ static void store_decision(Request *r, GrantDecision decision, uint64_t seconds)
 
                 if (!ks->requested)
                         continue;
+                q = 0;
                 if (ks->picked && decision == GRANT_ALLOW)
-                        for (size_t i = 0; i < ks->n_candidates; i++)
-                                if (strv_extend(&devices, ks->candidates[i].device->hardware_id) < 0)
-                                        return (void) log_oom();
+                        for (size_t i = 0; q >= 0 && i < ks->n_candidates; i++)
+                                q = strv_extend(&devices, ks->candidates[i].device->hardware_id);
+                if (q < 0) {
+                        log_oom(); /* never a grant for more devices than were picked */
+                        continue;
+                }
                 q = grant_store_set(r->manager->grants, r->caller->uid, r->caller->app_id, r->origin, k, devices,
-                                    decision, expires, NULL);
+                                    decision, expires, NULL, on_decision_stored, w);
                 ks->by_store = decision == GRANT_ALLOW;
                 if (q < 0)
                         log_warning_errno(q, "Failed to keep the decision for %s: %m", r->caller->app_id);
+                else
+                        w->pending++;
         }
+        on_decision_stored(0, w);
 }
 
 static void on_prompt_answer(int error, const PromptResult *result, void *userdata) {
@@ -450,16 +497,17 @@ static void on_prompt_answer(int error, const PromptResult *result, void *userda
         case DECISION_ALLOW_TIMED:
                 if (result->devices && !apply_device_pick(r, result->devices))
                         return;
-                if (result->decision != DECISION_ALLOW_ONCE)
+                if (result->decision == DECISION_ALLOW_ONCE)
+                        open_devices(r);
+                else
                         store_decision(r, GRANT_ALLOW,
-                                       result->decision == DECISION_ALLOW_TIMED ? result->seconds : 0);
-                open_devices(r);
+                                       result->decision == DECISION_ALLOW_TIMED ? result->seconds : 0, open_devices);
                 return;
         case DECISION_DENY_ALWAYS:
-                store_decision(r, GRANT_DENY, 0);
-                _fallthrough_;
+                store_decision(r, GRANT_DENY, 0, fail_denied_by_user);
+                return;
         case DECISION_DENY_ONCE:
-                request_fail(r, 1, "NotAllowedError", NULL, "Permission denied by the user.");
+                fail_denied_by_user(r);
                 return;
         default:
                 request_fail(r, 1, "NotAllowedError", NULL, "The prompt was dismissed.");
