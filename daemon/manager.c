@@ -307,9 +307,29 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         return 0;
 }
 
+void manager_stop(Manager *m) {
+        if (m->stopped)
+                return;
+        m->stopped = true;
+        /* The order is what indicators and agents rely on: open prompts are withdrawn (agents get
+         * Cancel), streams end and devices stop, accepted grant changes are answered, then the
+         * indicators say "off"; all of it reaches the bus before it closes. */
+        if (m->requests)
+                requests_free_all(m);
+        consent_free_all(m);
+        if (m->tracks)
+                tracks_drop_all(m, TRACK_END_SHUTDOWN);
+        if (m->grants)
+                grant_store_flush(m->grants);
+        indicator_stop(m->indicator);
+        if (m->bus && sd_bus_is_open(m->bus) > 0)
+                (void) sd_bus_flush(m->bus);
+}
+
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_stop(m);
         requests_free_all(m);
         m->polkit_registry = polkit_verify_registry_free(m->polkit_registry);
         if (m->tracks)
@@ -454,6 +474,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
         (void) sd_notify(false, "STOPPING=1");
+        /* Before the loop exits: leaving it closes the bus (sd-bus's exit handler). */
+        manager_stop(m);
         return sd_event_exit(m->event, 0);
 }
 

@@ -45,6 +45,7 @@ typedef struct Manager {
         Indicator *indicator;
         PromptBackoff *backoff;       /* prompts refused again and again are not shown for a while */
         bool muted[_DEVICE_KIND_MAX]; /* the global privacy switches */
+        bool stopped;                 /* manager_stop() ran */
         Hashmap *polkit_registry;     /* privileged calls waiting for polkit */
 
         sd_bus_slot *manager_slot;
@@ -71,6 +72,10 @@ static inline void manager_freep(Manager **m) {
 /* Connect to the bus, export the objects, take the name; then serve until a signal. */
 int manager_start(Manager *m);
 int manager_run(Manager *m);
+/* Wind down while the bus is still there: prompts withdrawn, streams ended, the indicators
+ * published off. SIGTERM and SIGINT do it before the loop exits; manager_free() does it
+ * otherwise. Once only. */
+void manager_stop(Manager *m);
 
 /* Re-read the admin policy (Admin.ReloadPolicy, SIGHUP) and end the live tracks it now denies.
  * When the directory cannot be read at all the old policy stays. */
