@@ -452,6 +452,14 @@ static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus
         }
         if (name[0] == ':' && isempty(new_owner))
                 manager_peer_gone(m, name);
+        else if (name[0] == ':' && isempty(old_owner))
+                callers_connection_appeared(m, name);
+        return 0;
+}
+
+static int on_name_owner_watched(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        if (!sd_bus_message_is_method_error(message, NULL))
+                callers_watch_started(userdata);
         return 0;
 }
 
@@ -540,9 +548,9 @@ int manager_start(Manager *m) {
         /* Departures of connections end their requests, tracks and agents. */
         r = sd_bus_match_signal_async(m->bus, &m->name_owner_slot, "org.freedesktop.DBus",
                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                      "NameOwnerChanged", on_name_owner_changed, NULL, m);
+                                      "NameOwnerChanged", on_name_owner_changed, on_name_owner_watched, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch connections leaving the bus: %m");
+                return log_error_errno(r, "Failed to watch connections coming and leaving: %m");
 
         r = polkit_authority_new(m->bus, &m->polkit);
         if (r < 0)

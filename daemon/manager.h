@@ -38,6 +38,8 @@ typedef struct Manager {
 
         Hashmap *callers;        /* unique name → Caller, identified connections */
         Hashmap *caller_lookups; /* unique name → CallerLookup, identification in flight */
+        Hashmap *connections_seen; /* unique name → when it appeared on the bus (callers.c) */
+        uint64_t connections_seen_since; /* CLOCK_BOOTTIME µs the watch of appearances began */
         Hashmap *requests;       /* object path → Request, pending */
         Hashmap *tracks;         /* object path → Track, live */
         GrantStore *grants;           /* lasting user decisions, kept in the state directory */
