@@ -6,7 +6,7 @@
 #include "caller.h"
 #include "callers.h"
 #include "consent.h"
-#include "constraints.h"
+#include "constraints-bus.h"
 #include "decision.h"
 #include "device-id.h"
 #include "exposure.h"

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 
 #include "durable-write.h"
-#include "indicator.h"
 #include "ini.h"
 #include "log.h"
 #include "mediagate-names.h"
@@ -177,6 +176,6 @@ int mute_set(Manager *m, DeviceKind kind, bool muted) {
         }
         if (muted)
                 announce(m, kind, muted);
-        indicator_update(m->indicator);
+        manager_tracks_changed(m);
         return 0;
 }

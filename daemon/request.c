@@ -9,10 +9,12 @@
 #include "bus-util.h"
 #include "caller.h"
 #include "consent.h"
+#include "constraints-select.h"
 #include "decision.h"
 #include "device-id.h"
 #include "exposure.h"
 #include "grants.h"
+#include "history-events.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "policy.h"
@@ -296,7 +298,7 @@ static bool select_devices(Request *r) {
                 }
                 q = select_settings(ks->constraints ?: empty, ks->candidates, ks->n_candidates, &ks->selected,
                                     &failed);
-                if (q < 0) {
+                if (q != SELECT_SETTINGS_FOUND) {
                         bool reveal = m->config.reveal_constraint_name == REVEAL_CONSTRAINT_ALWAYS ||
                                       exposure_holds(m, r->caller, r->origin, k);
 
@@ -384,7 +386,8 @@ static bool apply_device_pick(Request *r, char **picked) {
                         request_fail(r, 2, "AbortError", NULL, "Out of memory.");
                         return false;
                 }
-                if (select_settings(ks->constraints ?: empty, ks->candidates, n, &ks->selected, &failed) < 0) {
+                if (select_settings(ks->constraints ?: empty, ks->candidates, n, &ks->selected, &failed) !=
+                    SELECT_SETTINGS_FOUND) {
                         /* The user saw the devices, so the name may be told. */
                         request_fail(r, 2, "OverconstrainedError", failed,
                                      "The chosen device cannot satisfy the required constraints.");
@@ -466,7 +469,7 @@ static void on_prompt_answer(int error, const PromptResult *result, void *userda
                                       result->decision == DECISION_ALLOW_ALWAYS ||
                                       result->decision == DECISION_ALLOW_TIMED);
 
-        r->prompt = NULL; /* freed by consent.c once the callback returns */
+        r->prompt = prompt_unref(r->prompt);
         prompt_backoff_record(r->manager->backoff, r->prompt_key, !allowed, now_usec(CLOCK_BOOTTIME));
         if (error < 0) {
                 request_fail(r, 1, "NotAllowedError", NULL, "%s",
@@ -552,7 +555,7 @@ static void prompt_user(Request *r) {
                 .pid = r->caller->pid,
         };
         q = consent_prompt(m, r->caller->uid, r->path, &details, on_prompt_answer, r, &r->prompt);
-        if (q == -ENOENT)
+        if (q == PROMPT_NO_AGENT)
                 return request_fail(r, 1, "NotAllowedError", NULL, "No consent agent is available.");
         if (q < 0)
                 return request_fail(r, 1, "NotAllowedError", NULL, "The prompt could not be shown.");
