@@ -262,6 +262,10 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 log_error_errno(r, "Failed to read the grants in %s; no stored decision applies until it is fixed: %m",
                                 m->state_dir);
         grant_store_set_change_callback(m->grants, on_grant_changed, m);
+        /* Grant writes fsync: off the loop, so that live streams never wait for the disk. */
+        r = grant_store_attach_event(m->grants, m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the grant writer: %m");
         r = history_open(m->state_dir, NULL, &m->history);
         if (r < 0)
                 log_error_errno(r, "Failed to open the access history in %s, not recording it: %m", m->state_dir);
@@ -297,9 +301,29 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         return 0;
 }
 
+void manager_stop(Manager *m) {
+        if (m->stopped)
+                return;
+        m->stopped = true;
+        /* The order is what indicators and agents rely on: open prompts are withdrawn (agents get
+         * Cancel), streams end and devices stop, accepted grant changes are answered, then the
+         * indicators say "off"; all of it reaches the bus before it closes. */
+        if (m->requests)
+                requests_free_all(m);
+        consent_free_all(m);
+        if (m->tracks)
+                tracks_drop_all(m, TRACK_END_SHUTDOWN);
+        if (m->grants)
+                grant_store_flush(m->grants);
+        indicator_stop(m->indicator);
+        if (m->bus && sd_bus_is_open(m->bus) > 0)
+                (void) sd_bus_flush(m->bus);
+}
+
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_stop(m);
         requests_free_all(m);
         m->polkit = polkit_authority_free(m->polkit);
         if (m->tracks)
@@ -361,6 +385,14 @@ static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus
         }
         if (name[0] == ':' && isempty(new_owner))
                 manager_peer_gone(m, name);
+        else if (name[0] == ':' && isempty(old_owner))
+                callers_connection_appeared(m, name);
+        return 0;
+}
+
+static int on_name_owner_watched(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        if (!sd_bus_message_is_method_error(message, NULL))
+                callers_watch_started(userdata);
         return 0;
 }
 
@@ -391,6 +423,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
         (void) sd_notify(false, "STOPPING=1");
+        /* Before the loop exits: leaving it closes the bus (sd-bus's exit handler). */
+        manager_stop(m);
         return sd_event_exit(m->event, 0);
 }
 
@@ -431,9 +465,9 @@ static int attach_bus(Manager *m) {
         /* Departures of connections end their requests, tracks and agents. */
         r = sd_bus_match_signal_async(m->bus, &m->name_owner_slot, "org.freedesktop.DBus",
                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                      "NameOwnerChanged", on_name_owner_changed, NULL, m);
+                                      "NameOwnerChanged", on_name_owner_changed, on_name_owner_watched, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch connections leaving the bus: %m");
+                return log_error_errno(r, "Failed to watch connections coming and leaving: %m");
         r = polkit_authority_new(m->bus, &m->polkit);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up polkit checks: %m");

@@ -53,7 +53,16 @@ struct Request {
         KindState kinds[_DEVICE_KIND_MAX];
         Prompt *prompt;
         sd_event_source *start_source;
+        struct StoreWait *store_wait; /* the user's decision being stored */
 };
+
+/* The request goes on (the devices open, or it fails as denied) once the user's lasting decision
+ * is on disk, so that what the app is then told is already in force for its next request. */
+typedef struct StoreWait {
+        Request *request; /* NULL once the request went */
+        unsigned pending; /* changes not yet ended, plus one while they are being made */
+        void (*then)(Request *r);
+} StoreWait;
 
 static const char *const state_names[] = {
         [REQUEST_PENDING] = "pending",
@@ -85,6 +94,10 @@ static void request_stop_waiting(Request *r) {
                 r->kinds[k].polkit = polkit_query_cancel(r->kinds[k].polkit);
         r->prompt = prompt_cancel(r->prompt);
         r->start_source = sd_event_source_disable_unref(r->start_source);
+        /* A decision being stored stays stored, but nothing follows it for this request. */
+        if (r->store_wait)
+                r->store_wait->request = NULL;
+        r->store_wait = NULL;
 }
 
 static Request *request_free(Request *r) {
@@ -433,10 +446,47 @@ static bool apply_device_pick(Request *r, char **picked) {
         return true;
 }
 
-/* Keep a lasting decision in the grant store (and so on disk). */
-static void store_decision(Request *r, GrantDecision decision, uint64_t seconds) {
-        uint64_t expires = seconds ? now_usec(CLOCK_BOOTTIME) + seconds * 1000000ULL : 0;
+static void on_decision_stored(int result, void *userdata) {
+        StoreWait *w = userdata;
+        _cleanup_(request_unrefp) Request *r = w->request ? request_ref(w->request) : NULL;
+        void (*then)(Request *r) = w->then;
 
+        if (result < 0)
+                log_warning_errno(result, "Failed to keep a decision of the user: %m");
+        if (--w->pending > 0)
+                return;
+        free(w);
+        if (!r)
+                return;
+        r->store_wait = NULL;
+        /* The user's answer stands for this request even when it could not be kept. */
+        then(r);
+}
+
+/* The allow is stored: the decision in force is taken again (the policy may have been reloaded
+ * meanwhile), then the devices open. */
+static void decide_then_open(Request *r) {
+        if (decide_kinds(r) == POLICY_DENY)
+                return;
+        open_devices(r);
+}
+
+static void fail_denied_by_user(Request *r) {
+        request_deny(r, "Permission denied by the user.");
+}
+
+/* Keep a lasting decision in the grant store (and so on disk), then go on with then(r). */
+static void store_decision(Request *r, GrantDecision decision, uint64_t seconds, void (*then)(Request *r)) {
+        uint64_t expires = seconds ? now_usec(CLOCK_BOOTTIME) + seconds * 1000000ULL : 0;
+        StoreWait *w;
+
+        w = new0(StoreWait, 1);
+        if (!w) {
+                log_oom();
+                return then(r);
+        }
+        *w = (StoreWait){ .request = r, .pending = 1, .then = then };
+        r->store_wait = w;
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
                 KindState *ks = &r->kinds[k];
                 _cleanup_strv_free_ char **devices = NULL;
@@ -444,15 +494,22 @@ static void store_decision(Request *r, GrantDecision decision, uint64_t seconds)
 
                 if (!ks->requested)
                         continue;
+                q = 0;
                 if (ks->picked && decision == GRANT_ALLOW)
-                        for (size_t i = 0; i < ks->n_candidates; i++)
-                                if (strv_extend(&devices, ks->candidates[i].device->hardware_id) < 0)
-                                        return (void) log_oom();
+                        for (size_t i = 0; q >= 0 && i < ks->n_candidates; i++)
+                                q = strv_extend(&devices, ks->candidates[i].device->hardware_id);
+                if (q < 0) {
+                        log_oom(); /* never a grant for more devices than were picked */
+                        continue;
+                }
                 q = grant_store_set(r->manager->grants, r->caller->uid, r->caller->app_id, r->origin, k, devices,
-                                    decision, expires, NULL);
+                                    decision, expires, NULL, on_decision_stored, w);
                 if (q < 0)
                         log_warning_errno(q, "Failed to keep the decision for %s: %m", r->caller->app_id);
+                else
+                        w->pending++;
         }
+        on_decision_stored(0, w);
 }
 
 static void on_prompt_answer(int error, const PromptResult *result, void *userdata) {
@@ -480,16 +537,18 @@ static void on_prompt_answer(int error, const PromptResult *result, void *userda
                  * the user's yes counts only where the decision in force still asks or allows. */
                 if (decide_kinds(r) == POLICY_DENY)
                         return;
-                if (result->decision != DECISION_ALLOW_ONCE)
+                if (result->decision == DECISION_ALLOW_ONCE)
+                        open_devices(r);
+                else
                         store_decision(r, GRANT_ALLOW,
-                                       result->decision == DECISION_ALLOW_TIMED ? result->seconds : 0);
-                open_devices(r);
+                                       result->decision == DECISION_ALLOW_TIMED ? result->seconds : 0,
+                                       decide_then_open);
                 return;
         case DECISION_DENY_ALWAYS:
-                store_decision(r, GRANT_DENY, 0);
-                _fallthrough_;
+                store_decision(r, GRANT_DENY, 0, fail_denied_by_user);
+                return;
         case DECISION_DENY_ONCE:
-                request_deny(r, "Permission denied by the user.");
+                fail_denied_by_user(r);
                 return;
         default:
                 request_deny(r, "The prompt was dismissed.");
