@@ -14,6 +14,7 @@
 #include "device-id.h"
 #include "exposure.h"
 #include "grants.h"
+#include "history-events.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "policy.h"
@@ -413,7 +414,7 @@ static void on_prompt_answer(int error, const PromptResult *result, void *userda
                                       result->decision == DECISION_ALLOW_ALWAYS ||
                                       result->decision == DECISION_ALLOW_TIMED);
 
-        r->prompt = NULL; /* freed by consent.c once the callback returns */
+        r->prompt = prompt_unref(r->prompt);
         prompt_backoff_record(r->manager->backoff, r->prompt_key, !allowed, now_usec(CLOCK_BOOTTIME));
         if (error < 0) {
                 request_fail(r, 1, "NotAllowedError", NULL, "%s",
@@ -497,7 +498,7 @@ static void prompt_user(Request *r) {
                 .pid = r->caller->pid,
         };
         q = consent_prompt(m, r->caller->uid, r->path, &details, on_prompt_answer, r, &r->prompt);
-        if (q == -ENOENT)
+        if (q == PROMPT_NO_AGENT)
                 return request_fail(r, 1, "NotAllowedError", NULL, "No consent agent is available.");
         if (q < 0)
                 return request_fail(r, 1, "NotAllowedError", NULL, "The prompt could not be shown.");
