@@ -73,8 +73,19 @@ UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBMEDIAGATE := $(BUILD)/libmediagate.so.$(VERSION)
 
+# mediagate-pipewire (bridge/): on libmediagate and libpipewire-0.3, with the daemon's caller
+# identification (the consumers' app ids). PipeWire's headers are system headers: their inline
+# code is not ours to warn about.
+BRIDGE_PKGS := libpipewire-0.3 libsystemd
+BRIDGE_CFLAGS := $(BASE_CFLAGS) -Icommon -Iclient-lib -Idaemon \
+	$(patsubst -I%,-isystem %,$(call pc_cflags,$(BRIDGE_PKGS))) $(CFLAGS)
+BRIDGE_LIBS := $(call pc_libs,$(BRIDGE_PKGS)) -lm
+BRIDGE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out bridge/main.c,$(wildcard bridge/*.c)))
+BRIDGE_LINK_OBJS := $(BRIDGE_OBJS) $(BUILD)/daemon/caller.o $(COMMON_OBJS)
+
 .PHONY: all deps demo check check-sanitized check-unit check-integration check-vm fuzz install uninstall clean
-all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc
+all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc \
+	$(BUILD)/mediagate-pipewire
 
 deps:
 	@tools/install-deps
@@ -94,6 +105,16 @@ $(BUILD)/client-lib/mediactl/%.o: client-lib/mediactl/%.c $(wildcard common/*.h 
 
 $(BUILD)/common $(BUILD)/daemon/devices $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl $(BUILD)/tests $(BUILD)/examples:
 	mkdir -p $@
+
+$(BUILD)/bridge:
+	mkdir -p $@
+
+$(BUILD)/bridge/%.o: bridge/%.c $(wildcard bridge/*.h common/*.h client-lib/*.h daemon/caller.h) | $(BUILD)/bridge
+	$(CC) $(BRIDGE_CFLAGS) -c $< -o $@
+
+$(BUILD)/mediagate-pipewire: $(BUILD)/bridge/main.o $(BRIDGE_LINK_OBJS) $(LIBMEDIAGATE)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(BUILD)/bridge/main.o $(BRIDGE_LINK_OBJS) -L$(BUILD) -lmediagate \
+		-Wl,-rpath,'$$ORIGIN' $(BRIDGE_LIBS)
 
 $(BUILD)/libmediagated.a: $(DAEMON_OBJS)
 	rm -f $@
