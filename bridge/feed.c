@@ -3,6 +3,7 @@
  * stream's process callback (the node drives the graph, so it asks for that callback with
  * pw_stream_trigger_process() when a frame came). */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sys/mman.h>
 #include <spa/buffer/meta.h>
 #include <spa/param/buffers.h>
@@ -175,8 +176,7 @@ int feed_set_format(Feed *f, const NegotiatedFormat *format) {
         return feed_update_params(f);
 }
 
-static int buffer_alloc_own(FeedBuffer *fb, struct spa_data *d) {
-        size_t size = d->maxsize;
+static int buffer_alloc_own(FeedBuffer *fb, struct spa_data *d, size_t size) {
 
         if (size == 0)
                 return -EINVAL;
@@ -196,6 +196,7 @@ static int buffer_alloc_own(FeedBuffer *fb, struct spa_data *d) {
         d->flags = SPA_DATA_FLAG_READWRITE;
         d->fd = fb->memfd;
         d->mapoffset = 0;
+        d->maxsize = (uint32_t) size;
         d->data = fb->map;
         return 0;
 }
@@ -228,7 +229,7 @@ void feed_add_buffer(Feed *f, struct pw_buffer *b) {
                 d->data = (void *) (f->pool_map + (size_t) fb->slot * f->slot_size);
                 return;
         }
-        r = buffer_alloc_own(fb, d);
+        r = buffer_alloc_own(fb, d, f->frame_size);
         if (r < 0)
                 log_error_errno(r, "Cannot allocate a PipeWire buffer: %m");
 }
@@ -503,6 +504,10 @@ void feed_detach(Feed *f) {
         bool was_zero_copy = f->zero_copy;
 
         f->io = sd_event_source_disable_unref(f->io);
+        if (f->mg)
+                log_info("Stopped feeding from %s: %" PRIu64 " frames in, %" PRIu64 " out (%" PRIu64
+                         " copied), %" PRIu64 " dropped.", mg_track_get_label(f->track), f->stats.frames_in,
+                         f->stats.frames_out, f->stats.frames_copied, f->stats.frames_dropped);
         if (f->mg)
                 release_pending(f);
         f->n_pending = 0;
