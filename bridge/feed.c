@@ -213,6 +213,7 @@ void feed_add_buffer(Feed *f, struct pw_buffer *b) {
         fb = &f->buffers[f->n_buffers];
         *fb = (FeedBuffer) { .pw = b, .memfd = -1 };
         b->user_data = fb;
+        log_debug("PipeWire buffer %u added (%s).", f->n_buffers, f->zero_copy ? "pool" : "own");
         f->n_buffers++;
         f->n_alive++;
         if (f->format.kind != SOURCE_CAMERA)
@@ -239,6 +240,7 @@ void feed_remove_buffer(Feed *f, struct pw_buffer *b) {
 
         if (!fb)
                 return;
+        log_debug("PipeWire buffer %td removed.", fb - f->buffers);
         if (fb->holds_frame && f->mg)
                 (void) mg_frame_release(f->mg, &fb->frame);
         buffer_clear(fb);
@@ -524,6 +526,10 @@ void feed_detach(Feed *f) {
 
 MgTrack *feed_get_track(const Feed *f) {
         return f->track;
+}
+
+bool feed_is_zero_copy(const Feed *f) {
+        return f->zero_copy;
 }
 
 void feed_set_open(Feed *f, bool open) {

@@ -35,6 +35,8 @@ int feed_set_format(Feed *f, const NegotiatedFormat *format);
 int feed_attach(Feed *f, MgTrack *track, MgStreamFormat *ret_delivered, MgError *err);
 void feed_detach(Feed *f);
 MgTrack *feed_get_track(const Feed *f);
+/* Whether the attached stream's pool serves as the buffers (once PipeWire asks for buffers again). */
+bool feed_is_zero_copy(const Feed *f);
 
 /* Frames go out only while the gate is open (every consumer is allowed); others are dropped. */
 void feed_set_open(Feed *f, bool open);

@@ -33,6 +33,9 @@ struct Node {
          * node then offers only that one, and the consumer renegotiates. */
         bool offer_delivered;
         MgStreamFormat delivered;
+        /* The node asked its consumers to negotiate again: the format goes and comes back, and
+         * the tracks stay. */
+        bool renegotiating;
 
         NodeConsumer *consumers;
         size_t n_consumers;
@@ -124,6 +127,7 @@ static void reject_app_for(Node *n, const char *app_id, const MgError *e) {
 }
 
 static int node_offer_delivered(Node *n, const MgStreamFormat *sf);
+static int node_update_formats(Node *n);
 
 /* Feed the node from the first allowed app's track, unless it is fed already. */
 static void node_pick_feed(Node *n) {
@@ -149,6 +153,13 @@ static void node_pick_feed(Node *n) {
                                 (void) asprintf(&e.message, "cannot open the stream: %s", strerror(-r));
                         reject_app_for(n, access_get_app_id(a), &e);
                         return;
+                }
+                /* PipeWire 0.3.65 allocates a link's buffers once, when the format is set, and
+                 * the pool exists only now: offering the formats again makes the consumer
+                 * renegotiate, and the new buffers are the pool's slots. */
+                if (feed_is_zero_copy(n->feed)) {
+                        n->renegotiating = true;
+                        (void) node_update_formats(n);
                 }
                 break;
         }
@@ -281,18 +292,24 @@ static int node_offer_delivered(Node *n, const MgStreamFormat *sf) {
                  sf->width, sf->height);
         n->delivered = *sf;
         n->offer_delivered = true;
+        n->renegotiating = true;
         r = node_update_formats(n);
         if (r < 0)
                 log_warning_errno(r, "%s: cannot offer the delivered format: %m", n->spec.name);
         return r;
 }
 
-/* Whether a new format can keep the tracks asked for the old one: only the pixel format
- * changed, to the one they deliver. */
+/* Whether a new format can keep the tracks asked for the old one: the same format again (after
+ * the node renegotiated for the pool), or only the pixel format changed, to the one they deliver. */
 static bool format_keeps_tracks(const Node *n, const NegotiatedFormat *f) {
-        return n->have_format && n->offer_delivered && f->kind == SOURCE_CAMERA &&
-               f->width == n->format.width && f->height == n->format.height &&
-               f->video_format == format_video_from_fourcc(n->delivered.fourcc);
+        if (!n->have_format || f->kind != n->format.kind)
+                return false;
+        if (f->kind == SOURCE_MICROPHONE)
+                return f->rate == n->format.rate && f->channels == n->format.channels;
+        if (f->width != n->format.width || f->height != n->format.height)
+                return false;
+        return f->video_format == n->format.video_format ||
+               (n->offer_delivered && f->video_format == format_video_from_fourcc(n->delivered.fourcc));
 }
 
 static void on_format(Node *n, const struct spa_pod *param) {
@@ -301,6 +318,10 @@ static void on_format(Node *n, const struct spa_pod *param) {
         int r;
 
         if (!param) {
+                if (n->renegotiating) {
+                        log_debug("%s: renegotiating.", n->spec.name);
+                        return;
+                }
                 log_debug("%s: no format any more.", n->spec.name);
                 n->have_format = false;
                 remove_all_accesses(n);
@@ -314,9 +335,10 @@ static void on_format(Node *n, const struct spa_pod *param) {
                 return;
         }
         keep = format_keeps_tracks(n, &f);
+        n->renegotiating = false;
         if (!keep)
                 remove_all_accesses(n);
-        else
+        else if (f.video_format != n->format.video_format)
                 feed_detach(n->feed);
         n->format = f;
         n->have_format = true;
