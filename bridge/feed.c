@@ -20,8 +20,8 @@
 #define COPY_BUFFERS_AUDIO 8u
 /* Audio periods waiting for the next cycle; a camera keeps only its newest frame. */
 #define PENDING_MAX 16u
-/* An audio buffer holds this many 10 ms periods, so that a late cycle catches up. */
-#define AUDIO_PERIODS_PER_BUFFER 4u
+/* An audio buffer has room for this many 10 ms periods (it carries one). */
+#define AUDIO_PERIODS_PER_BUFFER 2u
 
 typedef struct FeedBuffer {
         struct pw_buffer *pw;
@@ -62,6 +62,7 @@ struct Feed {
         sd_event_source *io;
         MgFrame pending[PENDING_MAX];
         uint32_t n_pending;
+        uint32_t pending_offset; /* audio: bytes of pending[0] already sent */
         bool open;
         FeedStats stats;
 };
@@ -258,6 +259,7 @@ static void release_pending(Feed *f) {
         for (uint32_t i = 0; i < f->n_pending; i++)
                 (void) mg_frame_release(f->mg, &f->pending[i]);
         f->n_pending = 0;
+        f->pending_offset = 0;
 }
 
 /* Buffers PipeWire gave back: they are ours again, and a slot one carried goes back to the daemon. */
@@ -344,9 +346,19 @@ static void emit_video(Feed *f, MgFrame *frame) {
         (void) mg_frame_release(f->mg, frame);
 }
 
-/* Audio periods: as many as fit one buffer, copied (the stream's converter reads them there). */
+static uint64_t pending_audio_bytes(const Feed *f) {
+        uint64_t bytes = 0;
+
+        for (uint32_t i = 0; i < f->n_pending; i++)
+                bytes += f->pending[i].bytes;
+        return bytes - f->pending_offset;
+}
+
+/* Audio: the graph's driver asks for a quantum of samples a cycle; they are copied out of the
+ * periods mediagate delivered (the stream's converter reads them there). Until enough is queued
+ * the cycle gets silence, so that the queue settles at about one period. */
 static void emit_audio(Feed *f) {
-        uint32_t stride = f->format.channels * 2, used = 0, n = 0;
+        uint32_t stride = f->format.channels * 2, want, done = 0;
         struct pw_buffer *b;
         struct spa_data *d;
 
@@ -354,21 +366,36 @@ static void emit_audio(Feed *f) {
         if (!b)
                 return;
         d = &b->buffer->datas[0];
-        while (n < f->n_pending && d->data && used + f->pending[n].bytes <= d->maxsize) {
-                memcpy((uint8_t *) d->data + used, f->pending[n].data, f->pending[n].bytes);
-                used += f->pending[n].bytes;
-                (void) mg_frame_release(f->mg, &f->pending[n]);
-                n++;
+        want = d->maxsize / stride;
+        if (b->requested > 0 && b->requested < want)
+                want = (uint32_t) b->requested;
+        want *= stride;
+        if (d->data && pending_audio_bytes(f) >= want)
+                while (done < want && f->n_pending > 0) {
+                        MgFrame *frame = &f->pending[0];
+                        uint32_t n = MIN(frame->bytes - f->pending_offset, want - done);
+
+                        memcpy((uint8_t *) d->data + done, frame->data + f->pending_offset, n);
+                        done += n;
+                        f->pending_offset += n;
+                        if (f->pending_offset == frame->bytes) {
+                                (void) mg_frame_release(f->mg, frame);
+                                memmove(f->pending, f->pending + 1, (f->n_pending - 1) * sizeof(MgFrame));
+                                f->n_pending--;
+                                f->pending_offset = 0;
+                                f->stats.frames_out++;
+                                f->stats.frames_copied++;
+                        }
+                }
+        if (d->data && done < want) {
+                memset((uint8_t *) d->data + done, 0, want - done);
+                f->stats.silence_bytes += want - done;
         }
-        memmove(f->pending, f->pending + n, (f->n_pending - n) * sizeof(MgFrame));
-        f->n_pending -= n;
         d->chunk->offset = 0;
-        d->chunk->size = used;
+        d->chunk->size = d->data ? want : 0;
         d->chunk->stride = (int32_t) stride;
-        b->size = used / stride;
+        b->size = want / stride;
         (void) pw_stream_queue_buffer(f->stream, b);
-        f->stats.frames_out += n;
-        f->stats.frames_copied += n;
 }
 
 void feed_process(Feed *f) {
@@ -381,7 +408,7 @@ void feed_process(Feed *f) {
                 }
                 return;
         }
-        if (f->n_pending > 0 && f->mg)
+        if (f->mg)
                 emit_audio(f);
 }
 
@@ -398,6 +425,7 @@ static void feed_take_frame(Feed *f, MgFrame *frame) {
                         (void) mg_frame_release(f->mg, &f->pending[0]);
                         memmove(f->pending, f->pending + 1, (f->n_pending - 1) * sizeof(MgFrame));
                         f->n_pending--;
+                        f->pending_offset = 0;
                         f->stats.frames_dropped++;
                 }
         }
@@ -431,7 +459,8 @@ static int on_stream_io(sd_event_source *s, int fd, uint32_t revents, void *user
                         f->handlers.ended(f, copy ?: "ended", f->userdata);
                 return 0;
         }
-        if (f->n_pending > 0) {
+        /* A camera drives its consumers: a cycle runs when a frame came. */
+        if (f->n_pending > 0 && f->format.kind == SOURCE_CAMERA) {
                 r = pw_stream_trigger_process(f->stream);
                 if (r < 0 && r != -EINVAL)
                         log_debug_errno(r, "Cannot trigger a PipeWire cycle: %m");

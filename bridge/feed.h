@@ -22,6 +22,7 @@ typedef struct FeedHandlers {
 
 typedef struct FeedStats {
         uint64_t frames_in, frames_out, frames_copied, frames_dropped;
+        uint64_t silence_bytes; /* audio: what a cycle got for want of sound (underruns) */
 } FeedStats;
 
 int feed_new(sd_event *event, struct pw_stream *stream, const FeedHandlers *handlers, void *userdata, Feed **ret);

@@ -61,6 +61,13 @@ static void audio_choice(const SourceSpec *s, uint32_t *rate, uint32_t *channels
         *channels = s->max_channels >= 2 && s->min_channels <= 2 ? 2 : MAX(s->min_channels, 1u);
 }
 
+uint32_t formats_audio_rate(const SourceSpec *s) {
+        uint32_t rate, channels;
+
+        audio_choice(s, &rate, &channels);
+        return rate;
+}
+
 static const struct spa_pod *audio_format(const SourceSpec *s, struct spa_pod_builder *b) {
         struct spa_audio_info_raw info = { .format = SPA_AUDIO_FORMAT_S16_LE };
 

@@ -40,5 +40,8 @@ int format_to_constraints(const SourceSpec *s, const NegotiatedFormat *f, MgCons
 /* Whether the frames of a stream of this format can go out as the negotiated format unchanged. */
 bool format_matches_stream(const NegotiatedFormat *f, const MgStreamFormat *sf);
 
+/* The sample rate a microphone's node offers. */
+uint32_t formats_audio_rate(const SourceSpec *s);
+
 /* "YUYV" → SPA_VIDEO_FORMAT_YUY2, "NV12" → SPA_VIDEO_FORMAT_NV12; SPA_VIDEO_FORMAT_UNKNOWN else. */
 uint32_t format_video_from_fourcc(const char *fourcc);

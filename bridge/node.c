@@ -422,6 +422,10 @@ static struct pw_properties *node_properties(const SourceSpec *s) {
         /* What the Camera portal and WirePlumber look for to find cameras. */
         if (props && camera)
                 pw_properties_set(props, PW_KEY_MEDIA_ROLE, "Camera");
+        /* A microphone follows the graph's clock, in cycles of one 10 ms period (mediagate's). */
+        if (props && !camera)
+                pw_properties_setf(props, PW_KEY_NODE_LATENCY, "%u/%u", formats_audio_rate(s) / 100,
+                                   formats_audio_rate(s));
         return props;
 }
 
@@ -437,16 +441,17 @@ static int node_connect(Node *n) {
         uint8_t space[2048];
         struct spa_pod_builder b = SPA_POD_BUILDER_INIT(space, sizeof(space));
         const struct spa_pod *params[FORMATS_MAX];
-        enum pw_stream_flags flags = PW_STREAM_FLAG_DRIVER;
+        enum pw_stream_flags flags;
         int k;
 
         k = formats_enum(&n->spec, NULL, &b, params);
         if (k < 0)
                 return k;
-        /* A camera's buffers are ours to give (the pool's slots); audio goes through the
-         * stream's converter, which PipeWire's buffers serve. The node drives the graph: a cycle
-         * runs when mediagate delivered a frame. */
-        flags |= n->spec.kind == SOURCE_CAMERA ? PW_STREAM_FLAG_ALLOC_BUFFERS : PW_STREAM_FLAG_MAP_BUFFERS;
+        /* A camera's buffers are ours to give (the pool's slots), and it drives its consumers: a
+         * cycle runs when mediagate delivered a frame. A microphone's sound goes through the
+         * stream's converter, in PipeWire's buffers, at the pace of the graph's clock. */
+        flags = n->spec.kind == SOURCE_CAMERA ? PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_ALLOC_BUFFERS
+                                              : PW_STREAM_FLAG_MAP_BUFFERS;
         return pw_stream_connect(n->stream, PW_DIRECTION_OUTPUT, PW_ID_ANY, flags, params, (uint32_t) k);
 }
 
