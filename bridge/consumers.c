@@ -8,8 +8,18 @@
 #include "log.h"
 
 typedef struct NodeEntry {
+        Consumers *owner;
         uint32_t id, client_id;
+        /* Bound (like clients) only when linked to ours: client.api is in the node's info, not
+         * in what the registry announces. */
+        struct pw_proxy *proxy;
+        struct spa_hook listener;
+        bool have_info;
+        bool fixed_buffers;
 } NodeEntry;
+
+/* PipeWire's V4L2 emulation: the app maps the buffers once, after REQBUFS. */
+#define CLIENT_API_V4L2 "v4l2"
 
 typedef struct LinkEntry {
         uint32_t id, output_node, input_node;
@@ -55,8 +65,7 @@ static int table_add(Table *t, void *item) {
         return 0;
 }
 
-/* The entry with this id (every entry type starts with its uint32_t id... after Consumers* for
- * clients, hence the accessor). */
+/* Remove entry i (the last one takes its place) and return it. */
 static void *table_take(Table *t, size_t i) {
         void *item = t->items[i];
 
@@ -92,6 +101,16 @@ static ClientEntry *find_client(Consumers *c, uint32_t id, size_t *index) {
                         return c->clients.items[i];
                 }
         return NULL;
+}
+
+static void node_entry_free(NodeEntry *n) {
+        if (!n)
+                return;
+        if (n->proxy) {
+                spa_hook_remove(&n->listener);
+                pw_proxy_destroy(n->proxy);
+        }
+        free(n);
 }
 
 static void client_entry_free(ClientEntry *e) {
@@ -131,6 +150,23 @@ static const struct pw_client_events client_events = {
         .info = on_client_info,
 };
 
+static void on_node_info(void *data, const struct pw_node_info *info) {
+        NodeEntry *n = data;
+        const char *api;
+
+        if (n->have_info || !info->props)
+                return;
+        n->have_info = true;
+        api = spa_dict_lookup(info->props, PW_KEY_CLIENT_API);
+        n->fixed_buffers = api && streq(api, CLIENT_API_V4L2);
+        consumers_evaluate_all(n->owner);
+}
+
+static const struct pw_node_events node_events = {
+        PW_VERSION_NODE_EVENTS,
+        .info = on_node_info,
+};
+
 static int client_bind(Consumers *c, ClientEntry *e) {
         e->proxy = pw_registry_bind(c->registry, e->id, PW_TYPE_INTERFACE_Client, PW_VERSION_CLIENT, 0);
         if (!e->proxy)
@@ -160,7 +196,14 @@ static void link_evaluate(Consumers *c, LinkEntry *l) {
                 e->have_info = true;
                 e->error = -EIO;
         }
-        if (!e->have_info)
+        if (!n->proxy) {
+                n->proxy = pw_registry_bind(c->registry, n->id, PW_TYPE_INTERFACE_Node, PW_VERSION_NODE, 0);
+                if (n->proxy)
+                        pw_node_add_listener((struct pw_node *) n->proxy, &n->listener, &node_events, n);
+                else
+                        n->have_info = true; /* gone already: its link goes too */
+        }
+        if (!e->have_info || !n->have_info)
                 return;
 
         l->reported = true;
@@ -170,6 +213,7 @@ static void link_evaluate(Consumers *c, LinkEntry *l) {
                 .input_node_id = l->input_node,
                 .client_id = e->id,
                 .app_id = e->app_id,
+                .fixed_buffers = n->fixed_buffers,
                 .error = e->error,
         }, c->userdata);
 }
@@ -187,7 +231,7 @@ static int add_global(Consumers *c, uint32_t id, const char *type, const struct 
 
                 if (!n)
                         return -ENOMEM;
-                *n = (NodeEntry) { .id = id, .client_id = props_u32(props, PW_KEY_CLIENT_ID) };
+                *n = (NodeEntry) { .owner = c, .id = id, .client_id = props_u32(props, PW_KEY_CLIENT_ID) };
                 if (table_add(&c->nodes, n) < 0) {
                         free(n);
                         return -ENOMEM;
@@ -248,7 +292,7 @@ static void on_global_remove(void *data, uint32_t id) {
                         c->handlers.removed(l->id, l->output_node, c->userdata);
                 free(l);
         } else if (find_node(c, id, &i))
-                free(table_take(&c->nodes, i));
+                node_entry_free(table_take(&c->nodes, i));
         else if (find_client(c, id, &i))
                 client_entry_free(table_take(&c->clients, i));
 }
@@ -286,7 +330,7 @@ Consumers *consumers_free(Consumers *c) {
         for (size_t i = 0; i < c->clients.n; i++)
                 client_entry_free(c->clients.items[i]);
         for (size_t i = 0; i < c->nodes.n; i++)
-                free(c->nodes.items[i]);
+                node_entry_free(c->nodes.items[i]);
         for (size_t i = 0; i < c->links.n; i++)
                 free(c->links.items[i]);
         free(c->clients.items);

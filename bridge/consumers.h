@@ -15,6 +15,8 @@ typedef struct ConsumerInfo {
         uint32_t input_node_id;  /* the consumer's node */
         uint32_t client_id;      /* the consumer's client */
         const char *app_id;      /* NULL when it could not be established (then error < 0) */
+        bool fixed_buffers;      /* it cannot take new buffers once it has some (pw-v4l2's
+                                  * emulated device: the app mapped them) */
         int error;
 } ConsumerInfo;
 

@@ -20,6 +20,8 @@
 #define COPY_BUFFERS_AUDIO 8u
 /* Audio periods waiting for the next cycle; a camera keeps only its newest frame. */
 #define PENDING_MAX 16u
+/* How soon a cycle runs to take back buffers when all of them are out. */
+#define KICK_USEC 2000u
 /* An audio buffer has room for this many 10 ms periods (it carries one). */
 #define AUDIO_PERIODS_PER_BUFFER 2u
 
@@ -60,6 +62,7 @@ struct Feed {
         MgTrack *track;
         MgStream *mg;
         sd_event_source *io;
+        sd_event_source *kick; /* a cycle to take buffers back (zero copy) */
         MgFrame pending[PENDING_MAX];
         uint32_t n_pending;
         uint32_t pending_offset; /* audio: bytes of pending[0] already sent */
@@ -398,6 +401,27 @@ static void emit_audio(Feed *f) {
         (void) pw_stream_queue_buffer(f->stream, b);
 }
 
+static int on_kick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Feed *f = userdata;
+
+        f->kick = sd_event_source_unref(f->kick);
+        (void) pw_stream_trigger_process(f->stream);
+        return 0;
+}
+
+/* PipeWire gives a buffer back in the cycle after its consumer let go of it, and this node runs
+ * a cycle only when a frame came. With the pool as buffers, a frame comes only after a slot came
+ * back: when every slot is out, run a cycle soon, so that they return. */
+static void feed_kick_if_starved(Feed *f) {
+        bool starved = f->zero_copy && f->mg && f->n_buffers > 0;
+
+        for (uint32_t i = 0; starved && i < f->n_buffers; i++)
+                if (f->buffers[i].pool && f->buffers[i].ours)
+                        starved = false;
+        if (starved && !f->kick)
+                (void) sd_event_add_time_relative(f->event, &f->kick, CLOCK_MONOTONIC, KICK_USEC, 0, on_kick, f);
+}
+
 void feed_process(Feed *f) {
         if (f->format.kind == SOURCE_CAMERA) {
                 recycle_buffers(f);
@@ -406,6 +430,7 @@ void feed_process(Feed *f) {
 
                         emit_video(f, &frame);
                 }
+                feed_kick_if_starved(f);
                 return;
         }
         if (f->mg)
@@ -496,7 +521,7 @@ static void feed_try_zero_copy(Feed *f, const MgStreamFormat *sf) {
         f->zero_copy = true;
 }
 
-int feed_attach(Feed *f, MgTrack *track, MgStreamFormat *ret_delivered, MgError *err) {
+int feed_attach(Feed *f, MgTrack *track, bool zero_copy, MgStreamFormat *ret_delivered, MgError *err) {
         const MgStreamFormat *sf;
         int r;
 
@@ -518,7 +543,8 @@ int feed_attach(Feed *f, MgTrack *track, MgStreamFormat *ret_delivered, MgError 
                 return r;
         }
         f->track = mg_track_ref(track);
-        feed_try_zero_copy(f, sf);
+        if (zero_copy)
+                feed_try_zero_copy(f, sf);
         if (f->zero_copy) {
                 r = feed_update_params(f);
                 if (r < 0) {
@@ -535,10 +561,12 @@ void feed_detach(Feed *f) {
         bool was_zero_copy = f->zero_copy;
 
         f->io = sd_event_source_disable_unref(f->io);
+        f->kick = sd_event_source_disable_unref(f->kick);
         if (f->mg)
                 log_info("Stopped feeding from %s: %" PRIu64 " frames in, %" PRIu64 " out (%" PRIu64
                          " copied), %" PRIu64 " dropped.", mg_track_get_label(f->track), f->stats.frames_in,
                          f->stats.frames_out, f->stats.frames_copied, f->stats.frames_dropped);
+        f->stats = (FeedStats) {};
         if (f->mg)
                 release_pending(f);
         f->n_pending = 0;

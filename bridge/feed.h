@@ -31,9 +31,10 @@ Feed *feed_free(Feed *f);
 /* The negotiated format: (re)declares the buffers it needs. NULL: none any more. */
 int feed_set_format(Feed *f, const NegotiatedFormat *format);
 
-/* Open the track's stream and feed its frames. -EMEDIUMTYPE when the frames it delivers do not
- * have the negotiated format (the format in *ret_delivered then). */
-int feed_attach(Feed *f, MgTrack *track, MgStreamFormat *ret_delivered, MgError *err);
+/* Open the track's stream and feed its frames; with zero_copy, its pool is to become the buffers
+ * (when PipeWire asks for buffers again: feed_is_zero_copy()). -EMEDIUMTYPE when the frames it
+ * delivers do not have the negotiated format (the format in *ret_delivered then). */
+int feed_attach(Feed *f, MgTrack *track, bool zero_copy, MgStreamFormat *ret_delivered, MgError *err);
 void feed_detach(Feed *f);
 MgTrack *feed_get_track(const Feed *f);
 /* Whether the attached stream's pool serves as the buffers (once PipeWire asks for buffers again). */

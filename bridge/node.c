@@ -13,6 +13,7 @@
 typedef struct NodeConsumer {
         uint32_t link_id;
         char *app_id;
+        bool fixed_buffers;
 } NodeConsumer;
 
 struct Node {
@@ -129,6 +130,13 @@ static void reject_app_for(Node *n, const char *app_id, const MgError *e) {
 static int node_offer_delivered(Node *n, const MgStreamFormat *sf);
 static int node_update_formats(Node *n);
 
+static bool has_fixed_buffers(const Node *n) {
+        for (size_t i = 0; i < n->n_consumers; i++)
+                if (n->consumers[i].fixed_buffers)
+                        return true;
+        return false;
+}
+
 /* Feed the node from the first allowed app's track, unless it is fed already. */
 static void node_pick_feed(Node *n) {
         _cleanup_(mg_error_clear) MgError e = MG_ERROR_INIT;
@@ -143,7 +151,7 @@ static void node_pick_feed(Node *n) {
 
                 if (!t || mg_track_is_ended(t))
                         continue;
-                r = feed_attach(n->feed, t, &delivered, &e);
+                r = feed_attach(n->feed, t, !has_fixed_buffers(n) && !getenv("MEDIAGATE_PIPEWIRE_COPY"), &delivered, &e);
                 if (r == -EMEDIUMTYPE) {
                         (void) node_offer_delivered(n, &delivered);
                         return;
@@ -247,7 +255,9 @@ void node_consumer_added(Node *n, const ConsumerInfo *c) {
                 return;
         }
         n->consumers = grown;
-        n->consumers[n->n_consumers++] = (NodeConsumer) { .link_id = c->link_id, .app_id = id };
+        n->consumers[n->n_consumers++] = (NodeConsumer) {
+                .link_id = c->link_id, .app_id = id, .fixed_buffers = c->fixed_buffers,
+        };
         log_info("%s: %s linked (link %u).", n->spec.name, id, c->link_id);
         node_ensure_accesses(n);
 }
