@@ -478,10 +478,12 @@ static int on_stream_io(sd_event_source *s, int fd, uint32_t revents, void *user
         }
         if (reason) {
                 _cleanup_free_ char *copy = strdup(reason);
+                MgTrack *track = mg_track_ref(f->track);
 
                 feed_detach(f);
                 if (f->handlers.ended)
-                        f->handlers.ended(f, copy ?: "ended", f->userdata);
+                        f->handlers.ended(f, track, copy ?: "ended", f->userdata);
+                mg_track_unref(track);
                 return 0;
         }
         /* A camera drives its consumers: a cycle runs when a frame came. */

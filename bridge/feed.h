@@ -15,9 +15,9 @@
 typedef struct Feed Feed;
 
 typedef struct FeedHandlers {
-        /* The mediagate stream ended (reason: a Track.Ended reason, "disconnected", ...) or
-         * failed; the feed is detached. */
-        void (*ended)(Feed *f, const char *reason, void *userdata);
+        /* The mediagate stream of track ended (reason: a Track.Ended reason, "stopped",
+         * "disconnected", ...) or failed ("error"); the feed is detached. */
+        void (*ended)(Feed *f, MgTrack *track, const char *reason, void *userdata);
 } FeedHandlers;
 
 typedef struct FeedStats {

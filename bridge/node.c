@@ -405,12 +405,22 @@ static const struct pw_stream_events stream_events = {
         .process = on_process,
 };
 
-static void on_feed_ended(Feed *f, const char *reason, void *userdata) {
+static void on_feed_ended(Feed *f, MgTrack *track, const char *reason, void *userdata) {
         Node *n = userdata;
 
         log_info("%s: the mediagate stream ended (%s).", n->spec.name, reason);
-        /* A track that ended has its Ended handled by its access; one that is still live (its
-         * socket closed for another reason) feeds again. */
+        /* The daemon ended the track (revoked, device removed, ...): its app is turned away now,
+         * even before the track's Ended signal arrives. A stream that closed for another reason
+         * is opened again. */
+        if (!streq(reason, "stopped") && !streq(reason, "disconnected") && !streq(reason, "error"))
+                for (size_t i = 0; i < n->n_accesses; i++)
+                        if (access_get_track(n->accesses[i]) == track) {
+                                char message[REASON_MAX];
+
+                                snprintf(message, sizeof message, "mediagate: the track ended: %s", reason);
+                                reject_app(n, access_get_app_id(n->accesses[i]), -ECONNRESET, message);
+                                break;
+                        }
         node_pick_feed(n);
         node_update_gate(n);
 }

@@ -1,0 +1,213 @@
+"""mediagate-pipewire end to end: PipeWire and WirePlumber headless on the test's bus, mediagated on
+synthetic devices, the bridge between them, and real PipeWire clients nobody here wrote
+(pw-record, GStreamer's pipewiresrc, pw-v4l2 with v4l2-ctl, ffmpeg) consuming its nodes, each
+asking mediagate's consent as itself."""
+
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import time
+import wave
+
+import dbus
+import pytest
+
+from conftest import BUILD, BUS_NAME, MEDIACTL, OBJECT_PATH, START_TIMEOUT
+from mgclient import Agent, Client, run_until, sv
+from pipewire_session import PipeWireSession, find_program, have_pipewire, poll, stop_process
+
+BRIDGE = BUILD / "mediagate-pipewire"
+FAKE_VIDEO_DEVICE = os.path.join(os.path.dirname(__file__), "fake-video-device")
+IFACE_ADMIN = BUS_NAME + ".Admin"
+TONE_HZ = 440
+SYNTHETIC = f"""\
+[cam]
+Kind=camera
+Label=Test Camera
+Default=yes
+Modes=640x480@30
+
+[mic]
+Kind=microphone
+Label=Test Microphone
+Default=yes
+SampleRates=48000
+Channels=1
+ToneHz={TONE_HZ}
+"""
+FRAME_BYTES = 640 * 480 * 2
+STAMP = struct.Struct("<8sQ")
+
+pytestmark = pytest.mark.skipif(not have_pipewire(), reason="PipeWire and WirePlumber are not installed")
+
+
+class Env:
+    pass
+
+
+@pytest.fixture
+def bridge(daemon_factory, polkit, tmp_path):
+    """PipeWire, WirePlumber, mediagated (the bridge listed as a trusted broker) and the bridge,
+    its nodes published."""
+    pw = PipeWireSession(tmp_path).start()
+    d = daemon_factory(synthetic=SYNTHETIC)
+    (d.policy_dir / "50-pipewire-bridge.conf").write_text(f"[Brokers]\nApps=host:{BRIDGE.resolve()}\n")
+    d.start()
+    proc = pw.spawn("bridge", [str(BRIDGE), "--verbose"], env=dict(pw.env, MEDIAGATE_BUS="session"))
+    names = {"mediagate-camera", "mediagate-microphone"}
+    if not poll(lambda: names <= set(pw.node_names()), START_TIMEOUT):
+        pw.stop()
+        raise AssertionError("the bridge published no nodes:\n" + pw.log("bridge"))
+    e = Env()
+    e.pw, e.daemon, e.proc, e.tmp = pw, d, proc, tmp_path
+    yield e
+    code = stop_process(proc)
+    pw.stop()
+    assert code == 0, "the bridge failed:\n" + pw.log("bridge")
+
+
+def consume(env, args, timeout=30, until=None):
+    """Run a PipeWire client to its end, serving the test's agent meanwhile; returns it."""
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env.pw.env)
+    done = run_until(lambda: p.poll() is not None or (until and until()), timeout)
+    if not done:
+        stop_process(p, signal.SIGKILL)
+        raise AssertionError(f"{args[0]} did not finish:\n{p.stdout.read().decode()}\n{env.pw.log('bridge')}")
+    return p
+
+
+def gst_camera(path, buffers=30):
+    return ["gst-launch-1.0", "-q", "pipewiresrc", "target-object=mediagate-camera", f"num-buffers={buffers}",
+            "!", "video/x-raw,format=YUY2,width=640,height=480", "!", "filesink", f"location={path}"]
+
+
+def stamped_sequences(data):
+    """The sequence numbers of the synthetic stamps at the start of each frame."""
+    sequences = []
+    for i in range(len(data) // FRAME_BYTES):
+        magic, seq = STAMP.unpack_from(data, i * FRAME_BYTES)
+        assert magic == b"MGFRAME\0", f"frame {i} carries no stamp"
+        sequences.append(seq)
+    return sequences
+
+
+def dominant_frequency(samples, rate):
+    """Zero crossings of a pure tone: two a period."""
+    crossings = sum(1 for a, b in zip(samples, samples[1:]) if (a < 0) != (b < 0))
+    return crossings / 2 / (len(samples) / rate)
+
+
+def test_the_nodes_are_cameras_and_microphones(bridge):
+    info = bridge.pw.cli("ls", "Node")
+    assert 'media.class = "Video/Source"' in info and 'media.role = "Camera"' in info
+    assert 'media.class = "Audio/Source"' in info
+
+
+def test_pw_record_records_the_tone(bridge):
+    Agent("allow-once")
+    wav_path = bridge.tmp / "mic.wav"
+    bytes_per_second = 48000 * 2 * 2  # pw-record's default: 48 kHz stereo S16
+    p = subprocess.Popen(["pw-record", "--target", "mediagate-microphone", str(wav_path)],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=bridge.pw.env)
+    got = run_until(lambda: wav_path.exists() and wav_path.stat().st_size > 44 + 2.2 * bytes_per_second, 30)
+    stop_process(p, signal.SIGINT)
+    assert got, p.stdout.read().decode() + bridge.pw.log("bridge")
+    with wave.open(str(wav_path)) as w:
+        rate, channels, n = w.getframerate(), w.getnchannels(), w.getnframes()
+        frames = w.readframes(n)
+    assert n >= 2 * rate
+    samples = struct.unpack(f"<{n * channels}h", frames)[::channels]
+    # Past the first periods (the queue filling), the tone, not silence.
+    steady = samples[rate // 2:rate // 2 + rate]
+    assert max(abs(s) for s in steady) > 1000
+    assert abs(dominant_frequency(steady, rate) - TONE_HZ) < 10
+
+
+def test_pipewiresrc_takes_30_stamped_frames(bridge):
+    agent = Agent("allow-once")
+    out = bridge.tmp / "camera.yuv"
+    p = consume(bridge, gst_camera(out))
+    assert p.returncode == 0, p.stdout.read().decode() + bridge.pw.log("bridge")
+    data = out.read_bytes()
+    assert len(data) == 30 * FRAME_BYTES
+    sequences = stamped_sequences(data)
+    assert all(b > a for a, b in zip(sequences, sequences[1:])), sequences
+    # The prompt named the consuming app, not the bridge.
+    (_, details), = agent.prompts
+    assert details["app_id"] == f"host:{find_program('gst-launch-1.0')}"
+    assert details["kinds"] == ["camera"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("pw-v4l2"),
+                    reason="needs root (a private mount namespace with a /dev/video0) and pw-v4l2")
+def test_pw_v4l2_streams_30_frames_to_v4l2_ctl(bridge):
+    agent = Agent("allow-once")
+    out = bridge.tmp / "v4l2.yuv"
+    # pw-v4l2 of PipeWire 0.3.65 needs the format set before REQBUFS.
+    p = consume(bridge, ["unshare", "-m", FAKE_VIDEO_DEVICE, "pw-v4l2", "v4l2-ctl",
+                         "--set-fmt-video=width=640,height=480,pixelformat=YUYV",
+                         "--stream-mmap", "--stream-count=30", f"--stream-to={out}"])
+    assert p.returncode == 0, p.stdout.read().decode() + bridge.pw.log("bridge")
+    data = out.read_bytes()
+    assert len(data) == 30 * FRAME_BYTES
+    sequences = stamped_sequences(data)
+    assert all(b > a for a, b in zip(sequences, sequences[1:])), sequences
+    assert agent.prompts[0][1]["app_id"] == f"host:{find_program('v4l2-ctl')}"
+
+
+def test_mediactl_record_pipes_y4m_into_ffmpeg(bridge):
+    Agent("allow-once")
+    env = dict(os.environ, MEDIAGATE_BUS="session")
+    record = subprocess.Popen([str(MEDIACTL), "--json", "record", "--seconds", "2", "--video-out", "-"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    ffmpeg = subprocess.Popen(["ffmpeg", "-nostdin", "-hide_banner", "-f", "yuv4mpegpipe", "-i", "-", "-f", "null", "-"],
+                              stdin=record.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    record.stdout.close()
+    assert run_until(lambda: record.poll() is not None and ffmpeg.poll() is not None, 30)
+    summary = json.loads(record.stderr.read())
+    report = ffmpeg.stderr.read().decode()
+    assert record.returncode == 0 and ffmpeg.returncode == 0, report
+    assert "640x480" in report and "yuv422p" in report
+    frames = int(report.rsplit("frame=", 1)[1].split()[0])
+    assert frames == summary["tracks"][0]["frames"] > 0
+
+
+def test_a_denied_consumer_fails_and_gets_no_frame(bridge):
+    agent = Agent("deny-once")
+    out = bridge.tmp / "camera.yuv"
+    p = consume(bridge, gst_camera(out))
+    output = p.stdout.read().decode()
+    assert p.returncode != 0
+    assert "NotAllowedError" in output, output
+    assert len(agent.prompts) == 1
+    assert not out.exists() or out.stat().st_size == 0
+
+
+def test_revoking_ends_the_consumers_stream(bridge):
+    Agent("allow-always")
+    out = bridge.tmp / "camera.yuv"
+    app_id = f"host:{find_program('gst-launch-1.0')}"
+    p = subprocess.Popen(gst_camera(out, buffers=100000), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=bridge.pw.env)
+    try:
+        assert run_until(lambda: out.exists() and out.stat().st_size >= 5 * FRAME_BYTES, 30), bridge.pw.log("bridge")
+        admin = dbus.Interface(Client().bus.get_object(BUS_NAME, OBJECT_PATH), IFACE_ADMIN)
+        admin.RevokeGrant(app_id, "", "camera", dbus.Dictionary({}, signature="sv"))
+        assert run_until(lambda: p.poll() is not None, 10), "the consumer kept streaming after the revocation"
+    finally:
+        stop_process(p, signal.SIGKILL)
+    output = p.stdout.read().decode()
+    assert p.returncode != 0 and "revoked" in output, output
+    size = out.stat().st_size
+    time.sleep(0.5)
+    assert out.stat().st_size == size
+
+
+def test_a_non_broker_passing_an_app_id_gets_security_error(bridge):
+    c = Client()
+    with pytest.raises(dbus.DBusException) as e:
+        c.manager.GetUserMedia(sv({"video": True}), dbus.Dictionary({"app_id": "org.example.App"}, signature="sv"))
+    assert e.value.get_dbus_name() == BUS_NAME + ".Error.SecurityError"
