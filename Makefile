@@ -243,6 +243,7 @@ install: all
 		$(DESTDIR)$(polkitactiondir) $(DESTDIR)$(docdir)
 	install -m 755 $(BUILD)/mediagated $(DESTDIR)$(sbindir)/mediagated
 	install -m 755 $(BUILD)/mediactl $(DESTDIR)$(bindir)/mediactl
+	install -m 755 $(BUILD)/mediagate-pipewire $(DESTDIR)$(bindir)/mediagate-pipewire
 	install -m 755 $(LIBMEDIAGATE) $(DESTDIR)$(libdir)/
 	ln -sf libmediagate.so.$(VERSION) $(DESTDIR)$(libdir)/libmediagate.so.$(SONAME_MAJOR)
 	ln -sf libmediagate.so.$(SONAME_MAJOR) $(DESTDIR)$(libdir)/libmediagate.so
@@ -252,12 +253,16 @@ install: all
 	install -m 644 dbus/org.mediagate.MediaGate1.*.xml $(DESTDIR)$(dbusinterfacesdir)/
 	$(subst_dirs) systemd/mediagated.service.in > $(DESTDIR)$(systemdsystemunitdir)/mediagated.service
 	$(subst_dirs) systemd/mediagate-agent.service.in > $(DESTDIR)$(systemduserunitdir)/mediagate-agent.service
+	$(subst_dirs) systemd/mediagate-pipewire.service.in > $(DESTDIR)$(systemduserunitdir)/mediagate-pipewire.service
+	test -e $(DESTDIR)$(sysconfdir)/mediagate/policy.d/50-pipewire-bridge.conf || \
+		$(subst_dirs) policy/50-pipewire-bridge.conf.in > $(DESTDIR)$(sysconfdir)/mediagate/policy.d/50-pipewire-bridge.conf
 	$(subst_dirs) systemd/mediagate.tmpfiles.in > $(DESTDIR)$(tmpfilesdir)/mediagate.conf
 	$(subst_dirs) dbus/org.mediagate.MediaGate1.service.in > \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service
 	chmod 644 $(DESTDIR)$(libdir)/pkgconfig/mediagate.pc \
 		$(DESTDIR)$(systemdsystemunitdir)/mediagated.service \
 		$(DESTDIR)$(systemduserunitdir)/mediagate-agent.service \
+		$(DESTDIR)$(systemduserunitdir)/mediagate-pipewire.service \
 		$(DESTDIR)$(tmpfilesdir)/mediagate.conf \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service
 	install -m 644 systemd/mediagate.sysusers $(DESTDIR)$(sysusersdir)/mediagate.conf
@@ -275,7 +280,8 @@ install: all
 	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(sbindir)/mediagated $(DESTDIR)$(bindir)/mediactl \
+	rm -f $(DESTDIR)$(sbindir)/mediagated $(DESTDIR)$(bindir)/mediactl $(DESTDIR)$(bindir)/mediagate-pipewire \
+		$(DESTDIR)$(systemduserunitdir)/mediagate-pipewire.service \
 		$(DESTDIR)$(libdir)/libmediagate.so* $(DESTDIR)$(includedir)/mediagate.h \
 		$(DESTDIR)$(includedir)/mediagate-wire.h \
 		$(DESTDIR)$(libdir)/pkgconfig/mediagate.pc \
