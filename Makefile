@@ -79,7 +79,7 @@ BRIDGE_CFLAGS := $(BASE_CFLAGS) -Icommon -Iclient-lib -Idaemon \
 	$(patsubst -I%,-isystem %,$(call pc_cflags,$(BRIDGE_PKGS))) $(CFLAGS)
 BRIDGE_LIBS := $(call pc_libs,$(BRIDGE_PKGS)) -lm
 BRIDGE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out bridge/main.c,$(wildcard bridge/*.c)))
-BRIDGE_LINK_OBJS := $(BRIDGE_OBJS) $(BUILD)/daemon/caller.o $(COMMON_OBJS)
+BRIDGE_LINK_OBJS := $(BRIDGE_OBJS) $(BUILD)/daemon/caller.o $(BUILD)/daemon/app-id-parse.o $(COMMON_OBJS)
 
 .PHONY: all deps demo check check-sanitized check-unit check-integration check-vm fuzz install uninstall clean
 all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc \
@@ -103,7 +103,7 @@ $(BUILD)/common $(BUILD)/daemon/devices $(BUILD)/client-lib/lib $(BUILD)/client-
 $(BUILD)/bridge:
 	mkdir -p $@
 
-$(BUILD)/bridge/%.o: bridge/%.c $(wildcard bridge/*.h common/*.h client-lib/*.h daemon/caller.h) | $(BUILD)/bridge
+$(BUILD)/bridge/%.o: bridge/%.c $(wildcard bridge/*.h common/*.h client-lib/*.h daemon/caller.h daemon/app-id-parse.h) | $(BUILD)/bridge
 	$(CC) $(BRIDGE_CFLAGS) -c $< -o $@
 
 $(BUILD)/mediagate-pipewire: $(BUILD)/bridge/main.o $(BRIDGE_LINK_OBJS) $(LIBMEDIAGATE)
