@@ -57,12 +57,18 @@ def bridge(daemon_factory, polkit, tmp_path):
     (d.policy_dir / "50-pipewire-bridge.conf").write_text(f"[Brokers]\nApps=host:{BRIDGE.resolve()}\n")
     d.start()
     proc = pw.spawn("bridge", [str(BRIDGE), "--verbose"], env=dict(pw.env, MEDIAGATE_BUS="session"))
-    names = {"mediagate-camera", "mediagate-microphone"}
-    if not poll(lambda: names <= set(pw.node_names()), START_TIMEOUT):
+
+    def node(prefix):
+        # One node per device once the bridge may see them ("mediagate-camera-<id>"), else one
+        # per kind ("mediagate-camera").
+        return next((n for n in pw.node_names() if n.startswith(prefix)), None)
+
+    if not poll(lambda: node("mediagate-camera") and node("mediagate-microphone"), START_TIMEOUT):
         pw.stop()
         raise AssertionError("the bridge published no nodes:\n" + pw.log("bridge"))
     e = Env()
     e.pw, e.daemon, e.proc, e.tmp = pw, d, proc, tmp_path
+    e.camera, e.microphone = node("mediagate-camera"), node("mediagate-microphone")
     yield e
     code = stop_process(proc)
     pw.stop()
@@ -79,8 +85,8 @@ def consume(env, args, timeout=30, until=None):
     return p
 
 
-def gst_camera(path, buffers=30):
-    return ["gst-launch-1.0", "-q", "pipewiresrc", "target-object=mediagate-camera", f"num-buffers={buffers}",
+def gst_camera(env, path, buffers=30):
+    return ["gst-launch-1.0", "-q", "pipewiresrc", f"target-object={env.camera}", f"num-buffers={buffers}",
             "!", "video/x-raw,format=YUY2,width=640,height=480", "!", "filesink", f"location={path}"]
 
 
@@ -110,7 +116,7 @@ def test_pw_record_records_the_tone(bridge):
     Agent("allow-once")
     wav_path = bridge.tmp / "mic.wav"
     bytes_per_second = 48000 * 2 * 2  # pw-record's default: 48 kHz stereo S16
-    p = subprocess.Popen(["pw-record", "--target", "mediagate-microphone", str(wav_path)],
+    p = subprocess.Popen(["pw-record", "--target", bridge.microphone, str(wav_path)],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=bridge.pw.env)
     got = run_until(lambda: wav_path.exists() and wav_path.stat().st_size > 44 + 2.2 * bytes_per_second, 30)
     stop_process(p, signal.SIGINT)
@@ -129,7 +135,7 @@ def test_pw_record_records_the_tone(bridge):
 def test_pipewiresrc_takes_30_stamped_frames(bridge):
     agent = Agent("allow-once")
     out = bridge.tmp / "camera.yuv"
-    p = consume(bridge, gst_camera(out))
+    p = consume(bridge, gst_camera(bridge, out))
     assert p.returncode == 0, p.stdout.read().decode() + bridge.pw.log("bridge")
     data = out.read_bytes()
     assert len(data) == 30 * FRAME_BYTES
@@ -178,7 +184,7 @@ def test_mediactl_record_pipes_y4m_into_ffmpeg(bridge):
 def test_a_denied_consumer_fails_and_gets_no_frame(bridge):
     agent = Agent("deny-once")
     out = bridge.tmp / "camera.yuv"
-    p = consume(bridge, gst_camera(out))
+    p = consume(bridge, gst_camera(bridge, out))
     output = p.stdout.read().decode()
     assert p.returncode != 0
     assert "NotAllowedError" in output, output
@@ -190,7 +196,7 @@ def test_revoking_ends_the_consumers_stream(bridge):
     Agent("allow-always")
     out = bridge.tmp / "camera.yuv"
     app_id = f"host:{find_program('gst-launch-1.0')}"
-    p = subprocess.Popen(gst_camera(out, buffers=100000), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    p = subprocess.Popen(gst_camera(bridge, out, buffers=100000), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          env=bridge.pw.env)
     try:
         assert run_until(lambda: out.exists() and out.stat().st_size >= 5 * FRAME_BYTES, 30), bridge.pw.log("bridge")
