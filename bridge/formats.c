@@ -131,7 +131,7 @@ int format_parse(SourceKind kind, const struct spa_pod *param, NegotiatedFormat 
         return 0;
 }
 
-int format_to_constraints(const SourceSpec *s, const NegotiatedFormat *f, MgConstraints **ret) {
+int format_to_constraints(const char *device_id, const NegotiatedFormat *f, MgConstraints **ret) {
         MgMediaKind kind = f->kind == SOURCE_CAMERA ? MG_MEDIA_VIDEO : MG_MEDIA_AUDIO;
         MgConstraints *c = NULL;
         int r;
@@ -140,8 +140,8 @@ int format_to_constraints(const SourceSpec *s, const NegotiatedFormat *f, MgCons
         if (r < 0)
                 return r;
         r = mg_constraints_request(c, kind, true);
-        if (r >= 0 && !isempty(s->device_id))
-                r = mg_constraints_set_string(c, kind, "deviceId", s->device_id, MG_MATCH_EXACT);
+        if (r >= 0 && !isempty(device_id))
+                r = mg_constraints_set_string(c, kind, "deviceId", device_id, MG_MATCH_EXACT);
         if (f->kind == SOURCE_CAMERA) {
                 if (r >= 0)
                         r = mg_constraints_set_number(c, kind, "width", f->width, MG_MATCH_EXACT);

@@ -33,9 +33,10 @@ int formats_enum(const SourceSpec *s, const MgStreamFormat *only, struct spa_pod
  * could have offered for this kind. */
 int format_parse(SourceKind kind, const struct spa_pod *param, NegotiatedFormat *ret);
 
-/* The constraints that ask mediagated for that format of that device: exact size (the daemon
- * crops and scales), frame rate as ideal, exact rate and channels. */
-int format_to_constraints(const SourceSpec *s, const NegotiatedFormat *f, MgConstraints **ret);
+/* The constraints that ask mediagated for that format of that device (as the asking app names it;
+ * "" for any): exact size (the daemon crops and scales), frame rate as ideal, exact rate and
+ * channels. */
+int format_to_constraints(const char *device_id, const NegotiatedFormat *f, MgConstraints **ret);
 
 /* Whether the frames of a stream of this format can go out as the negotiated format unchanged. */
 bool format_matches_stream(const NegotiatedFormat *f, const MgStreamFormat *sf);

@@ -208,7 +208,12 @@ static void start_access(Node *n, const char *app_id) {
         if (!grown)
                 return (void) log_oom();
         n->accesses = grown;
-        r = format_to_constraints(&n->spec, &n->format, &constraints);
+        _cleanup_free_ char *device_id = NULL;
+
+        /* Device ids are per app: this device as the consuming app names it. */
+        r = source_device_id_for_app(n->client, &n->spec, app_id, &device_id);
+        if (r >= 0)
+                r = format_to_constraints(device_id, &n->format, &constraints);
         if (r >= 0) {
                 snprintf(reason, sizeof reason, "Through PipeWire (%s)", n->spec.label);
                 r = access_start(n->client, app_id, constraints, reason, &access_handlers, n, &a, &e);

@@ -1,6 +1,7 @@
 /* The sources to publish, from mediagated's device list (see sources.h). */
 #include <math.h>
 
+#include "mediagate-names.h"
 #include "sources.h"
 #include "util.h"
 
@@ -67,6 +68,7 @@ static int source_spec_from_device(const MgDevice *d, SourceKind kind, SourceSpe
 
 int source_list_from_devices(const MgDeviceList *devices, SourceList *ret) {
         size_t n = mg_device_list_get_count(devices);
+        unsigned per_kind[2] = {};
         SourceList l = {};
         int r;
 
@@ -85,6 +87,7 @@ int source_list_from_devices(const MgDeviceList *devices, SourceList *ret) {
                         source_list_done(&l);
                         return r;
                 }
+                l.sources[l.n_sources].index = per_kind[l.sources[l.n_sources].kind]++;
                 l.n_sources++;
         }
         *ret = l;
@@ -109,4 +112,56 @@ bool source_spec_equal(const SourceSpec *a, const SourceSpec *b) {
                a->min_frame_rate == b->min_frame_rate && a->max_frame_rate == b->max_frame_rate &&
                a->min_rate == b->min_rate && a->max_rate == b->max_rate && a->min_channels == b->min_channels &&
                a->max_channels == b->max_channels;
+}
+
+/* EnumerateDevices for an app (a broker's app_id option), read up to the device wanted. */
+static int read_app_device_id(sd_bus_message *reply, const SourceSpec *s, char **ret) {
+        const char *want = s->kind == SOURCE_CAMERA ? "videoinput" : "audioinput";
+        unsigned seen = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "(sssa{sv})");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *id, *kind, *label;
+
+                r = sd_bus_message_enter_container(reply, 'r', "sssa{sv}");
+                if (r <= 0)
+                        break;
+                r = sd_bus_message_read(reply, "sss", &id, &kind, &label);
+                if (r >= 0)
+                        r = sd_bus_message_skip(reply, "a{sv}");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+                if (!streq(kind, want) || seen++ != s->index)
+                        continue;
+                /* The same place in the list is the same device; an unlabelled entry is the
+                 * anonymous one, which names no device. */
+                if (isempty(id) || !streq(label, s->label))
+                        break;
+                *ret = strdup(id);
+                return *ret ? 0 : -ENOMEM;
+        }
+        *ret = strdup("");
+        return *ret ? 0 : -ENOMEM;
+}
+
+int source_device_id_for_app(MgClient *client, const SourceSpec *s, const char *app_id, char **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int r;
+
+        if (isempty(s->device_id)) {
+                *ret = strdup("");
+                return *ret ? 0 : -ENOMEM;
+        }
+        r = sd_bus_call_method(mg_client_get_bus(client), MG_BUS_NAME, MG_OBJECT_PATH, MG_IFACE_MANAGER,
+                               "EnumerateDevices", &error, &reply, "a{sv}", 1, "app_id", "s", app_id);
+        if (r >= 0)
+                r = read_app_device_id(reply, s, ret);
+        sd_bus_message_unref(reply);
+        return r;
 }
