@@ -158,6 +158,12 @@ $(BUILD)/bench/%: tests/bench/%.c tests/bench/common.c tests/bench/common.h $(LI
 	$(CC) $(CLIENT_CFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/common/util.o \
 		-L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS) -lpthread
 
+# bench-bridge is a PipeWire consumer too.
+$(BUILD)/bench/bench-bridge: tests/bench/bench-bridge.c tests/bench/common.c tests/bench/common.h \
+		$(BUILD)/common/util.o | $(BUILD)/bench
+	$(CC) $(CLIENT_CFLAGS) $(patsubst -I%,-isystem %,$(call pc_cflags,libpipewire-0.3)) -Itests/bench -o $@ $< \
+		tests/bench/common.c $(BUILD)/common/util.o $(CLIENT_LIBS) $(call pc_libs,libpipewire-0.3)
+
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_PROGS)
 	@tests/bench/run
