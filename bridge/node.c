@@ -9,6 +9,8 @@
 #include "util.h"
 
 #define REASON_MAX 256
+/* Set (not empty): every frame is copied, to compare with handing on the pool (the benchmark). */
+#define ENV_COPY "MEDIAGATE_PIPEWIRE_COPY"
 
 typedef struct NodeConsumer {
         uint32_t link_id;
@@ -151,7 +153,7 @@ static void node_pick_feed(Node *n) {
 
                 if (!t || mg_track_is_ended(t))
                         continue;
-                r = feed_attach(n->feed, t, !has_fixed_buffers(n) && !getenv("MEDIAGATE_PIPEWIRE_COPY"), &delivered, &e);
+                r = feed_attach(n->feed, t, !has_fixed_buffers(n) && isempty(getenv(ENV_COPY)), &delivered, &e);
                 if (r == -EMEDIUMTYPE) {
                         (void) node_offer_delivered(n, &delivered);
                         return;

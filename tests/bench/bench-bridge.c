@@ -75,9 +75,25 @@ static void on_state(void *data, enum pw_stream_state old, enum pw_stream_state 
         }
 }
 
+/* The capture time travels in the buffers' header meta, which a consumer asks for. */
+static void on_param_changed(void *data, uint32_t id, const struct spa_pod *param) {
+        Bench *b = data;
+        uint8_t space[256];
+        struct spa_pod_builder pb = SPA_POD_BUILDER_INIT(space, sizeof(space));
+        const struct spa_pod *params[1];
+
+        if (id != SPA_PARAM_Format || !param)
+                return;
+        params[0] = spa_pod_builder_add_object(&pb, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
+                SPA_PARAM_META_type, SPA_POD_Id(SPA_META_Header),
+                SPA_PARAM_META_size, SPA_POD_Int(sizeof(struct spa_meta_header)));
+        pw_stream_update_params(b->stream, params, 1);
+}
+
 static const struct pw_stream_events events = {
         PW_VERSION_STREAM_EVENTS,
         .state_changed = on_state,
+        .param_changed = on_param_changed,
         .process = on_process,
 };
 
@@ -107,12 +123,12 @@ static int connect_stream(Bench *b, const char *target, uint32_t width, uint32_t
 }
 
 int main(int argc, char *argv[]) {
-        const char *target = bench_arg_str(argc, argv, "target", NULL);
-        const char *label = bench_arg_str(argc, argv, "label", "through mediagate-pipewire");
-        uint64_t seconds = bench_arg_u64(argc, argv, "seconds", 10);
-        uint32_t width = (uint32_t) bench_arg_u64(argc, argv, "width", 1920);
-        uint32_t height = (uint32_t) bench_arg_u64(argc, argv, "height", 1080);
-        Bench b = { .bridge = (pid_t) bench_arg_u64(argc, argv, "bridge-pid", 0) };
+        const char *target = bench_arg_str(argc, argv, "--target", NULL);
+        const char *label = bench_arg_str(argc, argv, "--label", "through mediagate-pipewire");
+        uint64_t seconds = bench_arg_u64(argc, argv, "--seconds", 10);
+        uint32_t width = (uint32_t) bench_arg_u64(argc, argv, "--width", 1920);
+        uint32_t height = (uint32_t) bench_arg_u64(argc, argv, "--height", 1080);
+        Bench b = { .bridge = (pid_t) bench_arg_u64(argc, argv, "--bridge-pid", 0) };
         ProcCpu bridge_end = {}, self_end = {};
         struct timespec interval = { .tv_sec = (time_t) seconds + 3 };
         struct spa_source *timer;
