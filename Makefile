@@ -144,6 +144,11 @@ $(BUILD)/tests/test-client-%: tests/unit/test-client-%.c $(CLIENT_LIB_OBJS) | $(
 	$(CC) $(CLIENT_CFLAGS) -Iclient-lib/lib -Itests/unit -o $@ $< $(CLIENT_LIB_OBJS) \
 		$(CLIENT_LIBS) $(call pc_libs,cmocka)
 
+# The bridge's tests (test-bridge-*.c) link its pure parts and the library.
+$(BUILD)/tests/test-bridge-%: tests/unit/test-bridge-%.c $(BRIDGE_LINK_OBJS) $(LIBMEDIAGATE) | $(BUILD)/tests
+	$(CC) $(BRIDGE_CFLAGS) -Ibridge -Itests/unit -o $@ $< $(BRIDGE_LINK_OBJS) -L$(BUILD) -lmediagate \
+		-Wl,-rpath,'$$ORIGIN/..' $(BRIDGE_LIBS) $(call pc_libs,cmocka)
+
 # Benchmarks (tests/bench): each tests/bench/bench-*.c is a program on libmediagate or plain
 # sd-bus; `make bench` builds them and prints the table (tests/bench/run). Measured, not asserted.
 BENCH_SRCS := $(wildcard tests/bench/bench-*.c)

@@ -3,7 +3,7 @@
  * is linked to ours. */
 #include <pipewire/pipewire.h>
 
-#include "app-id.h"
+#include "consumer-id.h"
 #include "consumers.h"
 #include "log.h"
 

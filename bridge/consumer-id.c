@@ -1,10 +1,10 @@
-/* Whom a PipeWire consumer belongs to (see app-id.h). The process is identified exactly as the
+/* Whom a PipeWire consumer belongs to (see consumer-id.h). The process is identified exactly as the
  * daemon identifies its own callers (caller.c), so that a grant given to an app directly and one
  * given to it through the bridge are the same grant. */
 #include <sys/syscall.h>
 #include <pipewire/keys.h>
 
-#include "app-id.h"
+#include "consumer-id.h"
 #include "caller.h"
 #include "log.h"
 
