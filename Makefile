@@ -83,7 +83,7 @@ BRIDGE_LINK_OBJS := $(BRIDGE_OBJS) $(BUILD)/daemon/caller.o $(BUILD)/daemon/app-
 
 .PHONY: all deps demo check check-sanitized check-unit check-integration check-vm fuzz install uninstall clean
 all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc \
-	$(BUILD)/mediagate-pipewire
+	$(BUILD)/mediagate-pipewire $(BUILD)/tests/portal-connect
 
 deps:
 	@tools/install-deps
@@ -143,6 +143,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmediagated.a | $(BUILD)/tests
 $(BUILD)/tests/test-client-%: tests/unit/test-client-%.c $(CLIENT_LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CLIENT_CFLAGS) -Iclient-lib/lib -Itests/unit -o $@ $< $(CLIENT_LIB_OBJS) \
 		$(CLIENT_LIBS) $(call pc_libs,cmocka)
+
+# The bridge's integration tests play the desktop portal with this (tests/integration/portal-connect.c).
+$(BUILD)/tests/portal-connect: tests/integration/portal-connect.c | $(BUILD)/tests
+	$(CC) $(BASE_CFLAGS) $(patsubst -I%,-isystem %,$(call pc_cflags,$(BRIDGE_PKGS))) $(CFLAGS) -o $@ $< \
+		$(BRIDGE_LIBS)
 
 # The bridge's tests (test-bridge-*.c) link its pure parts and the library.
 $(BUILD)/tests/test-bridge-%: tests/unit/test-bridge-%.c $(BRIDGE_LINK_OBJS) $(LIBMEDIAGATE) | $(BUILD)/tests

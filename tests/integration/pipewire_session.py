@@ -48,7 +48,8 @@ class PipeWireSession:
         return p
 
     def start(self):
-        self.pipewire = self.spawn("pipewire", ["pipewire"])
+        # The portal module's log says when it knows the portal's pid (portal-connect waits for it).
+        self.pipewire = self.spawn("pipewire", ["pipewire"], env=dict(self.env, PIPEWIRE_DEBUG="2,mod.portal:4"))
         assert poll(lambda: (self.runtime / "pipewire-0").exists()), "PipeWire did not start:\n" + self.log("pipewire")
         self.wireplumber = self.spawn("wireplumber", ["wireplumber"])
         assert poll(lambda: "WirePlumber" in self.cli("ls", "Client")), \

@@ -181,6 +181,24 @@ def test_mediactl_record_pipes_y4m_into_ffmpeg(bridge):
     assert frames == summary["tracks"][0]["frames"] > 0
 
 
+@pytest.mark.skipif(not (BUILD / "tests" / "portal-connect").exists(), reason="make builds tests/portal-connect")
+def test_a_portal_connection_is_asked_for_by_the_portals_app_id(bridge):
+    """A stand-in for xdg-desktop-portal's OpenPipeWireRemote: the process that owns the portal's
+    bus name opens the PipeWire connection for the app and hands it over (pipewiresrc fd=N)."""
+    agent = Agent("allow-once")
+    out = bridge.tmp / "portal.yuv"
+    env = dict(bridge.pw.env, PORTAL_READY_FILE=str(bridge.pw.dir / "pipewire.log"))
+    p = subprocess.Popen([str(BUILD / "tests" / "portal-connect"), "org.example.Sandboxed", "gst-launch-1.0", "-q",
+                          "pipewiresrc", "fd={fd}", f"target-object={bridge.camera}", "num-buffers=30", "!",
+                          "video/x-raw", "!", "filesink", f"location={out}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    assert run_until(lambda: p.poll() is not None, 30), bridge.pw.log("bridge")
+    assert p.returncode == 0, p.stdout.read().decode() + bridge.pw.log("bridge")
+    assert len(stamped_sequences(out.read_bytes())) == 30
+    (_, details), = agent.prompts
+    assert details["app_id"] == "org.example.Sandboxed"
+
+
 def test_a_denied_consumer_fails_and_gets_no_frame(bridge):
     agent = Agent("deny-once")
     out = bridge.tmp / "camera.yuv"
