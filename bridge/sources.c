@@ -1,7 +1,6 @@
 /* The sources to publish, from mediagated's device list (see sources.h). */
 #include <math.h>
 
-#include "mediagate-names.h"
 #include "sources.h"
 #include "util.h"
 
@@ -114,54 +113,29 @@ bool source_spec_equal(const SourceSpec *a, const SourceSpec *b) {
                a->max_channels == b->max_channels;
 }
 
-/* EnumerateDevices for an app (a broker's app_id option), read up to the device wanted. */
-static int read_app_device_id(sd_bus_message *reply, const SourceSpec *s, char **ret) {
-        const char *want = s->kind == SOURCE_CAMERA ? "videoinput" : "audioinput";
+int source_device_id_for_app(MgClient *client, const SourceSpec *s, const char *app_id, char **ret) {
+        const char *want = s->kind == SOURCE_CAMERA ? "videoinput" : "audioinput", *id = "";
+        MgDeviceList *devices = NULL;
         unsigned seen = 0;
         int r;
 
-        r = sd_bus_message_enter_container(reply, 'a', "(sssa{sv})");
-        if (r < 0)
-                return r;
-        for (;;) {
-                const char *id, *kind, *label;
-
-                r = sd_bus_message_enter_container(reply, 'r', "sssa{sv}");
-                if (r <= 0)
-                        break;
-                r = sd_bus_message_read(reply, "sss", &id, &kind, &label);
-                if (r >= 0)
-                        r = sd_bus_message_skip(reply, "a{sv}");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
+        if (!isempty(s->device_id)) {
+                r = mg_client_enumerate_devices_for(client, NULL, app_id, &devices, NULL);
                 if (r < 0)
                         return r;
-                if (!streq(kind, want) || seen++ != s->index)
+        }
+        /* The same place in the app's list is the same device; an entry without an id is the
+         * anonymous one, which names no device. */
+        for (size_t i = 0; i < mg_device_list_get_count(devices); i++) {
+                const MgDevice *d = mg_device_list_get(devices, i);
+
+                if (!streq(mg_device_get_kind(d), want) || seen++ != s->index)
                         continue;
-                /* The same place in the list is the same device; an unlabelled entry is the
-                 * anonymous one, which names no device. */
-                if (isempty(id) || !streq(label, s->label))
-                        break;
-                *ret = strdup(id);
-                return *ret ? 0 : -ENOMEM;
+                if (streq(mg_device_get_label(d), s->label))
+                        id = mg_device_get_id(d);
+                break;
         }
-        *ret = strdup("");
+        *ret = strdup(id);
+        mg_device_list_free(devices);
         return *ret ? 0 : -ENOMEM;
-}
-
-int source_device_id_for_app(MgClient *client, const SourceSpec *s, const char *app_id, char **ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        int r;
-
-        if (isempty(s->device_id)) {
-                *ret = strdup("");
-                return *ret ? 0 : -ENOMEM;
-        }
-        r = sd_bus_call_method(mg_client_get_bus(client), MG_BUS_NAME, MG_OBJECT_PATH, MG_IFACE_MANAGER,
-                               "EnumerateDevices", &error, &reply, "a{sv}", 1, "app_id", "s", app_id);
-        if (r >= 0)
-                r = read_app_device_id(reply, s, ret);
-        sd_bus_message_unref(reply);
-        return r;
 }

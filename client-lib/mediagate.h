@@ -140,6 +140,10 @@ typedef struct MgCapability {
  * id, label and group id and no capabilities. origin: only trusted brokers may pass one;
  * NULL for none. */
 int mg_client_enumerate_devices(MgClient *c, const char *origin, MgDeviceList **ret, MgError *err);
+/* The same for the app a trusted broker acts for (app_id, NULL for none): the list, ids and
+ * exposure are that app's. Others get SecurityError. */
+int mg_client_enumerate_devices_for(MgClient *c, const char *origin, const char *app_id, MgDeviceList **ret,
+                                    MgError *err);
 MgDeviceList *mg_device_list_free(MgDeviceList *l);
 size_t mg_device_list_get_count(const MgDeviceList *l);
 const MgDevice *mg_device_list_get(const MgDeviceList *l, size_t i); /* NULL when out of range */
