@@ -73,34 +73,27 @@ static void *table_take(Table *t, size_t i) {
         return item;
 }
 
-static NodeEntry *find_node(Consumers *c, uint32_t id, size_t *index) {
-        for (size_t i = 0; i < c->nodes.n; i++)
-                if (((NodeEntry *) c->nodes.items[i])->id == id) {
+/* The entry of a table whose uint32_t id sits at id_offset in each entry. */
+static void *table_find(const Table *t, size_t id_offset, uint32_t id, size_t *index) {
+        for (size_t i = 0; i < t->n; i++)
+                if (*(const uint32_t *) ((const uint8_t *) t->items[i] + id_offset) == id) {
                         if (index)
                                 *index = i;
-                        return c->nodes.items[i];
+                        return t->items[i];
                 }
         return NULL;
+}
+
+static NodeEntry *find_node(Consumers *c, uint32_t id, size_t *index) {
+        return table_find(&c->nodes, offsetof(NodeEntry, id), id, index);
 }
 
 static LinkEntry *find_link(Consumers *c, uint32_t id, size_t *index) {
-        for (size_t i = 0; i < c->links.n; i++)
-                if (((LinkEntry *) c->links.items[i])->id == id) {
-                        if (index)
-                                *index = i;
-                        return c->links.items[i];
-                }
-        return NULL;
+        return table_find(&c->links, offsetof(LinkEntry, id), id, index);
 }
 
 static ClientEntry *find_client(Consumers *c, uint32_t id, size_t *index) {
-        for (size_t i = 0; i < c->clients.n; i++)
-                if (((ClientEntry *) c->clients.items[i])->id == id) {
-                        if (index)
-                                *index = i;
-                        return c->clients.items[i];
-                }
-        return NULL;
+        return table_find(&c->clients, offsetof(ClientEntry, id), id, index);
 }
 
 static void node_entry_free(NodeEntry *n) {
