@@ -24,6 +24,9 @@
 #define KICK_USEC 2000u
 /* An audio buffer has room for this many 10 ms periods (it carries one). */
 #define AUDIO_PERIODS_PER_BUFFER 2u
+/* The periods queued beyond a cycle's worth before sound starts: the latency bought for
+ * running through a late period without a gap. */
+#define AUDIO_MARGIN_PERIODS 2u
 
 typedef struct FeedBuffer {
         struct pw_buffer *pw;
@@ -66,6 +69,7 @@ struct Feed {
         MgFrame pending[PENDING_MAX];
         uint32_t n_pending;
         uint32_t pending_offset; /* audio: bytes of pending[0] already sent */
+        bool audio_flowing;      /* audio: the last cycle had sound */
         bool open;
         FeedStats stats;
 };
@@ -263,6 +267,7 @@ static void release_pending(Feed *f) {
                 (void) mg_frame_release(f->mg, &f->pending[i]);
         f->n_pending = 0;
         f->pending_offset = 0;
+        f->audio_flowing = false;
 }
 
 /* Buffers PipeWire gave back: they are ours again, and a slot one carried goes back to the daemon. */
@@ -358,10 +363,12 @@ static uint64_t pending_audio_bytes(const Feed *f) {
 }
 
 /* Audio: the graph's driver asks for a quantum of samples a cycle; they are copied out of the
- * periods mediagate delivered (the stream's converter reads them there). Until enough is queued
- * the cycle gets silence, so that the queue settles at about one period. */
+ * periods mediagate delivered (the stream's converter reads them there). A cycle that finds too
+ * little gets silence, and the sound starts (again) only with a margin of AUDIO_MARGIN_PERIODS
+ * queued: a late period on a busy machine then costs no gap. */
 static void emit_audio(Feed *f) {
         uint32_t stride = f->format.channels * 2, want, done = 0;
+        uint64_t needed;
         struct pw_buffer *b;
         struct spa_data *d;
 
@@ -373,7 +380,9 @@ static void emit_audio(Feed *f) {
         if (b->requested > 0 && b->requested < want)
                 want = (uint32_t) b->requested;
         want *= stride;
-        if (d->data && pending_audio_bytes(f) >= want)
+        needed = want + (f->audio_flowing ? 0 : (uint64_t) AUDIO_MARGIN_PERIODS * (f->format.rate / 100) * stride);
+        f->audio_flowing = d->data && pending_audio_bytes(f) >= needed;
+        if (f->audio_flowing)
                 while (done < want && f->n_pending > 0) {
                         MgFrame *frame = &f->pending[0];
                         uint32_t n = MIN(frame->bytes - f->pending_offset, want - done);
