@@ -49,7 +49,6 @@ struct GrantOp {
 
 /* What the worker thread needs to write the file, taken on the loop when the write starts. */
 typedef struct GrantWriteJob {
-        GrantStore *store; /* the store the write belongs to */
         uint64_t now_realtime, now_boottime;
 } GrantWriteJob;
 
@@ -78,8 +77,6 @@ struct GrantStore {
         GrantChangeCallback change_cb;
         void *change_userdata;
 };
-
-#define GRANTS_TMP_PREFIX GRANTS_FILE ".tmp"
 
 uint64_t grant_add_sat(uint64_t a, uint64_t b);
 /* -EINVAL unless a grant could be stored (and written back) as given. */

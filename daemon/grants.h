@@ -157,5 +157,6 @@ size_t grant_store_size(GrantStore *s); /* every grant held, expired or not, of 
  * Leftovers of an interrupted write are removed. A store never loaded is memory only. */
 int grant_store_load(GrantStore *s, const char *dir);
 /* Write the persistent grants to the attached directory now, on this thread (durable-write.h).
- * 0 without a directory; -EIO when the file could not be read. */
+ * 0 without a directory; -EIO when the file could not be read; -EBUSY while a write is in
+ * flight. */
 int grant_store_save(GrantStore *s);
