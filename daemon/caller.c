@@ -231,11 +231,11 @@ int caller_identify_pid(Caller *c) {
         }
 
         r = flatpak_app_id_at(root_fd, &id);
-        if (r >= 0)
+        if (r > 0)
                 kind = CALLER_APP_FLATPAK;
         else if (r == -ENOMEM)
                 return r;
-        else if (r != -ENOENT)
+        else if (r < 0)
                 return log_warning_errno(EACCES,
                                          "pid %i has an unusable /.flatpak-info, refusing it.",
                                          (int) c->pid);
@@ -249,9 +249,9 @@ int caller_identify_pid(Caller *c) {
                         return log_warning_errno(r, "Cannot read the cgroup of pid %i: %m",
                                                  (int) c->pid);
                 r = app_id_from_cgroup(cgroup, &id);
-                if (r >= 0)
+                if (r > 0)
                         kind = startswith(id, "snap.") ? CALLER_APP_SNAP : CALLER_APP_SCOPE;
-                else if (r != -ENOENT)
+                else if (r < 0)
                         return log_warning_errno(r, "Cannot parse the cgroup of pid %i: %m",
                                                  (int) c->pid);
                 else {

@@ -428,13 +428,9 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(m->event, 0);
 }
 
-int manager_start(Manager *m) {
+static int watch_signals(Manager *m) {
         sigset_t mask;
         int r;
-
-        r = mediagate_error_map_register();
-        if (r < 0)
-                return log_error_errno(r, "Failed to register the error map: %m");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -449,6 +445,11 @@ int manager_start(Manager *m) {
                 r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals: %m");
+        return 0;
+}
+
+static int attach_bus(Manager *m) {
+        int r;
 
         /* Without the bus there is nothing to serve: leave the loop when it goes. */
         r = sd_bus_set_exit_on_disconnect(m->bus, true);
@@ -461,18 +462,22 @@ int manager_start(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-
         /* Departures of connections end their requests, tracks and agents. */
         r = sd_bus_match_signal_async(m->bus, &m->name_owner_slot, "org.freedesktop.DBus",
                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
                                       "NameOwnerChanged", on_name_owner_changed, on_name_owner_watched, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch connections coming and leaving: %m");
-
         r = polkit_authority_new(m->bus, &m->polkit);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up polkit checks: %m");
-        /* The gate first: no call reaches a handler without passing it. */
+        return 0;
+}
+
+/* The gate first: no call reaches a handler without passing it. Then every object. */
+static int export_objects(Manager *m) {
+        int r;
+
         r = bus_gate_install(m, object_owner, m, &m->gate_slot);
         if (r < 0)
                 return log_error_errno(r, "Failed to install the authorization gate: %m");
@@ -497,6 +502,22 @@ int manager_start(Manager *m) {
         r = sd_bus_add_object_manager(m->bus, NULL, MG_OBJECT_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the object manager: %m");
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        int r;
+
+        r = mediagate_error_map_register();
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the error map: %m");
+        r = watch_signals(m);
+        if (r >= 0)
+                r = attach_bus(m);
+        if (r >= 0)
+                r = export_objects(m);
+        if (r < 0)
+                return r;
 
         /* Synchronous on purpose: nothing is served before the name is ours, and a taken name
          * is a fatal configuration problem the admin must see. */
