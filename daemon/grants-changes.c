@@ -8,7 +8,7 @@
 #include "grants.h"
 
 #include "grants-file.h"
-#include "grants-internal.h"
+#include "grants-table.h"
 #include "log.h"
 #include "util.h"
 

@@ -27,7 +27,7 @@
 
 #include "durable-write.h"
 #include "grants-file.h"
-#include "grants-internal.h"
+#include "grants-table.h"
 #include "log.h"
 #include "util.h"
 

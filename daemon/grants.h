@@ -11,29 +11,16 @@
 #include <systemd/sd-event.h>
 #include <time.h>
 
-#include "devices/device.h"
-
-typedef enum GrantDecision {
-        GRANT_NONE,  /* nothing stored applies */
-        GRANT_ALLOW,
-        GRANT_DENY,
-} GrantDecision;
+#include "device-kind.h"
+#include "grants-file.h"
 
 typedef struct Grant Grant;
 typedef struct GrantStore GrantStore;
 
-#define GRANT_UID_INVALID ((uid_t) -1)
 #define GRANTS_FILE "grants"
 /* Persistent grants one uid may hold; a change that would store more fails with -EDQUOT
  * (LimitsExceeded on the bus). It bounds the file and the time each write takes. */
 #define GRANTS_PER_UID_MAX 1024u
-
-/* "allow" / "deny" (NULL for GRANT_NONE), and back (-EINVAL for anything else). */
-const char *grant_decision_to_string(GrantDecision d);
-int grant_decision_from_string(const char *s);
-/* "camera" / "microphone", the names of api.md (QueryPermission, Admin), and back. */
-const char *grant_kind_to_string(DeviceKind k);
-int grant_kind_from_string(const char *s);
 
 GrantStore *grant_store_new(void);
 GrantStore *grant_store_free(GrantStore *s);
