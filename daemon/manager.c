@@ -215,6 +215,26 @@ static int setup_state_dir(Manager *m, bool user_bus) {
         return device_id_secret_load(m->state_dir, &m->device_id_secret);
 }
 
+/* What the daemon keeps in the state directory: the grants and the history. A file that cannot
+ * be read is logged and the daemon serves on. */
+static int open_stores(Manager *m) {
+        int r;
+
+        r = grant_store_load(m->grants, m->state_dir);
+        if (r < 0)
+                log_error_errno(r, "Failed to read the grants in %s; no stored decision applies until it is fixed: %m",
+                                m->state_dir);
+        grant_store_set_change_callback(m->grants, on_grant_changed, m);
+        /* Grant writes fsync: off the loop, so that live streams never wait for the disk. */
+        r = grant_store_attach_event(m->grants, m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the grant writer: %m");
+        r = history_open(m->state_dir, NULL, &m->history);
+        if (r < 0)
+                log_error_errno(r, "Failed to open the access history in %s, not recording it: %m", m->state_dir);
+        return 0;
+}
+
 int manager_new(const ManagerOptions *options, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_free_ char *error = NULL;
@@ -257,18 +277,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         r = device_registry_new(m->event, &m->registry);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the device registry: %m");
-        r = grant_store_load(m->grants, m->state_dir);
+        r = open_stores(m);
         if (r < 0)
-                log_error_errno(r, "Failed to read the grants in %s; no stored decision applies until it is fixed: %m",
-                                m->state_dir);
-        grant_store_set_change_callback(m->grants, on_grant_changed, m);
-        /* Grant writes fsync: off the loop, so that live streams never wait for the disk. */
-        r = grant_store_attach_event(m->grants, m->event);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the grant writer: %m");
-        r = history_open(m->state_dir, NULL, &m->history);
-        if (r < 0)
-                log_error_errno(r, "Failed to open the access history in %s, not recording it: %m", m->state_dir);
+                return r;
 
         device_registry_set_callback(m->registry, registry_callback, m);
         capture_set_event_handler(on_capture_error, m);
