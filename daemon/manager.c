@@ -215,8 +215,23 @@ static int setup_state_dir(Manager *m, bool user_bus) {
         return device_id_secret_load(m->state_dir, &m->device_id_secret);
 }
 
-/* What the daemon keeps in the state directory: the grants and the history. A file that cannot
- * be read is logged and the daemon serves on. */
+static int load_config(Manager *m, const ManagerOptions *options) {
+        _cleanup_free_ char *error = NULL;
+        const char *config_file = options->config_file ?: DEFAULT_CONFIG_FILE;
+        int r;
+
+        r = config_load_file(&m->config, config_file, &error);
+        if (r == -ENOENT && !options->config_file)
+                log_debug("No %s, using defaults.", config_file);
+        else if (r == -ENOENT)
+                return log_error_errno(r, "Configuration file %s does not exist.", config_file);
+        else if (r < 0)
+                return log_error_errno(r, "Bad configuration: %s", error ?: strerror(-r));
+        return 0;
+}
+
+/* The grants and the history in the state directory. Either may be unreadable: the daemon serves
+ * on, deciding as if nothing were stored (and writing nothing over what it could not read). */
 static int open_stores(Manager *m) {
         int r;
 
@@ -237,8 +252,6 @@ static int open_stores(Manager *m) {
 
 int manager_new(const ManagerOptions *options, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
-        _cleanup_free_ char *error = NULL;
-        const char *config_file = options->config_file ?: DEFAULT_CONFIG_FILE;
         int r;
 
         m = calloc(1, sizeof(Manager));
@@ -247,14 +260,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         config_init(&m->config);
         m->test_controls = options->test_controls;
 
-        r = config_load_file(&m->config, config_file, &error);
-        if (r == -ENOENT && !options->config_file)
-                log_debug("No %s, using defaults.", config_file);
-        else if (r == -ENOENT)
-                return log_error_errno(r, "Configuration file %s does not exist.", config_file);
-        else if (r < 0)
-                return log_error_errno(r, "Bad configuration: %s", error ?: strerror(-r));
-
+        r = load_config(m, options);
+        if (r < 0)
+                return r;
         r = setup_state_dir(m, options->user_bus);
         if (r < 0)
                 return r;

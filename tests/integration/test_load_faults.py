@@ -860,8 +860,8 @@ def boot_id():
 
 
 def grants_file(grants, saved_realtime=None, saved_boottime=None, saved_boot_id="-"):
-    """A valid grants file: grants are (kind, decision, expires_realtime_usec or None, origin), of
-    this test's uid, or with a uid as a fifth element (the file is sorted by uid first)."""
+    """A valid grants file: grants are (kind, decision, expires_realtime_usec or None, origin[, uid]),
+    of this test's uid unless one is given."""
     saved_realtime = now_usec(time.CLOCK_REALTIME) if saved_realtime is None else saved_realtime
     saved_boottime = now_usec(time.CLOCK_BOOTTIME) if saved_boottime is None else saved_boottime
     body = f"mediagate-grants 1\nsaved {saved_realtime} {saved_boot_id} {saved_boottime}\n"
@@ -901,18 +901,16 @@ def broker_daemon(daemon_factory, **kwargs):
 # Every write rewrites the whole file (a temporary file, renamed over "grants"). Half of the
 # kills land at a random moment; the other half at a random moment within the first 1 ms after
 # the temporary file appears (inotify), i.e. inside a write. 5000 grants make each write long
-# enough for that; a uid holds at most 1024, so all but a few belong to other uids, and this
-# test's uid answers at most WRITES_MAX prompts.
+# enough for that; they belong to other users, 1000 each, as one uid may hold at most 1024.
 PREFILLED = 5000
-PREFILLED_OWN = 5
-WRITES_MAX = 1000
+PREFILLED_PER_UID = 1000
+TEMPORARY_GRANTS = ".grants.tmp-"  # what common/durable-write.c names the file while it is written
 KILL_CYCLES = 8
-TMP_PREFIX = ".grants.tmp-"  # durable-write.h: the temporary file of a write in progress
 IN_CREATE = 0x100
 
 
 class KillOnWrite(threading.Thread):
-    """Kill pid with SIGKILL `delay` seconds after a temporary grants file appears in directory."""
+    """Kill pid with SIGKILL `delay` seconds after the temporary grants file appears in directory."""
 
     def __init__(self, directory, pid, delay):
         super().__init__(daemon=True)
@@ -933,7 +931,7 @@ class KillOnWrite(threading.Thread):
                 _, _, _, length = struct.unpack_from("iIII", data, i)
                 name = data[i + 16:i + 16 + length].rstrip(b"\0")
                 i += 16 + length
-                if name.startswith(TMP_PREFIX.encode()):
+                if name.startswith(TEMPORARY_GRANTS.encode()):
                     time.sleep(self.delay)
                     os.kill(self.pid, signal.SIGKILL)
                     self.fired = True
@@ -949,10 +947,8 @@ class KillOnWrite(threading.Thread):
 def test_33_kill_9_during_grant_writes_leaves_exactly_an_old_or_a_new_store(daemon_factory, polkit, clients, agents):
     d = broker_daemon(daemon_factory)
     prefilled = {f"https://pre{i}.example" for i in range(PREFILLED)}
-    uids = [UID] * PREFILLED_OWN + [UID + 1 + i // 1000 for i in range(PREFILLED - PREFILLED_OWN)]
-    (d.state_dir / "grants").write_bytes(grants_file(sorted(
-        (("camera", "deny", None, f"https://pre{i}.example", uid) for i, uid in enumerate(uids)),
-        key=lambda g: g[4])))
+    (d.state_dir / "grants").write_bytes(grants_file(
+        [("camera", "deny", None, o, UID + 1 + i // PREFILLED_PER_UID) for i, o in enumerate(sorted(prefilled))]))
     rng = random.Random(33)
     sent, acked, interrupted = set(), set(), 0
     for cycle in range(KILL_CYCLES):
@@ -963,7 +959,7 @@ def test_33_kill_9_during_grant_writes_leaves_exactly_an_old_or_a_new_store(daem
         in_flight, n = {}, 0
         kill_at = time.monotonic() + rng.uniform(0.2, 1.0) + (2 if killer else 0)
         while time.monotonic() < kill_at and d.proc.poll() is None:
-            while len(in_flight) < 8 and len(sent) < WRITES_MAX:
+            while len(in_flight) < 8:
                 origin = f"https://w{cycle}-{n}.example"
                 n += 1
                 sent.add(origin)
@@ -983,7 +979,7 @@ def test_33_kill_9_during_grant_writes_leaves_exactly_an_old_or_a_new_store(daem
         if d.proc.poll() is None:
             d.proc.send_signal(signal.SIGKILL)
         assert d.stop() == -signal.SIGKILL
-        interrupted += any(p.name.startswith(TMP_PREFIX) for p in d.state_dir.iterdir())
+        interrupted += any(p.name.startswith(TEMPORARY_GRANTS) for p in d.state_dir.iterdir())
         # Exactly a version the daemon wrote: intact, every answered decision in it, nothing
         # that was never asked, nothing of before lost.
         stored = read_grants_file(d.state_dir / "grants")
@@ -997,8 +993,8 @@ def test_33_kill_9_during_grant_writes_leaves_exactly_an_old_or_a_new_store(daem
     d.start()
     client = clients()
     stored = read_grants_file(d.state_dir / "grants")
-    assert not [p.name for p in d.state_dir.iterdir() if p.name.startswith(".grants.")]
-    for origin in sorted(acked)[:50] + [f"https://pre{i}.example" for i in range(PREFILLED_OWN)]:
+    assert not [p.name for p in d.state_dir.iterdir() if p.name.startswith(TEMPORARY_GRANTS)]
+    for origin in sorted(acked)[:50]:
         assert query(client, "camera", origin) == "denied", origin
     for origin in sorted(sent - stored)[:20]:
         assert query(client, "camera", origin) == "prompt", origin
