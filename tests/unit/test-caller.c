@@ -720,6 +720,12 @@ typedef enum CredUid {
         UID_WRONG_TYPE,
 } CredUid;
 
+typedef enum ConnectedBy {
+        CONNECTED_UNKNOWN, /* CALLER_CONNECTED_ANY */
+        CONNECTED_NOW,     /* after this process started: it may have made the connection */
+        CONNECTED_AT_BOOT, /* before this process started: its pid must have been reused */
+} ConnectedBy;
+
 typedef struct CredRow {
         const char *what;
         const char *error_name; /* an error reply instead */
@@ -731,6 +737,7 @@ typedef struct CredRow {
         bool not_a_dict;
         const char *unique_name; /* NULL: ":1.42" */
         int r;
+        ConnectedBy connected;   /* when the connection appeared, by the daemon's clock */
 } CredRow;
 
 static void append_u(sd_bus_message *m, const char *key, uint32_t v) {
@@ -855,6 +862,9 @@ static void test_credentials(void **state) {
                 { "AccessDenied", "org.freedesktop.DBus.Error.AccessDenied", UID_ABSENT, 0, PID_ABSENT, FD_ABSENT, false, false, NULL, -EACCES },
                 { "unknown error", "org.example.Error.Weird", UID_ABSENT, 0, PID_ABSENT, FD_ABSENT, false, false, NULL, -EIO },
                 { "well-known name", NULL, UID_VALUE, 1000, PID_SELF, FD_ABSENT, false, false, "org.example.App", -EINVAL },
+                { "pid started before the connection appeared", NULL, UID_VALUE, 1000, PID_SELF, FD_ABSENT, false, false, NULL, 0, CONNECTED_NOW },
+                { "pid started after the connection appeared: reused", NULL, UID_VALUE, 1000, PID_SELF, FD_ABSENT, false, false, NULL, -ESRCH, CONNECTED_AT_BOOT },
+                { "ProcessFD pins the process that connected", NULL, UID_VALUE, 1000, PID_SELF, FD_SELF, false, false, NULL, 0, CONNECTED_AT_BOOT },
                 { "empty name", NULL, UID_VALUE, 1000, PID_SELF, FD_ABSENT, false, false, "", -EINVAL },
         };
         TestBus *t = need_bus(state);
@@ -877,7 +887,11 @@ static void test_credentials(void **state) {
                 const char *name = table[i].unique_name ?: ":1.42";
                 int r;
 
-                r = caller_new_from_credentials(m, name, &c);
+                uint64_t connected_by = table[i].connected == CONNECTED_NOW     ? now_usec(CLOCK_BOOTTIME)
+                                        : table[i].connected == CONNECTED_AT_BOOT ? 0
+                                                                                  : CALLER_CONNECTED_ANY;
+
+                r = caller_new_from_credentials(m, name, connected_by, &c);
                 sd_bus_message_unref(m);
                 if (r != table[i].r)
                         fail_msg("row %zu (%s): got %d, want %d", i, table[i].what, r, table[i].r);
@@ -937,7 +951,7 @@ static void test_query(void **state) {
                 QueryResult q = {};
                 sd_bus_slot *slot = NULL;
 
-                assert_int_equal(caller_query(t->bus, table[i].own_name ? own : table[i].name, on_query,
+                assert_int_equal(caller_query(t->bus, table[i].own_name ? own : table[i].name, CALLER_CONNECTED_ANY, on_query,
                                               &q, table[i].keep_slot ? &slot : NULL),
                                  0);
                 /* Asynchronous: nothing happens until the loop runs. */
@@ -967,10 +981,10 @@ static void test_query_cancel(void **state) {
         const char *own;
 
         assert_int_equal(sd_bus_get_unique_name(t->bus, &own), 0);
-        assert_int_equal(caller_query(t->bus, own, on_query, &q, &slot), 0);
+        assert_int_equal(caller_query(t->bus, own, CALLER_CONNECTED_ANY, on_query, &q, &slot), 0);
         sd_bus_slot_unref(slot);
         /* A second query after it: once it has answered, the first reply has been seen too. */
-        assert_int_equal(caller_query(t->bus, own, on_query, &later, NULL), 0);
+        assert_int_equal(caller_query(t->bus, own, CALLER_CONNECTED_ANY, on_query, &later, NULL), 0);
         run_until(t, &later, 1);
         assert_int_equal(later.calls, 1);
         assert_int_equal(later.error, 0);
@@ -984,10 +998,10 @@ static void test_query_invalid(void **state) {
         QueryResult q = {};
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (caller_query(t->bus, names[i], on_query, &q, NULL) != -EINVAL)
+                if (caller_query(t->bus, names[i], CALLER_CONNECTED_ANY, on_query, &q, NULL) != -EINVAL)
                         fail_msg("row %zu \"%s\": want -EINVAL", i, show(names[i]));
-        assert_int_equal(caller_query(NULL, ":1.1", on_query, &q, NULL), -EINVAL);
-        assert_int_equal(caller_query(t->bus, ":1.1", NULL, &q, NULL), -EINVAL);
+        assert_int_equal(caller_query(NULL, ":1.1", CALLER_CONNECTED_ANY, on_query, &q, NULL), -EINVAL);
+        assert_int_equal(caller_query(t->bus, ":1.1", CALLER_CONNECTED_ANY, NULL, &q, NULL), -EINVAL);
         assert_int_equal(q.calls, 0);
 }
 
