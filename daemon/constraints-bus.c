@@ -101,6 +101,19 @@ static int append_value(sd_bus_message *m, ConstraintId id, const Constraint *c,
         return -EINVAL;
 }
 
+/* Open a variant of signature "a<element>" and the array in it. */
+static int open_array_variant(sd_bus_message *m, const char *element) {
+        char signature[16];
+        int r;
+
+        assert(strlen(element) < sizeof signature - 1);
+        snprintf(signature, sizeof signature, "a%s", element);
+        r = sd_bus_message_open_container(m, 'v', signature);
+        if (r < 0)
+                return r;
+        return sd_bus_message_open_container(m, 'a', element);
+}
+
 /* A constraint given as a dictionary: its min/max/exact/ideal, in that order. */
 static int append_range(sd_bus_message *m, ConstraintId id, const Constraint *c) {
         const bool has[_RANGE_MAX] = {
@@ -111,10 +124,7 @@ static int append_range(sd_bus_message *m, ConstraintId id, const Constraint *c)
         };
         int r;
 
-        r = sd_bus_message_open_container(m, 'v', "a{sv}");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        r = open_array_variant(m, "{sv}");
         if (r < 0)
                 return r;
         for (RangeMember which = 0; which < _RANGE_MAX; which++) {
@@ -165,10 +175,7 @@ static int append_advanced(sd_bus_message *m, const TrackConstraints *c) {
         r = bus_dict_open_entry(m, "advanced");
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(m, 'v', "aa{sv}");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'a', "a{sv}");
+        r = open_array_variant(m, "a{sv}");
         if (r < 0)
                 return r;
         for (size_t i = 0; i < c->n_advanced; i++) {
