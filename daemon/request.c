@@ -9,6 +9,7 @@
 #include "bus-util.h"
 #include "caller.h"
 #include "consent.h"
+#include "denial.h"
 #include "device-id.h"
 #include "exposure.h"
 #include "grants.h"
@@ -50,6 +51,8 @@ struct Request {
         KindState kinds[_DEVICE_KIND_MAX];
         Prompt *prompt;
         sd_event_source *start_source;
+        const char *denied_by; /* a NotAllowedError's cause, Response's "denied_by" */
+        char *denied_rule;     /* "FILE:LINE" of a policy rule that refused, Response's "rule" */
 };
 
 static const char *const state_names[] = {
@@ -101,6 +104,7 @@ static Request *request_free(Request *r) {
         free(r->origin);
         free(r->reason);
         free(r->prompt_key);
+        free(r->denied_rule);
         free(r);
         return NULL;
 }
@@ -130,6 +134,10 @@ static int emit_response(Request *r, uint32_t response, const char *error_name, 
                                           strempty(message));
         if (k >= 0 && constraint)
                 k = sd_bus_message_append(signal, "{sv}", "constraint", "s", constraint);
+        if (k >= 0 && error_name && r->denied_by)
+                k = sd_bus_message_append(signal, "{sv}", "denied_by", "s", r->denied_by);
+        if (k >= 0 && error_name && r->denied_rule)
+                k = sd_bus_message_append(signal, "{sv}", "rule", "s", r->denied_rule);
         if (k >= 0 && tracks) {
                 k = sd_bus_message_open_container(signal, 'e', "sv");
                 if (k >= 0)
@@ -185,6 +193,31 @@ static void request_fail(Request *r, uint32_t response, const char *error_name, 
         request_drop(r);
 }
 
+/* End the request with a NotAllowedError that says what refused and what changes it. rule_file
+ * and rule_line: the policy rule of a DENIAL_POLICY, when known. */
+static void request_deny(Request *r, Denial d, DeviceKind k, const char *rule_file, unsigned rule_line) {
+        _cleanup_free_ char *message = NULL;
+        DenialContext c = {
+                .app_id = r->caller->app_id,
+                .origin = r->origin,
+                .kind = k,
+                .rule_file = rule_file,
+                .rule_line = rule_line,
+                .uid = r->caller->uid,
+        };
+
+        r->denied_by = denial_to_string(d);
+        if (rule_file && asprintf(&r->denied_rule, "%s:%u", rule_file, rule_line) < 0)
+                r->denied_rule = NULL;
+        message = denial_message(d, &c);
+        request_fail(r, 1, "NotAllowedError", NULL, "%s", message ?: "Permission denied.");
+}
+
+/* The kind a prompt-wide refusal names: microphones first, as everywhere. */
+static DeviceKind first_kind(const Request *r) {
+        return r->kinds[DEVICE_KIND_AUDIO].requested ? DEVICE_KIND_AUDIO : DEVICE_KIND_VIDEO;
+}
+
 static bool kind_denied(Request *r, DeviceKind k) {
         return grant_store_lookup(r->manager->grants, r->caller->uid, r->caller->app_id, r->origin, k, NULL,
                                   now_usec(CLOCK_BOOTTIME)) == GRANT_DENY;
@@ -202,12 +235,16 @@ static int policy_evaluate_device(Request *r, DeviceKind k, const Device *d, Pol
         return policy_evaluate(r->manager->policy, &q, ret);
 }
 
-/* An error evaluating the policy denies. */
-static bool policy_denies(Request *r, DeviceKind k, const Device *d) {
+/* An error evaluating the policy denies. The rule of the first denial is kept for the message. */
+static bool policy_denies(Request *r, DeviceKind k, const Device *d, char **rule_file, unsigned *rule_line) {
         PolicyVerdict v = {};
         bool deny;
 
         deny = policy_evaluate_device(r, k, d, &v) < 0 || v.decision == POLICY_DENY;
+        if (deny && v.file && !*rule_file) {
+                *rule_file = strdup(v.file);
+                *rule_line = v.line;
+        }
         policy_verdict_done(&v);
         return deny;
 }
@@ -218,7 +255,7 @@ static bool evaluate_selected(Request *r, DeviceKind k) {
 
         policy_verdict_done(&ks->verdict);
         if (policy_evaluate_device(r, k, ks->candidates[ks->selected.candidate].device, &ks->verdict) < 0) {
-                request_fail(r, 1, "NotAllowedError", NULL, "The admin policy could not be evaluated.");
+                request_deny(r, DENIAL_POLICY_ERROR, k, NULL, 0);
                 return false;
         }
         if (ks->verdict.explanation)
@@ -235,6 +272,8 @@ static bool select_devices(Request *r) {
                 KindState *ks = &r->kinds[k];
                 size_t n = device_registry_count_kind(m->registry, k), i = 0;
                 _cleanup_(track_constraints_freep) TrackConstraints *empty = NULL;
+                _cleanup_free_ char *rule_file = NULL;
+                unsigned rule_line = 0;
                 const char *failed = "";
                 int q;
 
@@ -266,7 +305,7 @@ static bool select_devices(Request *r) {
                 /* Devices the admin policy denies to this caller are not candidates at all. */
                 i = 0;
                 for (size_t j = 0; j < n; j++) {
-                        if (policy_denies(r, k, ks->candidates[j].device)) {
+                        if (policy_denies(r, k, ks->candidates[j].device, &rule_file, &rule_line)) {
                                 device_unref((Device *) ks->candidates[j].device);
                                 continue;
                         }
@@ -278,15 +317,14 @@ static bool select_devices(Request *r) {
                 }
                 ks->n_candidates = i;
                 if (n > 0 && i == 0) {
-                        request_fail(r, 1, "NotAllowedError", NULL, "The admin policy does not allow the %s.",
-                                     kind_permission_name(k));
+                        request_deny(r, DENIAL_POLICY, k, rule_file, rule_line);
                         return false;
                 }
 
                 /* A kind the user denied for good reveals nothing, not even whether a device exists. */
                 if (i == 0) {
                         if (kind_denied(r, k))
-                                request_fail(r, 1, "NotAllowedError", NULL, "Permission denied.");
+                                request_deny(r, DENIAL_STORED, k, NULL, 0);
                         else
                                 request_fail(r, 2, "NotFoundError", NULL, "No %s is available.",
                                              k == DEVICE_KIND_VIDEO ? "camera" : "microphone");
@@ -306,7 +344,7 @@ static bool select_devices(Request *r) {
                                       exposure_holds(m, r->caller, r->origin, k);
 
                         if (kind_denied(r, k)) {
-                                request_fail(r, 1, "NotAllowedError", NULL, "Permission denied.");
+                                request_deny(r, DENIAL_STORED, k, NULL, 0);
                                 return false;
                         }
                         log_info("Request %s: no setting satisfies '%s'.", r->path, failed);
@@ -337,8 +375,7 @@ static void on_polkit_answer(int allowed, void *userdata) {
                 if (ks->polkit_allowed < 0)
                         return; /* still waiting */
                 if (ks->polkit_allowed == 0) {
-                        request_fail(r, 1, "NotAllowedError", NULL, "Not authorized to use the %s.",
-                                     kind_permission_name(k));
+                        request_deny(r, DENIAL_POLKIT, k, NULL, 0);
                         return;
                 }
         }
@@ -357,7 +394,7 @@ static void start_polkit(Request *r) {
                                  k == DEVICE_KIND_VIDEO ? MG_POLKIT_ACTION_CAMERA : MG_POLKIT_ACTION_MICROPHONE,
                                  false, on_polkit_answer, ks, &ks->polkit);
                 if (q < 0) {
-                        request_fail(r, 1, "NotAllowedError", NULL, "The authorization check failed.");
+                        request_deny(r, DENIAL_POLKIT, k, NULL, 0);
                         return;
                 }
         }
@@ -387,7 +424,7 @@ static bool apply_device_pick(Request *r, char **picked) {
                 ks->n_candidates = n;
                 ks->picked = true;
                 if (n == 0) {
-                        request_fail(r, 1, "NotAllowedError", NULL, "No %s was chosen.", kind_permission_name(k));
+                        request_deny(r, DENIAL_NOTHING_CHOSEN, k, NULL, 0);
                         return false;
                 }
                 if (!ks->constraints && track_constraints_new_empty(k, &empty) < 0) {
@@ -438,9 +475,7 @@ static void on_prompt_answer(int error, const PromptResult *result, void *userda
         r->prompt = NULL; /* freed by consent.c once the callback returns */
         prompt_backoff_record(r->manager->backoff, r->prompt_key, !allowed, now_usec(CLOCK_BOOTTIME));
         if (error < 0) {
-                request_fail(r, 1, "NotAllowedError", NULL, "%s",
-                             error == -ETIMEDOUT ? "Nobody answered the prompt in time."
-                                                 : "The consent agent failed to answer.");
+                request_deny(r, error == -ETIMEDOUT ? DENIAL_TIMEOUT : DENIAL_AGENT_FAILED, first_kind(r), NULL, 0);
                 return;
         }
         log_info("Request %s: the user answered %s.", r->path, decision_to_string(result->decision));
@@ -459,10 +494,10 @@ static void on_prompt_answer(int error, const PromptResult *result, void *userda
                 store_decision(r, GRANT_DENY, 0);
                 _fallthrough_;
         case DECISION_DENY_ONCE:
-                request_fail(r, 1, "NotAllowedError", NULL, "Permission denied by the user.");
+                request_deny(r, DENIAL_USER, first_kind(r), NULL, 0);
                 return;
         default:
-                request_fail(r, 1, "NotAllowedError", NULL, "The prompt was dismissed.");
+                request_deny(r, DENIAL_DISMISSED, first_kind(r), NULL, 0);
                 return;
         }
 }
@@ -484,8 +519,7 @@ static void prompt_user(Request *r) {
         int q;
 
         if (!prompt_backoff_allows(m->backoff, r->prompt_key, now_usec(CLOCK_BOOTTIME)))
-                return request_fail(r, 1, "NotAllowedError", NULL,
-                                    "Refused too often; the user is not asked again for a while.");
+                return request_deny(r, DENIAL_BACKOFF, first_kind(r), NULL, 0);
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
                 total += r->kinds[k].requested ? r->kinds[k].n_candidates : 0;
         devices = calloc(MAX(total, 1u), sizeof(PromptDevice));
@@ -516,9 +550,9 @@ static void prompt_user(Request *r) {
         };
         q = consent_prompt(m, r->caller->uid, r->path, &details, on_prompt_answer, r, &r->prompt);
         if (q == -ENOENT)
-                return request_fail(r, 1, "NotAllowedError", NULL, "No consent agent is available.");
+                return request_deny(r, DENIAL_NO_AGENT, first_kind(r), NULL, 0);
         if (q < 0)
-                return request_fail(r, 1, "NotAllowedError", NULL, "The prompt could not be shown.");
+                return request_deny(r, DENIAL_AGENT_FAILED, first_kind(r), NULL, 0);
         r->state = REQUEST_PROMPTING;
         emit_state_changed(r);
         record_for_kinds(r, HISTORY_PROMPTED, NULL);
@@ -549,7 +583,10 @@ static void ask_user_or_decide(Request *r) {
                         all_allowed = false;
                         break;
                 default:
-                        return request_fail(r, 1, "NotAllowedError", NULL, "Permission denied.");
+                        /* A policy deny here is a kind-wide rule; else the user's stored deny. */
+                        if (ks->verdict.decision == POLICY_DENY)
+                                return request_deny(r, DENIAL_POLICY, k, ks->verdict.file, ks->verdict.line);
+                        return request_deny(r, DENIAL_STORED, k, NULL, 0);
                 }
         }
         if (all_allowed)
