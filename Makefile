@@ -27,6 +27,8 @@ BUILD ?= build
 
 PKGS := libsystemd libv4l2 alsa nettle
 CLIENT_PKGS := libsystemd json-c libpng
+# mediactl's tables
+MEDIACTL_PKGS := smartcols
 
 # make fuzz: seconds per harness.
 FUZZ_SECONDS ?= 60
@@ -90,7 +92,7 @@ $(BUILD)/client-lib/%.o: client-lib/%.c $(wildcard common/*.h client-lib/*.h cli
 
 # mediactl's policy verbs use the daemon's policy and configuration readers.
 $(BUILD)/client-lib/mediactl/%.o: client-lib/mediactl/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h daemon/*.h) | $(BUILD)/client-lib/mediactl
-	$(CC) $(CLIENT_CFLAGS) -Idaemon -c $< -o $@
+	$(CC) $(CLIENT_CFLAGS) $(call pc_cflags,$(MEDIACTL_PKGS)) -Idaemon -c $< -o $@
 
 $(BUILD)/common $(BUILD)/daemon/devices $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl $(BUILD)/tests $(BUILD)/examples:
 	mkdir -p $@
@@ -110,7 +112,7 @@ $(LIBMEDIAGATE): $(CLIENT_LIB_OBJS)
 
 $(BUILD)/mediactl: $(MEDIACTL_OBJS) $(LIBMEDIAGATE)
 	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(MEDIACTL_OBJS) -L$(BUILD) -lmediagate \
-		-Wl,-rpath,'$$ORIGIN' $(CLIENT_LIBS)
+		-Wl,-rpath,'$$ORIGIN' $(CLIENT_LIBS) $(call pc_libs,$(MEDIACTL_PKGS))
 
 $(BUILD)/examples/%: client-lib/examples/%.c $(LIBMEDIAGATE) | $(BUILD)/examples
 	$(CC) $(CLIENT_CFLAGS) -o $@ $< -L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS)

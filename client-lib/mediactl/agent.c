@@ -734,7 +734,7 @@ static int agent_register(Agent *a) {
 }
 
 static void help(void) {
-        printf("mediactl agent [--auto DECISION [--seconds N] | --notifications] [--pick DEVICE]... [--json]\n\n"
+        printf("mediactl agent [--auto DECISION [--seconds N] | --notifications] [--pick DEVICE]... [--json[=pretty|short]]\n\n"
                "Register as the consent agent of this user and answer mediagated's prompts: on the\n"
                "terminal (app, origin, reason, devices; answers once, always, for N minutes, deny,\n"
                "always deny), through the desktop's notifications (--notifications: Allow once,\n"
@@ -747,15 +747,15 @@ static void help(void) {
                "  --seconds N      How long allow-timed lasts (1 to 31536000)\n"
                "  --pick DEVICE    Grant only this device (an id or a label from the prompt); may be\n"
                "                   repeated. A kind without a picked device keeps every candidate.\n"
-               "  --json           One JSON object per prompt answered or withdrawn\n"
+               "  --json           One JSON object per line and prompt answered or withdrawn\n"
                "  -h --help        Show this help\n");
 }
 
 int verb_agent(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_AUTO, ARG_SECONDS, ARG_PICK, ARG_NOTIFICATIONS };
+        enum { ARG_AUTO = 0x100, ARG_SECONDS, ARG_PICK, ARG_NOTIFICATIONS };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, ARG_JSON },
+                OUTPUT_OPTIONS,
                 { "auto", required_argument, NULL, ARG_AUTO },
                 { "seconds", required_argument, NULL, ARG_SECONDS },
                 { "pick", required_argument, NULL, ARG_PICK },
@@ -775,9 +775,6 @@ int verb_agent(Context *ctx, int argc, char *argv[]) {
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
-                case ARG_JSON:
-                        ctx->json = true;
-                        break;
                 case ARG_AUTO:
                         if (!decision_is_valid(optarg)) {
                                 fprintf(stderr, "mediactl: unknown decision '%s'; one of allow-once, allow-always, "
@@ -802,6 +799,8 @@ int verb_agent(Context *ctx, int argc, char *argv[]) {
                                 return print_errno(-ENOMEM, "Failed to parse the arguments");
                         break;
                 default:
+                        if (parse_output_option(ctx, c, optarg) > 0)
+                                break;
                         return EXIT_USAGE;
                 }
         if (optind < argc) {

@@ -11,11 +11,69 @@
 
 typedef struct Context {
         MgBusType bus; /* MG_BUS_DEFAULT: $MEDIAGATE_BUS, else the system bus */
-        bool json;
+        bool json;     /* --json in either form */
 } Context;
 
 /* Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong. */
 #define EXIT_USAGE 2
+
+/* ---- options.c: the options every command takes, as systemd's tools spell them ---- */
+
+typedef enum JsonMode {
+        JSON_OFF,
+        JSON_PRETTY, /* --json, --json=pretty: indented */
+        JSON_SHORT,  /* --json=short: one line */
+} JsonMode;
+
+/* How output looks, for the whole run: set while the command line is read. */
+typedef struct OutputSettings {
+        JsonMode json;
+        bool legend; /* table headers and the "No ..." of an empty listing; --no-legend clears it */
+        bool pager;  /* page long listings on a terminal; --no-pager clears it */
+} OutputSettings;
+
+extern OutputSettings output_settings;
+
+enum {
+        ARG_OUTPUT_JSON = 0x1000,
+        ARG_OUTPUT_NO_LEGEND,
+        ARG_OUTPUT_NO_PAGER,
+};
+
+/* In every command's getopt table. */
+#define OUTPUT_OPTIONS                                                          \
+        { "json", optional_argument, NULL, ARG_OUTPUT_JSON },                   \
+        { "no-legend", no_argument, NULL, ARG_OUTPUT_NO_LEGEND },               \
+        { "no-pager", no_argument, NULL, ARG_OUTPUT_NO_PAGER }
+
+/* The help lines of OUTPUT_OPTIONS. */
+#define OUTPUT_OPTIONS_HELP                                                     \
+        "  --json[=pretty|short]  Print JSON (indented, or each object on one line)\n" \
+        "  --no-legend      Print no table headers and no \"No ...\" for an empty list\n" \
+        "  --no-pager       Do not pipe long output into a pager\n"
+
+/* Apply one of OUTPUT_OPTIONS: 1 when c was one, 0 when it is not; a bad --json= value is said
+ * and gives -EINVAL. */
+int parse_output_option(Context *ctx, int c, const char *arg);
+/* A command without arguments or options of its own: 1 to go on, 0 after --help, -EINVAL (said)
+ * for anything else. */
+int parse_no_arguments(Context *ctx, const char *verb, int argc, char *argv[], void (*help)(void));
+
+/* ---- explain.c ---- */
+
+/* Which bus the words name (context_connect() sets it). */
+void explain_set_bus(bool session);
+/* A connection that could not be made, in plain words; returns EXIT_FAILURE. */
+int print_connect_error(int r);
+/* When name is an error of reaching mediagated (not running, no answer, the connection lost,
+ * an older daemon), say so plainly with the next step and return true. */
+bool explain_error(const char *name, const char *message);
+
+/* ---- pager.c ---- */
+
+/* From here on, stdout goes through $MEDIACTL_PAGER, $PAGER or less, when it is a terminal and
+ * the pager is wanted; the pager is waited for at exit. */
+void pager_open(void);
 
 /* Connect as the global options say; prints the error and returns a negative errno on failure. */
 int context_connect(const Context *ctx, MgClient **ret);
@@ -31,6 +89,7 @@ int verb_monitor(Context *ctx, int argc, char *argv[]);
 int verb_status(Context *ctx, int argc, char *argv[]);
 int verb_mute(Context *ctx, int argc, char *argv[]);
 int verb_indicator(Context *ctx, int argc, char *argv[]);
+int verb_stop(Context *ctx, int argc, char *argv[]);
 
 /* ---- media.c: getUserMedia from the command line (get, snapshot, record) ---- */
 
@@ -97,7 +156,12 @@ int parse_since(const char *s, uint64_t now_realtime_usec, uint64_t *ret);
 
 typedef struct StateClient {
         char *app_id, *origin, *kind, *unique_name; /* kind: "camera" or "microphone" */
-        bool accessible, live;
+        bool accessible, live; /* both false: its tracks ended, listed while the indicator holds */
+        /* from ClientDetails, when the daemon has it */
+        char *process;        /* NULL: unknown */
+        uint32_t pid, uid;    /* pid 0: unknown */
+        bool have_uid;
+        uint64_t since_usec;  /* CLOCK_REALTIME; 0: unknown */
 } StateClient;
 
 typedef struct IndicatorState {
@@ -116,6 +180,10 @@ int indicator_state_update(IndicatorState *s, sd_bus_message *m, char ***changed
 int indicator_state_read(sd_bus *bus, IndicatorState *s, sd_bus_error *e);
 /* "off", "accessible" or "live". */
 const char *indicator_kind_state(bool accessible, bool live);
+/* The same for an app: "accessible", "live", or "ended" for an entry the indicator still holds. */
+const char *state_client_state(const StateClient *c);
+/* The user name of c's uid, else the number; "" when unknown. */
+char *state_client_user(const StateClient *c);
 json_object *indicator_state_to_json(const IndicatorState *s);
 /* "camera: live  microphone: off  apps: host:/usr/bin/foo (camera, live)" and a newline. */
 void indicator_state_print_line(const IndicatorState *s, FILE *f);
