@@ -225,8 +225,9 @@ int print_bus_error(const sd_bus_error *e, int r);
 int json_add(json_object *o, const char *key, json_object *value);
 int json_add_string(json_object *o, const char *key, const char *value);
 int json_append(json_object *array, json_object *value);
-/* A copy fit for a terminal: control characters (escape sequences, newlines) become '?'.
- * Strings from devices and other programs go through it before they are printed. */
+/* A copy fit for a terminal, as sanitize.h makes it: valid UTF-8 without control characters
+ * (escape sequences go, line breaks become spaces) and without bidirectional or invisible format
+ * characters. Strings from devices and other programs go through it before they are printed. */
 char *terminal_safe(const char *s);
 json_object *capability_to_json(const MgCapability *cap);
 

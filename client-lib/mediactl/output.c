@@ -9,6 +9,7 @@
 #include <libsmartcols.h>
 
 #include "mediactl.h"
+#include "sanitize.h"
 
 static const char *errno_name(int r) {
         const char *name = strerrorname_np(r < 0 ? -r : r);
@@ -137,14 +138,7 @@ static json_object *number_to_json(double v, bool integral) {
 }
 
 char *terminal_safe(const char *s) {
-        char *copy = strdup(strempty(s));
-
-        if (!copy)
-                return NULL;
-        for (unsigned char *p = (unsigned char *) copy; *p; p++)
-                if (*p < 0x20 || *p == 0x7f)
-                        *p = '?';
-        return copy;
+        return sanitize_text(s, SANITIZE_UNLIMITED);
 }
 
 /* The shape getCapabilities() has in JavaScript: {min, max}, or a list. */
