@@ -20,6 +20,7 @@ includedir ?= $(prefix)/include
 datadir ?= $(prefix)/share
 sysconfdir ?= /etc
 localstatedir ?= /var
+localedir ?= $(datadir)/locale
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -72,9 +73,12 @@ UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBMEDIAGATE := $(BUILD)/libmediagate.so.$(VERSION)
+# Translations: po/LANG.po, built where an uninstalled mediactl finds them (see below).
+PO_LANGUAGES := $(basename $(notdir $(wildcard po/*.po)))
+MO_FILES := $(PO_LANGUAGES:%=$(BUILD)/locale/%/LC_MESSAGES/mediagate.mo)
 
 .PHONY: all deps demo check check-sanitized check-unit check-integration check-vm fuzz install uninstall clean
-all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc
+all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc $(MO_FILES)
 
 deps:
 	@tools/install-deps
@@ -88,9 +92,27 @@ $(BUILD)/daemon/%.o: daemon/%.c $(wildcard common/*.h daemon/*.h daemon/devices/
 $(BUILD)/client-lib/%.o: client-lib/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h) | $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl
 	$(CC) $(CLIENT_CFLAGS) -c $< -o $@
 
-# mediactl's tables come from libsmartcols.
+# mediactl's tables come from libsmartcols; its translations from $(localedir).
 $(BUILD)/client-lib/mediactl/%.o: client-lib/mediactl/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h) | $(BUILD)/client-lib/mediactl
-	$(CC) $(CLIENT_CFLAGS) $(call pc_cflags,$(MEDIACTL_PKGS)) -c $< -o $@
+	$(CC) $(CLIENT_CFLAGS) $(call pc_cflags,$(MEDIACTL_PKGS)) -DLOCALEDIR='"$(localedir)"' -c $< -o $@
+
+# Translations (po/): each po/LANG.po becomes $(BUILD)/locale/LANG/LC_MESSAGES/mediagate.mo, where an
+# uninstalled mediactl finds it (beside itself). `make update-po` extracts the strings again (po/mediagate.pot)
+# and merges them into each translation.
+POT_SOURCES = $(shell cat po/POTFILES)
+
+$(BUILD)/locale/%/LC_MESSAGES/mediagate.mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check --output-file=$@ $<
+
+po/mediagate.pot: $(POT_SOURCES) po/POTFILES
+	xgettext --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ --keyword=ngettext:1,2 \
+		--add-comments=TRANSLATORS: --package-name=mediagate --package-version=$(VERSION) \
+		--msgid-bugs-address= --sort-by-file --output=$@ $(POT_SOURCES)
+
+.PHONY: update-po
+update-po: po/mediagate.pot
+	for po in po/*.po; do msgmerge --update --backup=none --no-fuzzy-matching $$po po/mediagate.pot; done
 
 $(BUILD)/common $(BUILD)/daemon/devices $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl $(BUILD)/tests $(BUILD)/examples:
 	mkdir -p $@
@@ -245,6 +267,11 @@ install: all
 	install -m 644 policy/org.mediagate.policy $(DESTDIR)$(polkitactiondir)/
 	install -m 644 policy/README policy/50-mediagate.rules.example policy/example-rules.conf \
 		$(DESTDIR)$(docdir)/
+	for lang in $(PO_LANGUAGES); do \
+		install -d $(DESTDIR)$(localedir)/$$lang/LC_MESSAGES && \
+		install -m 644 $(BUILD)/locale/$$lang/LC_MESSAGES/mediagate.mo \
+			$(DESTDIR)$(localedir)/$$lang/LC_MESSAGES/mediagate.mo || exit 1; \
+	done
 	test -e $(DESTDIR)$(sysconfdir)/mediagate/mediagated.conf || \
 		install -m 644 examples/mediagated.conf $(DESTDIR)$(sysconfdir)/mediagate/mediagated.conf
 	@if [ -z "$(DESTDIR)" ]; then \
@@ -267,6 +294,7 @@ uninstall:
 		$(DESTDIR)$(dbussystempolicydir)/org.mediagate.MediaGate1.conf \
 		$(DESTDIR)$(polkitactiondir)/org.mediagate.policy
 	rm -rf $(DESTDIR)$(docdir)
+	for lang in $(PO_LANGUAGES); do rm -f $(DESTDIR)$(localedir)/$$lang/LC_MESSAGES/mediagate.mo; done
 	@# /etc/mediagate (configuration, policy) and /var/lib/mediagate (grants) are the admin's.
 
 clean:

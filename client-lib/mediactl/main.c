@@ -23,6 +23,7 @@ static const Verb verbs[] = {
         { "snapshot", verb_snapshot, "Write one camera frame as a PNG image" },
         { "record", verb_record, "Record camera and microphone to Y4M and WAV files" },
         { "agent", verb_agent, "Answer consent prompts, on the terminal or automatically" },
+        { "answer", verb_answer, "Answer the desktop agent's question from a terminal" },
         { "grants", verb_grants, "List, set and revoke remembered decisions" },
         { "history", verb_history, "Show who was asked, granted, denied, and captured when" },
         { "policy", verb_policy, "Show the admin policy, check which rule decides, reload it" },
@@ -78,6 +79,7 @@ int main(int argc, char *argv[]) {
         int c, r;
 
         setlocale(LC_ALL, "");
+        i18n_init();
 
         /* '+': stop at the command, whose options are its own. */
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <libintl.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -16,6 +17,14 @@ typedef struct Context {
 
 /* Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong. */
 #define EXIT_USAGE 2
+
+/* What people read in the agents and the tray is translated (po/, the "mediagate" domain);
+ * what scripts read (listings, JSON, decisions) is not. */
+#define GETTEXT_DOMAIN "mediagate"
+#define _(s) gettext(s)
+#define N_(s) (s)
+/* Set up the translations: the installed catalogs, or those beside an uninstalled mediactl. */
+void i18n_init(void);
 
 /* ---- options.c: the options every command takes, as systemd's tools spell them ---- */
 
@@ -69,6 +78,19 @@ int print_connect_error(int r);
  * an older daemon), say so plainly with the next step and return true. */
 bool explain_error(const char *name, const char *message);
 
+/* ---- desktop-entry.c ---- */
+
+typedef struct AppInfo {
+        char *name;       /* the entry's Name= in the user's language, else the program's file name */
+        char *icon;       /* Icon=: a theme icon name or a path; NULL: none */
+        char *desktop_id; /* "org.example.App.desktop"; NULL: no entry */
+} AppInfo;
+
+void app_info_done(AppInfo *info);
+/* The desktop entry of an app id (sanitized). 1 found, 0 not found (ret holds a name made from
+ * the app id), -ENOMEM. */
+int app_info_lookup(const char *app_id, AppInfo *ret);
+
 /* ---- pager.c ---- */
 
 /* From here on, stdout goes through $MEDIACTL_PAGER, $PAGER or less, when it is a terminal and
@@ -90,6 +112,7 @@ int verb_status(Context *ctx, int argc, char *argv[]);
 int verb_mute(Context *ctx, int argc, char *argv[]);
 int verb_indicator(Context *ctx, int argc, char *argv[]);
 int verb_stop(Context *ctx, int argc, char *argv[]);
+int verb_answer(Context *ctx, int argc, char *argv[]);
 
 /* ---- media.c: getUserMedia from the command line (get, snapshot, record) ---- */
 
