@@ -247,7 +247,7 @@ def test_agent_interactive_answers_from_stdin(env):
     agent = env.agent()
     proc = subprocess.Popen([str(MEDIACTL), "--json", "get", "--video", "true"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, MEDIAGATE_BUS="session"))
-    assert agent.wait_for(lambda line: "asks to use your camera" in line)
+    assert agent.wait_for(lambda line: "mediactl wants to use your camera" in line)
     assert agent.wait_for(lambda line: "1. camera" in line and "Test Camera" in line)
     assert agent.wait_for(lambda line: "2. camera" in line and "Test NV12 Camera" in line)
     agent.send("maybe\n")
@@ -263,7 +263,7 @@ def test_agent_interactive_deny_and_a_withdrawn_question(env):
     agent = env.agent()
     proc = subprocess.Popen([str(MEDIACTL), "get", "--audio", "true"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, MEDIAGATE_BUS="session"))
-    assert agent.wait_for(lambda line: "asks to use your microphone" in line)
+    assert agent.wait_for(lambda line: "mediactl wants to use your microphone" in line)
     # The client gives up: the daemon cancels the prompt and the agent withdraws the question.
     proc.kill()
     proc.wait()
@@ -271,7 +271,7 @@ def test_agent_interactive_deny_and_a_withdrawn_question(env):
 
     p = subprocess.Popen([str(MEDIACTL), "get", "--audio", "true"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=dict(os.environ, MEDIAGATE_BUS="session"))
-    assert agent.wait_for(lambda line: "asks to use" in line and agent.count("asks to use your microphone") == 2)
+    assert agent.wait_for(lambda line: "wants to use" in line and agent.count("wants to use your microphone") == 2)
     agent.send("d\n")
     out, err = p.communicate(timeout=10)
     assert p.returncode == 1 and "NotAllowedError" in err
@@ -895,21 +895,28 @@ def test_permission_errors(env):
 NOTIFY = "org.freedesktop.Notifications"
 
 
-@pytest.fixture
-def notifications():
-    """python-dbusmock's notification daemon on the session bus; its mock interface."""
-    proc = subprocess.Popen(["/usr/bin/python3", "-m", "dbusmock", "--session", "--template", "notification_daemon"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_notification_mock(capabilities=None):
+    """python-dbusmock's notification daemon on the session bus: (process, mock interface)."""
+    args = ["/usr/bin/python3", "-m", "dbusmock", "--session", "--template", "notification_daemon"]
+    if capabilities is not None:
+        args += ["-p", json.dumps({"capabilities": " ".join(capabilities)})]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bus = dbus.bus.BusConnection(os.environ["DBUS_SESSION_BUS_ADDRESS"])
     deadline = time.monotonic() + 10
     while not bus.name_has_owner(NOTIFY):
         assert time.monotonic() < deadline, "notification mock did not start"
         time.sleep(0.02)
     mock = dbus.Interface(bus.get_object(NOTIFY, "/org/freedesktop/Notifications"), "org.freedesktop.DBus.Mock")
+    return proc, mock
+
+
+@pytest.fixture
+def notifications():
+    """The notification mock with buttons (the "actions" capability) and body markup."""
+    proc, mock = start_notification_mock(["actions", "body", "body-markup", "icon-static", "persistence"])
     yield mock
     proc.terminate()
     proc.wait(10)
-    bus.close()
 
 
 def wait_for_notify(mock, count=1, timeout=10):
@@ -931,14 +938,18 @@ def start_get(*args):
     ("deny", "deny-once", 1),
 ])
 def test_agent_notifications_actions(env, notifications, action, decision, code):
-    agent = env.agent("--notifications", json_output=True)
+    # --pick names the camera, so that the notification asks no device first.
+    agent = env.agent("--notifications", "--pick", "Test Camera", json_output=True)
     get = start_get("get", "--video", "true", "--reason", "Say <b>cheese</b> & smile")
     app_name, replaces, icon, summary, body, actions, hints, timeout = wait_for_notify(notifications)
     assert (app_name, replaces, icon, timeout) == ("mediagate", 0, "camera-web", 0)
-    assert summary == f"host:{os.path.realpath(MEDIACTL)} wants to use your camera"
+    # Named by its program (it has no desktop entry), its app id beside.
+    assert summary == "mediactl wants to use your camera"
+    assert f"mediactl (host:{os.path.realpath(MEDIACTL)})" in body
     # The app's own words are quoted and escaped for the body's markup.
     assert "Say &lt;b&gt;cheese&lt;/b&gt; &amp; smile" in body and "Test Camera" in body
-    assert actions == ["allow-once", "Allow once", "allow-always", "Always allow", "deny", "Deny"]
+    assert actions == ["allow-once", "Allow once", "deny", "Deny", "allow-timed", "Allow for 10 minutes",
+                       "allow-always", "Always allow", "deny-always", "Always deny"]
     assert hints["urgency"] == 2 and hints["resident"] is True
     notifications.EmitSignal(NOTIFY, "ActionInvoked", "us", [1, action])
     out, err = get.communicate(timeout=10)
