@@ -76,9 +76,12 @@ LIBMEDIAGATE := $(BUILD)/libmediagate.so.$(VERSION)
 # Translations: po/LANG.po, built where an uninstalled mediactl finds them (see below).
 PO_LANGUAGES := $(basename $(notdir $(wildcard po/*.po)))
 MO_FILES := $(PO_LANGUAGES:%=$(BUILD)/locale/%/LC_MESSAGES/mediagate.mo)
+# The tray's XDG autostart entry, its Name= and Comment= translated from po/.
+INDICATOR_DESKTOP := $(BUILD)/mediagate-indicator.desktop
 
 .PHONY: all deps demo check check-sanitized check-unit check-integration check-vm fuzz install uninstall clean
-all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc $(MO_FILES)
+all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc $(MO_FILES) \
+	$(INDICATOR_DESKTOP)
 
 deps:
 	@tools/install-deps
@@ -105,10 +108,14 @@ $(BUILD)/locale/%/LC_MESSAGES/mediagate.mo: po/%.po
 	@mkdir -p $(dir $@)
 	msgfmt --check --output-file=$@ $<
 
+$(INDICATOR_DESKTOP): desktop/mediagate-indicator.desktop $(wildcard po/*.po) po/LINGUAS
+	msgfmt --desktop --template=$< -d po --output-file=$@
+
 po/mediagate.pot: $(POT_SOURCES) po/POTFILES
 	xgettext --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ --keyword=ngettext:1,2 \
 		--add-comments=TRANSLATORS: --package-name=mediagate --package-version=$(VERSION) \
-		--msgid-bugs-address= --sort-by-file --output=$@ $(POT_SOURCES)
+		--msgid-bugs-address= --sort-by-file --output=$@ $(filter %.c,$(POT_SOURCES))
+	xgettext --language=Desktop --join-existing --sort-by-file --output=$@ $(filter %.desktop,$(POT_SOURCES))
 
 .PHONY: update-po
 update-po: po/mediagate.pot
@@ -223,6 +230,8 @@ ifeq ($(origin polkitactiondir),undefined)
 polkitactiondir := $(or $(call pc_var,polkit-gobject-1,actiondir),$(datadir)/polkit-1/actions)
 endif
 dbusinterfacesdir ?= $(datadir)/dbus-1/interfaces
+# XDG autostart entries are read from $XDG_CONFIG_DIRS/autostart.
+xdgautostartdir ?= $(sysconfdir)/xdg/autostart
 docdir ?= $(datadir)/doc/mediagate
 
 # The unit files and mediagate.pc name installed paths: @sbindir@ and friends are filled in at
@@ -241,7 +250,7 @@ install: all
 		$(DESTDIR)$(systemdsystemunitdir) $(DESTDIR)$(systemduserunitdir) \
 		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(udevrulesdir) \
 		$(DESTDIR)$(dbussystemservicesdir) $(DESTDIR)$(dbussystempolicydir) \
-		$(DESTDIR)$(polkitactiondir) $(DESTDIR)$(docdir)
+		$(DESTDIR)$(polkitactiondir) $(DESTDIR)$(docdir) $(DESTDIR)$(xdgautostartdir)
 	install -m 755 $(BUILD)/mediagated $(DESTDIR)$(sbindir)/mediagated
 	install -m 755 $(BUILD)/mediactl $(DESTDIR)$(bindir)/mediactl
 	install -m 755 $(LIBMEDIAGATE) $(DESTDIR)$(libdir)/
@@ -253,12 +262,14 @@ install: all
 	install -m 644 dbus/org.mediagate.MediaGate1.*.xml $(DESTDIR)$(dbusinterfacesdir)/
 	$(subst_dirs) systemd/mediagated.service.in > $(DESTDIR)$(systemdsystemunitdir)/mediagated.service
 	$(subst_dirs) systemd/mediagate-agent.service.in > $(DESTDIR)$(systemduserunitdir)/mediagate-agent.service
+	$(subst_dirs) $(INDICATOR_DESKTOP) > $(DESTDIR)$(xdgautostartdir)/mediagate-indicator.desktop
 	$(subst_dirs) systemd/mediagate.tmpfiles.in > $(DESTDIR)$(tmpfilesdir)/mediagate.conf
 	$(subst_dirs) dbus/org.mediagate.MediaGate1.service.in > \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service
 	chmod 644 $(DESTDIR)$(libdir)/pkgconfig/mediagate.pc \
 		$(DESTDIR)$(systemdsystemunitdir)/mediagated.service \
 		$(DESTDIR)$(systemduserunitdir)/mediagate-agent.service \
+		$(DESTDIR)$(xdgautostartdir)/mediagate-indicator.desktop \
 		$(DESTDIR)$(tmpfilesdir)/mediagate.conf \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service
 	install -m 644 systemd/mediagate.sysusers $(DESTDIR)$(sysusersdir)/mediagate.conf
@@ -288,6 +299,7 @@ uninstall:
 		$(DESTDIR)$(dbusinterfacesdir)/org.mediagate.MediaGate1.*.xml \
 		$(DESTDIR)$(systemdsystemunitdir)/mediagated.service \
 		$(DESTDIR)$(systemduserunitdir)/mediagate-agent.service \
+		$(DESTDIR)$(xdgautostartdir)/mediagate-indicator.desktop \
 		$(DESTDIR)$(sysusersdir)/mediagate.conf $(DESTDIR)$(tmpfilesdir)/mediagate.conf \
 		$(DESTDIR)$(udevrulesdir)/72-mediagate.rules \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service \

@@ -253,6 +253,9 @@ int json_append(json_object *array, json_object *value);
  * characters. Strings from devices and other programs go through it before they are printed. */
 char *terminal_safe(const char *s);
 json_object *capability_to_json(const MgCapability *cap);
+/* s with &, < and > as entities, for the markup of notification bodies and tray tooltips: what
+ * other programs named is shown as text. */
+void fput_markup_escaped(FILE *f, const char *s);
 
 /* "2024-05-01 12:00:01.234" in local time, or with iso "2024-05-01T12:00:01.234+0200". */
 void format_realtime(uint64_t realtime_usec, bool iso, char *buf, size_t size);

@@ -141,6 +141,23 @@ char *terminal_safe(const char *s) {
         return sanitize_text(s, SANITIZE_UNLIMITED);
 }
 
+void fput_markup_escaped(FILE *f, const char *s) {
+        for (; s && *s; s++)
+                switch (*s) {
+                case '&':
+                        fputs("&amp;", f);
+                        break;
+                case '<':
+                        fputs("&lt;", f);
+                        break;
+                case '>':
+                        fputs("&gt;", f);
+                        break;
+                default:
+                        fputc(*s, f);
+                }
+}
+
 /* The shape getCapabilities() has in JavaScript: {min, max}, or a list. */
 json_object *capability_to_json(const MgCapability *cap) {
         json_object *o;

@@ -32,15 +32,10 @@ const char *prompt_device_kind_name(const char *kind) {
 
 /* The body may carry the markup of the notification specification: what others say is text. */
 static void put_text(FILE *f, const char *s, bool markup) {
-        for (; s && *s; s++)
-                if (markup && *s == '&')
-                        fputs("&amp;", f);
-                else if (markup && *s == '<')
-                        fputs("&lt;", f);
-                else if (markup && *s == '>')
-                        fputs("&gt;", f);
-                else
-                        fputc(*s, f);
+        if (markup)
+                fput_markup_escaped(f, s);
+        else
+                fputs(strempty(s), f);
 }
 
 static void put_line_start(FILE *f, const char *indent, const char *label, bool *first) {
