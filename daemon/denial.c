@@ -17,6 +17,7 @@ static const char *const denial_names[_DENIAL_MAX] = {
         [DENIAL_AGENT_FAILED] = "agent-failed",
         [DENIAL_TIMEOUT] = "timeout",
         [DENIAL_BACKOFF] = "backoff",
+        [DENIAL_NOT_IN_FRONT] = "not-in-front",
 };
 
 const char *denial_to_string(Denial d) {
@@ -119,6 +120,10 @@ static void put_sentence(FILE *f, Denial d, const DenialContext *c) {
         case DENIAL_BACKOFF:
                 fputs("Refused too often; the user is not asked again for a while (10 s after the third "
                       "refusal, doubling up to an hour).", f);
+                break;
+        case DENIAL_NOT_IN_FRONT:
+                fputs("The session that asks is not in front (another user's session is active, or the screen "
+                      "is locked); nobody is asked there. Ask again from the active session.", f);
                 break;
         default:
                 fputs("Permission denied.", f);

@@ -21,12 +21,14 @@ typedef enum Denial {
         DENIAL_AGENT_FAILED,   /* the agent could not show or answer the prompt */
         DENIAL_TIMEOUT,        /* nobody answered within PromptTimeoutSec= */
         DENIAL_BACKOFF,        /* refused too often: not asked again for a while */
+        DENIAL_NOT_IN_FRONT,   /* the asking session is not in front: nobody there to ask */
         _DENIAL_MAX,
         _DENIAL_INVALID = -EINVAL,
 } Denial;
 
 /* "policy", "policy-error", "polkit", "stored", "user", "dismissed", "nothing-chosen",
- * "no-agent", "agent-failed", "timeout", "backoff": Response's results["denied_by"]. */
+ * "no-agent", "agent-failed", "timeout", "backoff", "not-in-front": Response's
+ * results["denied_by"]. */
 const char *denial_to_string(Denial d);
 Denial denial_from_string(const char *s);
 

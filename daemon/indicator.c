@@ -103,7 +103,7 @@ Indicator *indicator_free(Indicator *ind) {
 }
 
 static bool track_is_live(Track *t) {
-        return !t->ended && t->enabled && !t->muted && capture_device_is_live(t->device);
+        return !t->ended && t->enabled && !track_is_muted(t) && capture_device_is_live(t->device);
 }
 
 /* What is true right now, before the hold: Accessible from the tracks clients hold, Live from

@@ -523,6 +523,7 @@ static void prompt_user(Request *r) {
                                                        .label = ks->candidates[i].device->label };
         }
         details = (PromptDetails){
+                .unique_name = r->caller->unique_name,
                 .app_id = r->caller->app_id,
                 .origin = strempty(r->origin),
                 .reason = strempty(r->reason),
@@ -535,6 +536,8 @@ static void prompt_user(Request *r) {
         q = consent_prompt(m, r->caller->uid, r->path, &details, on_prompt_answer, r, &r->prompt);
         if (q == PROMPT_NO_AGENT)
                 return request_deny(r, DENIAL_NO_AGENT, first_kind(r), NULL, 0);
+        if (q == PROMPT_NOT_IN_FRONT)
+                return request_deny(r, DENIAL_NOT_IN_FRONT, first_kind(r), NULL, 0);
         if (q < 0)
                 return request_deny(r, DENIAL_AGENT_FAILED, first_kind(r), NULL, 0);
         r->state = REQUEST_PROMPTING;

@@ -64,6 +64,8 @@ static const Case cases[] = {
         { "dismissed", DENIAL_DISMISSED, { .app_id = "a.b.C" }, { "The prompt was dismissed.", "asks again", NULL } },
         { "timeout", DENIAL_TIMEOUT, { .app_id = "a.b.C" }, { "Nobody answered the prompt in time", "PromptTimeoutSec=", NULL } },
         { "backoff", DENIAL_BACKOFF, { .app_id = "a.b.C" }, { "Refused too often", NULL, NULL } },
+        { "not in front", DENIAL_NOT_IN_FRONT, { .app_id = "a.b.C" },
+          { "not in front", "screen is locked", "Ask again from the active session" } },
         { "nothing chosen", DENIAL_NOTHING_CHOSEN, { .app_id = "a.b.C", .kind = DEVICE_KIND_VIDEO },
           { "No camera was chosen", NULL, NULL } },
 };
