@@ -4,6 +4,7 @@
  * what is in front. */
 #include "sessions.h"
 
+#include "bus-dict.h"
 #include "caller.h"
 #include "hashmap.h"
 #include "log.h"
@@ -111,36 +112,38 @@ static bool session_in_front(const Session *x) {
 static void lookups_session_known(Sessions *s, const char *path);
 static void lookups_finish_waiting(Sessions *s);
 
+static int session_property_entry(sd_bus_message *m, const char *name, void *userdata) {
+        Session *x = userdata;
+        const char *user_path;
+        uint32_t uid;
+        int r, b;
+
+        if (streq(name, "Active") || streq(name, "LockedHint")) {
+                r = bus_read_typed_variant(m, "b", &b);
+                if (r == -ENXIO)
+                        return 0;
+                if (r >= 0)
+                        *(streq(name, "Active") ? &x->active : &x->locked) = b;
+                return r < 0 ? r : 1;
+        }
+        if (streq(name, "User") && sd_bus_message_enter_container(m, 'v', "(uo)") > 0) {
+                r = sd_bus_message_read(m, "(uo)", &uid, &user_path);
+                if (r >= 0)
+                        x->uid = (uid_t) uid;
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                return r < 0 ? r : 1;
+        }
+        return 0;
+}
+
 /* Active, LockedHint and User from an a{sv} (GetAll's reply, PropertiesChanged's changes).
  * Returns whether what is in front changed. */
 static bool session_read_properties(Session *x, sd_bus_message *m) {
         bool was = session_in_front(x);
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        while (r > 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *name, *contents;
-                const char *user_path;
-                uint32_t uid;
-                int b;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r >= 0)
-                        r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        break;
-                if (streq(name, "Active") && streq(contents, "b") && sd_bus_message_read(m, "v", "b", &b) >= 0)
-                        x->active = b;
-                else if (streq(name, "LockedHint") && streq(contents, "b") && sd_bus_message_read(m, "v", "b", &b) >= 0)
-                        x->locked = b;
-                else if (streq(name, "User") && streq(contents, "(uo)") &&
-                         sd_bus_message_read(m, "v", "(uo)", &uid, &user_path) >= 0)
-                        x->uid = (uid_t) uid;
-                else
-                        r = sd_bus_message_skip(m, "v");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-        }
+        r = bus_dict_read(m, session_property_entry, x, NULL);
         if (r < 0)
                 log_debug_errno(r, "Failed to read the properties of session %s: %m", x->path);
         return was != session_in_front(x);

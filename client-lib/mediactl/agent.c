@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 #include "agent.h"
+#include "bus-dict.h"
 #include "mediagate-names.h"
 #include "sanitize.h"
 
@@ -36,16 +37,6 @@ static Prompt *prompt_free(Prompt *p) {
 DEFINE_CLEANUP_FUNC(Prompt, prompt_free);
 
 /* ---- reading a Prompt call ---- */
-
-static int read_string_variant(sd_bus_message *m, char **ret) {
-        const char *s;
-        int r;
-
-        r = sd_bus_message_read(m, "v", "s", &s);
-        if (r < 0)
-                return r;
-        return free_and_strdup(ret, s);
-}
 
 static int read_devices_variant(sd_bus_message *m, Prompt *p) {
         const char *id, *kind, *label;
@@ -76,57 +67,52 @@ static int read_devices_variant(sd_bus_message *m, Prompt *p) {
         return sd_bus_message_exit_container(m);
 }
 
-/* details a{sv}: the keys we know in the types the interface gives them; any other key (or a
- * known key in another type) is skipped, as the interface asks. */
-static int prompt_read_details(sd_bus_message *m, Prompt *p) {
+/* One entry of details: the keys we know in the types the interface gives them; any other key
+ * (or a known key in another type) is skipped, as the interface asks. */
+static int prompt_detail_entry(sd_bus_message *m, const char *key, void *userdata) {
+        Prompt *p = userdata;
+        const char *contents;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
+        if (streq(key, "app_id"))
+                return read_known_variant(bus_read_string_variant(m, &p->app_id));
+        if (streq(key, "origin"))
+                return read_known_variant(bus_read_string_variant(m, &p->origin));
+        if (streq(key, "reason"))
+                return read_known_variant(bus_read_string_variant(m, &p->reason));
+        if (streq(key, "uid")) {
+                r = read_known_variant(bus_read_typed_variant(m, "u", &p->uid));
+                p->have_uid = r > 0;
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key, *contents;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(key, "app_id") && streq(contents, "s"))
-                        r = read_string_variant(m, &p->app_id);
-                else if (streq(key, "origin") && streq(contents, "s"))
-                        r = read_string_variant(m, &p->origin);
-                else if (streq(key, "reason") && streq(contents, "s"))
-                        r = read_string_variant(m, &p->reason);
-                else if (streq(key, "kinds") && streq(contents, "as")) {
-                        r = sd_bus_message_enter_container(m, 'v', "as");
-                        if (r >= 0) {
-                                strv_free(p->kinds);
-                                p->kinds = NULL;
-                                r = sd_bus_message_read_strv(m, &p->kinds);
-                        }
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                } else if (streq(key, "devices") && streq(contents, "a(sss)"))
-                        r = read_devices_variant(m, p);
-                else if (streq(key, "uid") && streq(contents, "u")) {
-                        r = sd_bus_message_read(m, "v", "u", &p->uid);
-                        p->have_uid = r >= 0;
-                } else if (streq(key, "pid") && streq(contents, "u")) {
-                        r = sd_bus_message_read(m, "v", "u", &p->pid);
-                        p->have_pid = r >= 0;
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
         }
+        if (streq(key, "pid")) {
+                r = read_known_variant(bus_read_typed_variant(m, "u", &p->pid));
+                p->have_pid = r > 0;
+                return r;
+        }
+        r = sd_bus_message_peek_type(m, NULL, &contents);
         if (r < 0)
                 return r;
-        return sd_bus_message_exit_container(m);
+        if (streq(key, "kinds") && streq(contents, "as")) {
+                r = sd_bus_message_enter_container(m, 'v', "as");
+                if (r >= 0) {
+                        strv_free(p->kinds);
+                        p->kinds = NULL;
+                        r = sd_bus_message_read_strv(m, &p->kinds);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                return r < 0 ? r : 1;
+        }
+        if (streq(key, "devices") && streq(contents, "a(sss)")) {
+                r = read_devices_variant(m, p);
+                return r < 0 ? r : 1;
+        }
+        return 0;
+}
+
+static int prompt_read_details(sd_bus_message *m, Prompt *p) {
+        return bus_dict_read(m, prompt_detail_entry, p, NULL);
 }
 
 /* The daemon sanitizes what it sends; the agent does not rely on it: what a person reads here
@@ -303,17 +289,7 @@ static int prompt_reply(Prompt *p, const char *decision, uint32_t seconds, char 
                         return r;
         }
         if (picked) {
-                r = sd_bus_message_open_container(reply, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(reply, "s", "devices");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(reply, 'v', "as");
-                if (r >= 0)
-                        r = sd_bus_message_append_strv(reply, (char **) picked);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(reply);
+                r = bus_dict_append_strv(reply, "devices", (char **) picked);
                 if (r < 0)
                         return r;
         }

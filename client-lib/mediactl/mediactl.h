@@ -160,6 +160,12 @@ typedef struct BusOption {
 } BusOption;
 
 int admin_new_call(MgClient *client, const char *member, sd_bus_message **ret);
+/* For the entries of bus_dict_read() (bus-dict.h) that mediactl reads leniently, as the API asks
+ * of readers: the result of a bus_read_*_variant() call as the entry's return value, where a
+ * value of another type than expected (-ENXIO, nothing read) is skipped. */
+static inline int read_known_variant(int r) {
+        return r == -ENXIO ? 0 : r < 0 ? r : 1;
+}
 int append_options(sd_bus_message *m, const BusOption *options, size_t n);
 /* Call with interactive authorization allowed; prints the error and returns it on failure. */
 int admin_call(MgClient *client, sd_bus_message *m, sd_bus_message **ret_reply);

@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 
+#include "bus-dict.h"
 #include "mediactl.h"
 #include "mediagate-names.h"
 
@@ -23,43 +24,23 @@ void indicator_state_clear(IndicatorState *s) {
         *s = (IndicatorState) {};
 }
 
-/* ClientDetails' a{sv}: the keys we know in their types; the rest is skipped. */
-static int read_client_details(sd_bus_message *m, StateClient *c) {
+/* One entry of ClientDetails' a{sv}: the keys we know in their types; the rest is skipped. */
+static int client_detail_entry(sd_bus_message *m, const char *key, void *userdata) {
+        StateClient *c = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
+        if (streq(key, "pid"))
+                return read_known_variant(bus_read_typed_variant(m, "u", &c->pid));
+        if (streq(key, "since"))
+                return read_known_variant(bus_read_typed_variant(m, "t", &c->since_usec));
+        if (streq(key, "process"))
+                return read_known_variant(bus_read_string_variant(m, &c->process));
+        if (streq(key, "uid")) {
+                r = read_known_variant(bus_read_typed_variant(m, "u", &c->uid));
+                c->have_uid = c->have_uid || r > 0;
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key, *contents, *process;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r >= 0)
-                        r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(key, "pid") && streq(contents, "u"))
-                        r = sd_bus_message_read(m, "v", "u", &c->pid);
-                else if (streq(key, "uid") && streq(contents, "u")) {
-                        r = sd_bus_message_read(m, "v", "u", &c->uid);
-                        c->have_uid = true;
-                } else if (streq(key, "since") && streq(contents, "t"))
-                        r = sd_bus_message_read(m, "v", "t", &c->since_usec);
-                else if (streq(key, "process") && streq(contents, "s")) {
-                        r = sd_bus_message_read(m, "v", "s", &process);
-                        if (r >= 0)
-                                r = free_and_strdup(&c->process, process);
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
         }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        return 0;
 }
 
 /* Clients (a(ssssbb)) or, with details, ClientDetails (a(ssssbba{sv})), in its variant. */
@@ -100,7 +81,7 @@ static int read_clients(sd_bus_message *m, bool details, StateClient **ret, size
                         break;
                 }
                 if (details)
-                        r = read_client_details(m, c);
+                        r = bus_dict_read(m, client_detail_entry, c, NULL);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m);
         }
@@ -117,7 +98,33 @@ static int read_clients(sd_bus_message *m, bool details, StateClient **ret, size
         return 0;
 }
 
-static int read_boolean_property(sd_bus_message *m, IndicatorState *s, const char *name, bool *ret_known) {
+/* The list of apps: ClientDetails when the message has it (a daemon that knows it sends both),
+ * else Clients. */
+typedef struct ClientLists {
+        StateClient *plain, *detailed;
+        size_t n_plain, n_detailed;
+        bool have_plain, have_detailed;
+} ClientLists;
+
+typedef struct PropertiesRead {
+        IndicatorState *state;
+        ClientLists lists;
+        char ***changed; /* the names read, when not NULL */
+} PropertiesRead;
+
+static int read_clients_property(sd_bus_message *m, ClientLists *lists, bool details) {
+        StateClient **list = details ? &lists->detailed : &lists->plain;
+        size_t *n = details ? &lists->n_detailed : &lists->n_plain;
+
+        clients_free(*list, *n);
+        *list = NULL;
+        *n = 0;
+        *(details ? &lists->have_detailed : &lists->have_plain) = true;
+        return read_clients(m, details, list, n);
+}
+
+/* One Manager property; a name added later, or in a type we do not expect, is skipped. */
+static int property_entry(sd_bus_message *m, const char *name, void *userdata) {
         static const struct {
                 const char *name;
                 size_t offset;
@@ -129,92 +136,34 @@ static int read_boolean_property(sd_bus_message *m, IndicatorState *s, const cha
                 { "MicrophoneLive", offsetof(IndicatorState, microphone_live) },
                 { "MicrophoneMuted", offsetof(IndicatorState, microphone_muted) },
         };
+        PropertiesRead *pr = userdata;
+        const char *contents;
+        int r = 0, b;
 
-        for (size_t i = 0; i < ELEMENTSOF(booleans); i++)
+        for (size_t i = 0; i < ELEMENTSOF(booleans) && r == 0; i++)
                 if (streq(name, booleans[i].name)) {
-                        int b, r;
-
-                        r = sd_bus_message_read(m, "v", "b", &b);
-                        if (r < 0)
-                                return r;
-                        *(bool *) ((uint8_t *) s + booleans[i].offset) = b;
-                        *ret_known = true;
-                        return 0;
+                        r = read_known_variant(bus_read_typed_variant(m, "b", &b));
+                        if (r > 0)
+                                *(bool *) ((uint8_t *) pr->state + booleans[i].offset) = b;
                 }
-        *ret_known = false;
-        return 0;
-}
-
-/* The list of apps: ClientDetails when the message has it (a daemon that knows it sends both),
- * else Clients. */
-typedef struct ClientLists {
-        StateClient *plain, *detailed;
-        size_t n_plain, n_detailed;
-        bool have_plain, have_detailed;
-} ClientLists;
-
-static int read_one_property(sd_bus_message *m, IndicatorState *s, ClientLists *lists, const char *name,
-                             const char *contents, bool *ret_known) {
-        bool details = streq(name, "ClientDetails") && streq(contents, "a(ssssbba{sv})");
-        int r;
-
-        if (streq(contents, "b"))
-                return read_boolean_property(m, s, name, ret_known);
-        if (details || (streq(name, "Clients") && streq(contents, "a(ssssbb)"))) {
-                StateClient **list = details ? &lists->detailed : &lists->plain;
-                size_t *n = details ? &lists->n_detailed : &lists->n_plain;
-
-                clients_free(*list, *n);
-                *list = NULL;
-                *n = 0;
-                r = read_clients(m, details, list, n);
-                if (r < 0)
-                        return r;
-                *(details ? &lists->have_detailed : &lists->have_plain) = true;
-                *ret_known = true;
-                return 0;
+        if (r == 0 && sd_bus_message_peek_type(m, NULL, &contents) > 0) {
+                if (streq(name, "ClientDetails") && streq(contents, "a(ssssbba{sv})"))
+                        r = read_clients_property(m, &pr->lists, true) ?: 1;
+                else if (streq(name, "Clients") && streq(contents, "a(ssssbb)"))
+                        r = read_clients_property(m, &pr->lists, false) ?: 1;
         }
-        *ret_known = false;
-        return 0;
-}
-
-static int read_properties(sd_bus_message *m, IndicatorState *s, ClientLists *lists, char ***changed) {
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *name, *contents;
-                bool known;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r >= 0)
-                        r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r >= 0)
-                        r = read_one_property(m, s, lists, name, contents, &known);
-                if (r < 0)
-                        return r;
-                if (!known)
-                        /* A property added later, or one in a type we do not expect. */
-                        r = sd_bus_message_skip(m, "v");
-                else if (changed)
-                        r = strv_extend(changed, name);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        if (r > 0 && pr->changed && strv_extend(pr->changed, name) < 0)
+                return -ENOMEM;
+        return r;
 }
 
 int indicator_state_update(IndicatorState *s, sd_bus_message *m, char ***changed) {
-        ClientLists lists = {};
+        PropertiesRead pr = { .state = s, .changed = changed };
+        ClientLists lists;
         int r;
 
-        r = read_properties(m, s, &lists, changed);
+        r = bus_dict_read(m, property_entry, &pr, NULL);
+        lists = pr.lists;
         if (r >= 0 && (lists.have_detailed || lists.have_plain)) {
                 clients_free(s->clients, s->n_clients);
                 if (lists.have_detailed) {

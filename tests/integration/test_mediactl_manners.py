@@ -10,49 +10,10 @@ import select
 import subprocess
 import time
 
-import pytest
 
 from conftest import MEDIACTL, mediactl
 from mgclient import Client, run_until
-from test_mediactl import MEDIACTL_APP, SYNTHETIC, Agent, LineReader, error_line
-
-
-@pytest.fixture
-def env(daemon_factory, polkit, tmp_path):
-    polkit.SetAllowed(["org.mediagate.camera", "org.mediagate.microphone", "org.mediagate.mute",
-                       "org.mediagate.manage"])
-    daemon = daemon_factory(synthetic=SYNTHETIC).start()
-    started = []
-
-    class Env:
-        pass
-
-    e = Env()
-    e.daemon, e.polkit, e.tmp = daemon, polkit, tmp_path
-
-    def agent(*args, **kwargs):
-        a = Agent(*args, **kwargs)
-        started.append(a)
-        return a
-
-    e.agent = agent
-    yield e
-    for a in started:
-        a.stop()
-
-
-@pytest.fixture
-def readers():
-    made = []
-
-    def make(*args):
-        r = LineReader(*args)
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        r.stop()
+from test_mediactl import MEDIACTL_APP, admin_env, env, error_line, readers  # noqa: F401 (fixtures)
 
 
 def run_on_a_terminal(args, env=None, timeout=10):
@@ -182,7 +143,8 @@ def test_stop_by_pid_and_usage_errors(env):
 
 # ---- refusals -----------------------------------------------------------------------------
 
-def test_a_policy_refusal_names_the_rule_and_the_commands(env):
+def test_a_policy_refusal_names_the_rule_and_the_commands(admin_env):
+    env = admin_env
     (env.daemon.policy_dir / "10-no-camera.conf").write_text(
         f"# no cameras for mediactl\n[Rule]\nApps={MEDIACTL_APP}\nKinds=camera\nDecision=deny\n")
     mediactl("policy", "reload")
