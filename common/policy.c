@@ -282,20 +282,27 @@ static int rule_to_text(const PolicyRule *rule, char **ret) {
         return 0;
 }
 
-/* What the verdict shows in parentheses after "deny by FILE:LINE". */
-static int rule_describe(const PolicyRule *rule, char **ret) {
+/* What the verdict shows in parentheses after "deny by FILE:LINE". quote_error: say the error
+ * that broke the file, else point to the errors listed after the rules (policy_dump()), so that
+ * each problem is printed once. */
+static int rule_describe(const PolicyRule *rule, bool quote_error, char **ret) {
         _cleanup_free_ char *text = NULL;
         char *s;
         int r;
 
-        if (rule->everything)
+        if (rule->everything && !quote_error)
+                r = asprintf(&s, "the file cannot be read or parsed and denies every request until it is fixed "
+                             "(see the errors)");
+        else if (rule->everything)
                 r = asprintf(&s, "the file cannot be read or parsed and denies every request until it is fixed: %s",
                              rule->broken);
         else {
                 r = rule_to_text(rule, &text);
                 if (r < 0)
                         return r;
-                if (rule->broken)
+                if (rule->broken && !quote_error)
+                        r = asprintf(&s, "%s, which denies because its file is broken (see the errors)", text);
+                else if (rule->broken)
                         r = asprintf(&s, "%s, which denies because its file is broken: %s", text, rule->broken);
                 else
                         s = TAKE_PTR(text);
@@ -1010,7 +1017,7 @@ int policy_evaluate(const Policy *p, const PolicyQuery *q, PolicyVerdict *ret) {
         /* A deny is absolute either way; for allow and prompt, the rule that locks is the one
          * that explains why the user's own decision does not count. */
         deciding = winner != POLICY_DENY && first_locked[winner] ? first_locked[winner] : first[winner];
-        r = rule_describe(deciding, &description);
+        r = rule_describe(deciding, true, &description);
         if (r < 0)
                 return r;
         if (deciding->line > 0)
@@ -1093,7 +1100,7 @@ size_t policy_n_rules(const Policy *p) {
         return p ? p->n_rules : 0;
 }
 
-int policy_dump(const Policy *p, FILE *f) {
+static int dump(const Policy *p, bool quote_errors, FILE *f) {
         fputs("[Brokers] Apps=", f);
         for (char *const *b = policy_brokers(p); *b; b++)
                 fprintf(f, "%s%s", b == policy_brokers(p) ? "" : " ", *b);
@@ -1104,7 +1111,7 @@ int policy_dump(const Policy *p, FILE *f) {
                 _cleanup_free_ char *description = NULL;
                 int r;
 
-                r = rule_describe(rule, &description);
+                r = rule_describe(rule, quote_errors, &description);
                 if (r < 0)
                         return r;
                 if (rule->line > 0)
@@ -1118,4 +1125,12 @@ int policy_dump(const Policy *p, FILE *f) {
         for (char *const *e = policy_errors(p); *e; e++)
                 fprintf(f, "error: %s\n", *e);
         return ferror(f) ? -EIO : 0;
+}
+
+int policy_dump(const Policy *p, FILE *f) {
+        return dump(p, true, f);
+}
+
+int policy_dump_once(const Policy *p, FILE *f) {
+        return dump(p, false, f);
 }
