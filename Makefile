@@ -1,27 +1,43 @@
 # mediagate: plain GNU make with pkg-config.
 #
-#   make            daemon (build/mediagated), client library, mediactl
-#   make demo       the whole flow on synthetic devices, on a private bus
-#   make check      every test tier
-#   make fuzz       run each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/run)
-#   make install    DESTDIR=... prefix=...
+#   make                    daemon (build/mediagated), client library, mediactl, man pages
+#   make demo               the whole flow on synthetic devices, on a private bus
+#   make check              every test tier (see below); prints each tier's summary
+#   make check-unit         the cmocka unit tests only (a minute)
+#   make check-integration  the daemon on a private bus, driven through its API (a few minutes)
+#   make check-vm           the VM tier: real drivers under qemu, and the installed package
+#                           booted under systemd (several minutes under TCG)
+#   make fuzz               run each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/run)
+#   make bench              the benchmarks (measured, never asserted)
+#   make install            DESTDIR=... prefix=... (every directory can be overridden)
 #   make clean
 #
-# `make demo` and `make check` first install missing Debian packages (tools/install-deps).
+# `make demo` and the check targets first check for the Debian packages they need
+# (tools/install-deps): nothing happens when all are there; as root the missing ones are
+# installed (with a message), as another user they are named and the target stops.
+# MEDIAGATE_SKIP_VM=1 and MEDIAGATE_SKIP_SANITIZED=1 leave tiers out of `make check`.
+#
+# CPPFLAGS, CFLAGS and LDFLAGS from the command line or the environment reach every compile
+# and link (a distribution's `dpkg-buildflags` output, for one); the project's own flags
+# (language, warnings, defines) come first and cannot be lost that way.
 
 VERSION := 0.1.0
 SONAME_MAJOR := 1
 
+CC ?= cc
 prefix ?= /usr/local
 bindir ?= $(prefix)/bin
 sbindir ?= $(prefix)/sbin
-libdir ?= $(prefix)/lib
+# The multiarch library directory (lib/x86_64-linux-gnu) where the compiler knows one.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+libdir ?= $(prefix)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 includedir ?= $(prefix)/include
+# The headers go into a directory of their own; mediagate.pc's Cflags name it.
+pkgincludedir ?= $(includedir)/mediagate
 datadir ?= $(prefix)/share
 sysconfdir ?= /etc
 localstatedir ?= /var
 
-CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD ?= build
 
@@ -37,19 +53,25 @@ SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fn
 
 WARNINGS := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wvla
-BASE_CFLAGS := -std=gnu11 -g -O2 -D_GNU_SOURCE -fPIC $(WARNINGS) $(SAN_FLAGS) \
+# The project's flags: always there, whatever CFLAGS says. CFLAGS (optimization, debug info,
+# hardening) and CPPFLAGS come after them, so that a packager's choice wins where both speak.
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC $(WARNINGS) $(SAN_FLAGS) \
 	-DMEDIAGATE_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(sysconfdir)"' \
 	-DLOCALSTATEDIR='"$(localstatedir)"'
-CFLAGS ?=
+CFLAGS ?= -g -O2
+CPPFLAGS ?=
 LDFLAGS ?=
+# Every link: the sanitizers, CFLAGS (-flto, -fstack-protector and the like act at link time
+# too) and LDFLAGS.
+LINK_FLAGS = $(SAN_FLAGS) $(CFLAGS) $(LDFLAGS)
 
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
-COMMON_CFLAGS := $(BASE_CFLAGS) -Icommon $(call pc_cflags,libsystemd) $(CFLAGS)
-DAEMON_CFLAGS := $(BASE_CFLAGS) -Icommon -Idaemon $(call pc_cflags,$(PKGS)) $(CFLAGS)
+COMMON_CFLAGS = $(BASE_CFLAGS) -Icommon $(call pc_cflags,libsystemd) $(CPPFLAGS) $(CFLAGS)
+DAEMON_CFLAGS = $(BASE_CFLAGS) -Icommon -Idaemon $(call pc_cflags,$(PKGS)) $(CPPFLAGS) $(CFLAGS)
 DAEMON_LIBS := $(call pc_libs,$(PKGS)) -lm
-CLIENT_CFLAGS := $(BASE_CFLAGS) -Icommon -Iclient-lib $(call pc_cflags,$(CLIENT_PKGS)) $(CFLAGS)
+CLIENT_CFLAGS = $(BASE_CFLAGS) -Icommon -Iclient-lib $(call pc_cflags,$(CLIENT_PKGS)) $(CPPFLAGS) $(CFLAGS)
 CLIENT_LIBS := $(call pc_libs,$(CLIENT_PKGS)) -lm
 
 # common/: what the daemon, the library and mediactl all use. It includes nothing of theirs.
@@ -100,33 +122,33 @@ $(BUILD)/libmediagated.a: $(DAEMON_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/mediagated: $(BUILD)/daemon/main.o $(BUILD)/libmediagated.a
-	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
+	$(CC) $(LINK_FLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 $(LIBMEDIAGATE): $(CLIENT_LIB_OBJS)
-	$(CC) $(SAN_FLAGS) $(LDFLAGS) -shared -Wl,-soname,libmediagate.so.$(SONAME_MAJOR) \
+	$(CC) $(LINK_FLAGS) -shared -Wl,-soname,libmediagate.so.$(SONAME_MAJOR) \
 		-Wl,--version-script=client-lib/libmediagate.sym -o $@ $^ $(CLIENT_LIBS)
 	ln -sf libmediagate.so.$(VERSION) $(BUILD)/libmediagate.so.$(SONAME_MAJOR)
 	ln -sf libmediagate.so.$(SONAME_MAJOR) $(BUILD)/libmediagate.so
 
 $(BUILD)/mediactl: $(MEDIACTL_OBJS) $(LIBMEDIAGATE)
-	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(MEDIACTL_OBJS) -L$(BUILD) -lmediagate \
+	$(CC) $(LINK_FLAGS) -o $@ $(MEDIACTL_OBJS) -L$(BUILD) -lmediagate \
 		-Wl,-rpath,'$$ORIGIN' $(CLIENT_LIBS)
 
 $(BUILD)/examples/%: client-lib/examples/%.c $(LIBMEDIAGATE) | $(BUILD)/examples
-	$(CC) $(CLIENT_CFLAGS) -o $@ $< -L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS)
+	$(CC) $(CLIENT_CFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS)
 
 $(BUILD)/mediagate.pc: client-lib/mediagate.pc.in Makefile
 	sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' \
 	    -e 's|@includedir@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmediagated.a | $(BUILD)/tests
-	$(CC) $(DAEMON_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libmediagated.a \
+	$(CC) $(DAEMON_CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(BUILD)/libmediagated.a \
 		$(DAEMON_LIBS) $(call pc_libs,cmocka)
 
 # Client-library tests (test-client-*.c) call the library's internal functions, so they link its
 # objects instead of the daemon's archive (the more specific pattern wins).
 $(BUILD)/tests/test-client-%: tests/unit/test-client-%.c $(CLIENT_LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CLIENT_CFLAGS) -Iclient-lib/lib -Itests/unit -o $@ $< $(CLIENT_LIB_OBJS) \
+	$(CC) $(CLIENT_CFLAGS) $(LDFLAGS) -Iclient-lib/lib -Itests/unit -o $@ $< $(CLIENT_LIB_OBJS) \
 		$(CLIENT_LIBS) $(call pc_libs,cmocka)
 
 # Benchmarks (tests/bench): each tests/bench/bench-*.c is a program on libmediagate or plain
@@ -140,14 +162,15 @@ $(BUILD)/bench:
 
 $(BUILD)/bench/%: tests/bench/%.c tests/bench/common.c tests/bench/common.h $(LIBMEDIAGATE) \
 		$(BUILD)/common/util.o | $(BUILD)/bench
-	$(CC) $(CLIENT_CFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/common/util.o \
+	$(CC) $(CLIENT_CFLAGS) $(LDFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/common/util.o \
 		-L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS) -lpthread
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_PROGS)
 	@tests/bench/run
 
-demo: deps
+demo:
+	@tools/install-deps integration
 	@$(MAKE) --no-print-directory all
 	@tools/demo
 
@@ -162,13 +185,19 @@ check-sanitized:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize SANITIZE=address,undefined \
 		all $(UNIT_TESTS:$(BUILD)/%=$(BUILD)/sanitize/%)
 
-check-unit: all $(UNIT_TESTS)
+check-unit:
+	@tools/install-deps unit
+	@$(MAKE) --no-print-directory all $(UNIT_TESTS)
 	@tools/check --unit-only $(UNIT_TESTS)
 
-check-integration: all
+check-integration:
+	@tools/install-deps integration
+	@$(MAKE) --no-print-directory all
 	@tools/check --integration-only
 
-check-vm: all
+check-vm:
+	@tools/install-deps vm
+	@$(MAKE) --no-print-directory all
 	@tools/check --vm-only
 
 # Where the system looks for each kind of file, as its pkg-config file says, or a fallback below
@@ -214,7 +243,7 @@ fuzz:
 
 install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(libdir)/pkgconfig \
-		$(DESTDIR)$(includedir) $(DESTDIR)$(dbusinterfacesdir) \
+		$(DESTDIR)$(pkgincludedir) $(DESTDIR)$(dbusinterfacesdir) \
 		$(DESTDIR)$(sysconfdir)/mediagate/policy.d \
 		$(DESTDIR)$(systemdsystemunitdir) $(DESTDIR)$(systemduserunitdir) \
 		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(udevrulesdir) \
@@ -225,8 +254,8 @@ install: all
 	install -m 755 $(LIBMEDIAGATE) $(DESTDIR)$(libdir)/
 	ln -sf libmediagate.so.$(VERSION) $(DESTDIR)$(libdir)/libmediagate.so.$(SONAME_MAJOR)
 	ln -sf libmediagate.so.$(SONAME_MAJOR) $(DESTDIR)$(libdir)/libmediagate.so
-	install -m 644 client-lib/mediagate.h $(DESTDIR)$(includedir)/mediagate.h
-	install -m 644 common/mediagate-wire.h $(DESTDIR)$(includedir)/mediagate-wire.h
+	@# mediagate.h includes "mediagate-wire.h": the two stay side by side.
+	install -m 644 client-lib/mediagate.h common/mediagate-wire.h $(DESTDIR)$(pkgincludedir)/
 	$(subst_dirs) client-lib/mediagate.pc.in > $(DESTDIR)$(libdir)/pkgconfig/mediagate.pc
 	install -m 644 dbus/org.mediagate.MediaGate1.*.xml $(DESTDIR)$(dbusinterfacesdir)/
 	$(subst_dirs) systemd/mediagated.service.in > $(DESTDIR)$(systemdsystemunitdir)/mediagated.service
@@ -255,8 +284,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/mediagated $(DESTDIR)$(bindir)/mediactl \
-		$(DESTDIR)$(libdir)/libmediagate.so* $(DESTDIR)$(includedir)/mediagate.h \
-		$(DESTDIR)$(includedir)/mediagate-wire.h \
+		$(DESTDIR)$(libdir)/libmediagate.so* $(DESTDIR)$(pkgincludedir)/mediagate.h \
+		$(DESTDIR)$(pkgincludedir)/mediagate-wire.h \
 		$(DESTDIR)$(libdir)/pkgconfig/mediagate.pc \
 		$(DESTDIR)$(dbusinterfacesdir)/org.mediagate.MediaGate1.*.xml \
 		$(DESTDIR)$(systemdsystemunitdir)/mediagated.service \

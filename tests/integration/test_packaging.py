@@ -30,6 +30,20 @@ def pc_var(package, variable):
     return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
 
 
+def multiarch():
+    """The multiarch triplet of this system ("x86_64-linux-gnu"), or "" where it has none."""
+    for cmd in (["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], ["cc", "-print-multiarch"]):
+        if shutil.which(cmd[0]):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode == 0:
+                return r.stdout.strip()
+    return ""
+
+
+def libdir_of(prefix):
+    return prefix + "/lib" + ("/" + multiarch() if multiarch() else "")
+
+
 def expected_locations(prefix):
     """Where each packaging file belongs: what pkg-config says, else the fallback below prefix
     (the same rule as the Makefile's, written independently)."""
@@ -54,7 +68,10 @@ def expected_locations(prefix):
         + "/org.mediagate.policy",
         "daemon": prefix + "/sbin/mediagated",
         "mediactl": prefix + "/bin/mediactl",
-        "pkgconfig": prefix + "/lib/pkgconfig/mediagate.pc",
+        "pkgconfig": libdir_of(prefix) + "/pkgconfig/mediagate.pc",
+        "library": libdir_of(prefix) + "/libmediagate.so.1",
+        "header": prefix + "/include/mediagate/mediagate.h",
+        "wire-header": prefix + "/include/mediagate/mediagate-wire.h",
     }
 
 
@@ -113,8 +130,9 @@ def test_install_puts_each_file_where_pkg_config_says(installed):
     for what, path in expected_locations(PREFIX).items():
         p = inside(installed, path)
         assert p.is_file(), f"{what}: {path} not installed"
+        p = p.resolve()
         mode = p.stat().st_mode & 0o777
-        expected = 0o755 if what in ("daemon", "mediactl") else 0o644
+        expected = 0o755 if what in ("daemon", "mediactl", "library") else 0o644
         assert mode == expected, f"{what}: mode {oct(mode)}"
     for xml in (TOP / "dbus").glob("org.mediagate.MediaGate1.*.xml"):
         assert inside(installed, f"{PREFIX}/share/dbus-1/interfaces/{xml.name}").is_file()
@@ -147,7 +165,7 @@ def test_installed_files_name_the_installed_programs(installed):
     assert unit_value(unit, "Service", "BusName") == BUS_NAME
 
     pc = inside(installed, where["pkgconfig"]).read_text()
-    assert f"prefix={PREFIX}\n" in pc and f"libdir={PREFIX}/lib\n" in pc
+    assert f"prefix={PREFIX}\n" in pc and f"libdir={libdir_of(PREFIX)}\n" in pc
 
 
 def test_uninstall_leaves_only_the_admins_files(tmp_path):
