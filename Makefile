@@ -32,6 +32,10 @@ sbindir ?= $(prefix)/sbin
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 libdir ?= $(prefix)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 includedir ?= $(prefix)/include
+# The vendor's configuration (the defaults a package ships; the admin's is in $(sysconfdir)).
+# Like sysconfdir it does not follow prefix: the daemon is built to read this one place, and
+# `make` followed by `make install prefix=/usr` must agree on it.
+vendorconfdir ?= /usr/lib/mediagate
 # The headers go into a directory of their own; mediagate.pc's Cflags name it.
 pkgincludedir ?= $(includedir)/mediagate
 datadir ?= $(prefix)/share
@@ -57,7 +61,7 @@ WARNINGS := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers 
 # hardening) and CPPFLAGS come after them, so that a packager's choice wins where both speak.
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC $(WARNINGS) $(SAN_FLAGS) \
 	-DMEDIAGATE_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(sysconfdir)"' \
-	-DLOCALSTATEDIR='"$(localstatedir)"'
+	-DLOCALSTATEDIR='"$(localstatedir)"' -DVENDORCONFDIR='"$(vendorconfdir)"'
 CFLAGS ?= -g -O2
 CPPFLAGS ?=
 LDFLAGS ?=
@@ -248,7 +252,7 @@ install: all
 		$(DESTDIR)$(systemdsystemunitdir) $(DESTDIR)$(systemduserunitdir) \
 		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(udevrulesdir) \
 		$(DESTDIR)$(dbussystemservicesdir) $(DESTDIR)$(dbussystempolicydir) \
-		$(DESTDIR)$(polkitactiondir) $(DESTDIR)$(docdir)
+		$(DESTDIR)$(polkitactiondir) $(DESTDIR)$(docdir) $(DESTDIR)$(vendorconfdir)
 	install -m 755 $(BUILD)/mediagated $(DESTDIR)$(sbindir)/mediagated
 	install -m 755 $(BUILD)/mediactl $(DESTDIR)$(bindir)/mediactl
 	install -m 755 $(LIBMEDIAGATE) $(DESTDIR)$(libdir)/
@@ -274,8 +278,8 @@ install: all
 	install -m 644 policy/org.mediagate.policy $(DESTDIR)$(polkitactiondir)/
 	install -m 644 policy/README policy/50-mediagate.rules.example policy/example-rules.conf \
 		$(DESTDIR)$(docdir)/
-	test -e $(DESTDIR)$(sysconfdir)/mediagate/mediagated.conf || \
-		install -m 644 examples/mediagated.conf $(DESTDIR)$(sysconfdir)/mediagate/mediagated.conf
+	@# The vendor's settings; the admin's go to $(sysconfdir)/mediagate (mediagated.conf(5)).
+	install -m 644 daemon/mediagated.conf $(DESTDIR)$(vendorconfdir)/mediagated.conf
 	@if [ -z "$(DESTDIR)" ]; then \
 		echo "Next, as root: systemd-sysusers mediagate.conf && systemctl daemon-reload &&"; \
 		echo "systemctl enable --now mediagated.service; the udev rule, which takes cameras and"; \
@@ -294,8 +298,10 @@ uninstall:
 		$(DESTDIR)$(udevrulesdir)/72-mediagate.rules \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service \
 		$(DESTDIR)$(dbussystempolicydir)/org.mediagate.MediaGate1.conf \
-		$(DESTDIR)$(polkitactiondir)/org.mediagate.policy
+		$(DESTDIR)$(polkitactiondir)/org.mediagate.policy \
+		$(DESTDIR)$(vendorconfdir)/mediagated.conf
 	rm -rf $(DESTDIR)$(docdir)
+	@for d in $(DESTDIR)$(vendorconfdir) $(DESTDIR)$(pkgincludedir); do rmdir "$$d" 2>/dev/null || true; done
 	@# /etc/mediagate (configuration, policy) and /var/lib/mediagate (grants) are the admin's.
 
 clean:

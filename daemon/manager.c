@@ -225,7 +225,6 @@ static int setup_state_dir(Manager *m, bool user_bus) {
 int manager_new(const ManagerOptions *options, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_free_ char *error = NULL;
-        const char *config_file = options->config_file ?: DEFAULT_CONFIG_FILE;
         int r;
 
         m = calloc(1, sizeof(Manager));
@@ -234,11 +233,10 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         config_init(&m->config);
         m->test_controls = options->test_controls;
 
-        r = config_load_file(&m->config, config_file, &error);
-        if (r == -ENOENT && !options->config_file)
-                log_debug("No %s, using defaults.", config_file);
-        else if (r == -ENOENT)
-                return log_error_errno(r, "Configuration file %s does not exist.", config_file);
+        /* --config names the one file to read; without it the vendor's and the admin's files. */
+        r = config_load(&m->config, options->config_file, &error);
+        if (r == -ENOENT)
+                return log_error_errno(r, "Configuration file %s does not exist.", options->config_file);
         else if (r < 0)
                 return log_error_errno(r, "Bad configuration: %s", error ?: strerror(-r));
 

@@ -69,6 +69,8 @@ def expected_locations(prefix):
         "daemon": prefix + "/sbin/mediagated",
         "mediactl": prefix + "/bin/mediactl",
         "pkgconfig": libdir_of(prefix) + "/pkgconfig/mediagate.pc",
+        # Not below prefix: the daemon reads the vendor's settings from this one place.
+        "vendor-config": "/usr/lib/mediagate/mediagated.conf",
         "library": libdir_of(prefix) + "/libmediagate.so.1",
         "header": prefix + "/include/mediagate/mediagate.h",
         "wire-header": prefix + "/include/mediagate/mediagate-wire.h",
@@ -173,7 +175,9 @@ def test_uninstall_leaves_only_the_admins_files(tmp_path):
     run_make("install", f"DESTDIR={destdir}", f"prefix={PREFIX}")
     run_make("uninstall", f"DESTDIR={destdir}", f"prefix={PREFIX}")
     left = sorted(str(p.relative_to(destdir)) for p in destdir.rglob("*") if not p.is_dir())
-    assert left == ["etc/mediagate/mediagated.conf"]
+    # The admin's directories stay (empty: install writes no file into /etc).
+    assert left == []
+    assert (destdir / "etc/mediagate/policy.d").is_dir()
 
 
 # ---------------------------------------------------------------------------------------------
