@@ -233,6 +233,9 @@ endif
 ifeq ($(origin polkitactiondir),undefined)
 polkitactiondir := $(or $(call pc_var,polkit-gobject-1,actiondir),$(datadir)/polkit-1/actions)
 endif
+ifeq ($(origin catalogdir),undefined)
+catalogdir := $(or $(call pc_var,systemd,catalogdir),$(prefix)/lib/systemd/catalog)
+endif
 dbusinterfacesdir ?= $(datadir)/dbus-1/interfaces
 docdir ?= $(datadir)/doc/mediagate
 
@@ -252,7 +255,8 @@ install: all
 		$(DESTDIR)$(systemdsystemunitdir) $(DESTDIR)$(systemduserunitdir) \
 		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(udevrulesdir) \
 		$(DESTDIR)$(dbussystemservicesdir) $(DESTDIR)$(dbussystempolicydir) \
-		$(DESTDIR)$(polkitactiondir) $(DESTDIR)$(docdir) $(DESTDIR)$(vendorconfdir)
+		$(DESTDIR)$(polkitactiondir) $(DESTDIR)$(docdir) $(DESTDIR)$(vendorconfdir) \
+		$(DESTDIR)$(catalogdir)
 	install -m 755 $(BUILD)/mediagated $(DESTDIR)$(sbindir)/mediagated
 	install -m 755 $(BUILD)/mediactl $(DESTDIR)$(bindir)/mediactl
 	install -m 755 $(LIBMEDIAGATE) $(DESTDIR)$(libdir)/
@@ -274,6 +278,7 @@ install: all
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service
 	install -m 644 systemd/mediagate.sysusers $(DESTDIR)$(sysusersdir)/mediagate.conf
 	install -m 644 systemd/72-mediagate.rules $(DESTDIR)$(udevrulesdir)/72-mediagate.rules
+	install -m 644 systemd/mediagate.catalog $(DESTDIR)$(catalogdir)/mediagate.catalog
 	install -m 644 dbus/org.mediagate.MediaGate1.conf $(DESTDIR)$(dbussystempolicydir)/
 	install -m 644 policy/org.mediagate.policy $(DESTDIR)$(polkitactiondir)/
 	install -m 644 policy/README policy/50-mediagate.rules.example policy/example-rules.conf \
@@ -283,7 +288,8 @@ install: all
 	@if [ -z "$(DESTDIR)" ]; then \
 		echo "Next, as root: systemd-sysusers mediagate.conf && systemctl daemon-reload &&"; \
 		echo "systemctl enable --now mediagated.service; the udev rule, which takes cameras and"; \
-		echo "microphones away from users, applies to present devices after a reboot (README)."; \
+		echo "microphones away from users, applies to present devices after a reboot (README);"; \
+		echo "journalctl --update-catalog makes journalctl -x explain mediagated's entries."; \
 	fi
 
 uninstall:
@@ -295,7 +301,7 @@ uninstall:
 		$(DESTDIR)$(systemdsystemunitdir)/mediagated.service \
 		$(DESTDIR)$(systemduserunitdir)/mediagate-agent.service \
 		$(DESTDIR)$(sysusersdir)/mediagate.conf $(DESTDIR)$(tmpfilesdir)/mediagate.conf \
-		$(DESTDIR)$(udevrulesdir)/72-mediagate.rules \
+		$(DESTDIR)$(udevrulesdir)/72-mediagate.rules $(DESTDIR)$(catalogdir)/mediagate.catalog \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service \
 		$(DESTDIR)$(dbussystempolicydir)/org.mediagate.MediaGate1.conf \
 		$(DESTDIR)$(polkitactiondir)/org.mediagate.policy \

@@ -51,7 +51,8 @@ def expected_locations(prefix):
     udevdir = pc_var("udev", "udevdir") or prefix + "/lib/udev"
     dbus_datadir = pc_var("dbus-1", "datadir") or datadir
     systemd = {v: pc_var("systemd", v) for v in
-               ("systemdsystemunitdir", "systemduserunitdir", "sysusersdir", "tmpfilesdir")}
+               ("systemdsystemunitdir", "systemduserunitdir", "sysusersdir", "tmpfilesdir",
+                       "catalogdir")}
     return {
         "mediagated.service": (systemd["systemdsystemunitdir"] or prefix + "/lib/systemd/system")
         + "/mediagated.service",
@@ -60,6 +61,7 @@ def expected_locations(prefix):
         "sysusers": (systemd["sysusersdir"] or prefix + "/lib/sysusers.d") + "/mediagate.conf",
         "tmpfiles": (systemd["tmpfilesdir"] or prefix + "/lib/tmpfiles.d") + "/mediagate.conf",
         "udev": udevdir + "/rules.d/72-mediagate.rules",
+        "catalog": (systemd["catalogdir"] or prefix + "/lib/systemd/catalog") + "/mediagate.catalog",
         "bus-activation": (pc_var("dbus-1", "system_bus_services_dir")
                            or datadir + "/dbus-1/system-services")
         + "/org.mediagate.MediaGate1.service",
