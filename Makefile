@@ -99,8 +99,16 @@ UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBMEDIAGATE := $(BUILD)/libmediagate.so.$(VERSION)
 
-.PHONY: all deps demo check check-sanitized check-unit check-integration check-vm fuzz install uninstall clean
-all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc
+# Manual pages, written in scdoc (docs/man/NAME.SECTION.scd; a component may keep its own page
+# beside its code, as bridge/ does). Any message from scdoc fails the build.
+SCDOC ?= scdoc
+MAN_SRCS := $(wildcard docs/man/*.scd bridge/*.scd)
+MAN_PAGES := $(patsubst %.scd,$(BUILD)/man/%,$(notdir $(MAN_SRCS)))
+
+.PHONY: all man deps demo check check-sanitized check-unit check-integration check-vm fuzz install uninstall clean
+all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc man
+
+man: $(MAN_PAGES)
 
 deps:
 	@tools/install-deps
@@ -118,7 +126,16 @@ $(BUILD)/client-lib/%.o: client-lib/%.c $(wildcard common/*.h client-lib/*.h cli
 $(BUILD)/client-lib/mediactl/%.o: client-lib/mediactl/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h daemon/*.h) | $(BUILD)/client-lib/mediactl
 	$(CC) $(CLIENT_CFLAGS) -Idaemon -c $< -o $@
 
-$(BUILD)/common $(BUILD)/daemon/devices $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl $(BUILD)/tests $(BUILD)/examples:
+define scdoc_rule
+$(BUILD)/man/%: $(1)/%.scd | $(BUILD)/man
+	@$(SCDOC) < $$< > $$@.tmp 2> $$@.err; rc=$$$$?; cat $$@.err >&2; \
+	if [ $$$$rc -ne 0 ] || [ -s $$@.err ]; then \
+		echo "$$<: scdoc failed (exit status $$$$rc)" >&2; rm -f $$@.tmp $$@.err; exit 1; \
+	fi; rm -f $$@.err; mv $$@.tmp $$@
+endef
+$(foreach dir,docs/man bridge,$(eval $(call scdoc_rule,$(dir))))
+
+$(BUILD)/man $(BUILD)/common $(BUILD)/daemon/devices $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl $(BUILD)/tests $(BUILD)/examples:
 	mkdir -p $@
 
 $(BUILD)/libmediagated.a: $(DAEMON_OBJS)
@@ -237,6 +254,7 @@ ifeq ($(origin catalogdir),undefined)
 catalogdir := $(or $(call pc_var,systemd,catalogdir),$(prefix)/lib/systemd/catalog)
 endif
 dbusinterfacesdir ?= $(datadir)/dbus-1/interfaces
+mandir ?= $(datadir)/man
 docdir ?= $(datadir)/doc/mediagate
 
 # The unit files and mediagate.pc name installed paths: @sbindir@ and friends are filled in at
@@ -282,7 +300,12 @@ install: all
 	install -m 644 dbus/org.mediagate.MediaGate1.conf $(DESTDIR)$(dbussystempolicydir)/
 	install -m 644 policy/org.mediagate.policy $(DESTDIR)$(polkitactiondir)/
 	install -m 644 policy/README policy/50-mediagate.rules.example policy/example-rules.conf \
-		$(DESTDIR)$(docdir)/
+		examples/synthetic-devices.conf $(DESTDIR)$(docdir)/
+	@for page in $(MAN_PAGES); do \
+		section=$${page##*.}; \
+		install -d $(DESTDIR)$(mandir)/man$$section && \
+		install -m 644 $$page $(DESTDIR)$(mandir)/man$$section/ || exit 1; \
+	done
 	@# The vendor's settings; the admin's go to $(sysconfdir)/mediagate (mediagated.conf(5)).
 	install -m 644 daemon/mediagated.conf $(DESTDIR)$(vendorconfdir)/mediagated.conf
 	@if [ -z "$(DESTDIR)" ]; then \
@@ -307,6 +330,7 @@ uninstall:
 		$(DESTDIR)$(polkitactiondir)/org.mediagate.policy \
 		$(DESTDIR)$(vendorconfdir)/mediagated.conf
 	rm -rf $(DESTDIR)$(docdir)
+	@for page in $(notdir $(MAN_PAGES)); do rm -f $(DESTDIR)$(mandir)/man$${page##*.}/$$page; done
 	@for d in $(DESTDIR)$(vendorconfdir) $(DESTDIR)$(pkgincludedir); do rmdir "$$d" 2>/dev/null || true; done
 	@# /etc/mediagate (configuration, policy) and /var/lib/mediagate (grants) are the admin's.
 
