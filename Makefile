@@ -253,6 +253,15 @@ endif
 ifeq ($(origin catalogdir),undefined)
 catalogdir := $(or $(call pc_var,systemd,catalogdir),$(prefix)/lib/systemd/catalog)
 endif
+ifeq ($(origin bashcompletiondir),undefined)
+bashcompletiondir := $(or $(call pc_var,bash-completion,completionsdir),$(datadir)/bash-completion/completions)
+endif
+# zsh has no .pc file: the directory of its own $fpath below $(datadir) (Debian's zsh reads
+# vendor-completions), else site-functions there.
+ifeq ($(origin zshcompletiondir),undefined)
+zshcompletiondir := $(or $(firstword $(filter $(datadir)/zsh/site-functions $(datadir)/zsh/vendor-completions,\
+	$(shell zsh -fc 'print -l $$fpath' 2>/dev/null))),$(datadir)/zsh/site-functions)
+endif
 dbusinterfacesdir ?= $(datadir)/dbus-1/interfaces
 mandir ?= $(datadir)/man
 docdir ?= $(datadir)/doc/mediagate
@@ -301,6 +310,9 @@ install: all
 	install -m 644 policy/org.mediagate.policy $(DESTDIR)$(polkitactiondir)/
 	install -m 644 policy/README policy/50-mediagate.rules.example policy/example-rules.conf \
 		examples/synthetic-devices.conf $(DESTDIR)$(docdir)/
+	install -d $(DESTDIR)$(bashcompletiondir) $(DESTDIR)$(zshcompletiondir)
+	install -m 644 shell-completion/bash/mediactl $(DESTDIR)$(bashcompletiondir)/mediactl
+	install -m 644 shell-completion/zsh/_mediactl $(DESTDIR)$(zshcompletiondir)/_mediactl
 	@for page in $(MAN_PAGES); do \
 		section=$${page##*.}; \
 		install -d $(DESTDIR)$(mandir)/man$$section && \
@@ -328,11 +340,16 @@ uninstall:
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service \
 		$(DESTDIR)$(dbussystempolicydir)/org.mediagate.MediaGate1.conf \
 		$(DESTDIR)$(polkitactiondir)/org.mediagate.policy \
-		$(DESTDIR)$(vendorconfdir)/mediagated.conf
+		$(DESTDIR)$(vendorconfdir)/mediagated.conf \
+		$(DESTDIR)$(bashcompletiondir)/mediactl $(DESTDIR)$(zshcompletiondir)/_mediactl
 	rm -rf $(DESTDIR)$(docdir)
 	@for page in $(notdir $(MAN_PAGES)); do rm -f $(DESTDIR)$(mandir)/man$${page##*.}/$$page; done
 	@for d in $(DESTDIR)$(vendorconfdir) $(DESTDIR)$(pkgincludedir); do rmdir "$$d" 2>/dev/null || true; done
 	@# /etc/mediagate (configuration, policy) and /var/lib/mediagate (grants) are the admin's.
+
+# `make print-VARIABLE`: the value make computed (the tests ask where files go).
+print-%:
+	@echo '$($*)'
 
 clean:
 	rm -rf $(BUILD) demo-out

@@ -73,7 +73,15 @@ def test_make_builds_and_install_installs_every_page(tmp_path):
 
 
 def help_options(text):
-    return set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", text))
+    """The options a --help text lists in its usage lines ("mediactl grants [--app APP]...", and
+    their continuations) and in its table ("  --json   Print JSON", "  -h --help ..."); options
+    it merely mentions in prose (of another command, say) do not count."""
+    options = set()
+    for line in text.splitlines():
+        if line.startswith("mediactl ") or line.startswith("mediagated ") or re.match(r"^\s+\[", line):
+            options |= set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", line))
+        options |= set(re.findall(r"^ {2,}(?:-\w,? +)?(--[a-z][a-z-]*)", line))
+    return options
 
 
 def run_help(program, *args):
