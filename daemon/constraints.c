@@ -1,5 +1,5 @@
 /* The constraint engine: reading MediaStreamConstraints/MediaTrackConstraints off the bus, the
- * fitness distance and SelectSettings, as constraints.md specifies them. */
+ * fitness distance and SelectSettings, as docs/constraints.md specifies them. */
 #include "constraints.h"
 
 #include <assert.h>
@@ -8,7 +8,7 @@
 
 #include "util.h"
 
-/* In the fixed order constraints.md names the failing constraint in. */
+/* In the fixed order docs/constraints.md names the failing constraint in. */
 typedef enum ConstraintId {
         CONSTRAINT_DEVICE_ID,
         CONSTRAINT_GROUP_ID,
@@ -1288,7 +1288,7 @@ static bool region_aspect_feasible(const Region *r) {
         if (r->a_min <= 0 && !isfinite(r->a_max))
                 return true;
 
-        /* constraints.md: [w_min / h_max, w_max / h_min] must meet the required interval... */
+        /* docs/constraints.md: [w_min / h_max, w_max / h_min] must meet the required interval... */
         lo = (double) r->w_min / (double) r->h_max;
         hi = (double) r->w_max / (double) r->h_min;
         if (!aspect_at_least(round10(hi), r->a_min) || !aspect_at_most(round10(lo), r->a_max))
@@ -1386,7 +1386,7 @@ static int64_t clamp_round(double v, int64_t lo, int64_t hi) {
         return CLAMP((int64_t) llround(v), lo, hi);
 }
 
-/* The point of the final region nearest to the basic set's ideals (constraints.md, "The
+/* The point of the final region nearest to the basic set's ideals (docs/constraints.md, "The
  * candidate space of a camera"). Fills width, height, frame rate and aspect ratio of s; false
  * when no whole width and height meet the required aspect ratio. */
 static bool region_choose_point(const Region *r, const VideoMode *mode, const ConstraintSet *basic, SelectedSettings *s) {

@@ -1,5 +1,5 @@
 /* The constraint engine: parses getUserMedia()/applyConstraints() constraints out of a bus
- * message and runs SelectSettings over candidate devices (constraints.md). Pure: no bus, no devices opened. */
+ * message and runs SelectSettings over candidate devices (docs/constraints.md). Pure: no bus, no devices opened. */
 #pragma once
 
 #include <stdbool.h>
@@ -86,7 +86,7 @@ typedef struct SelectedSettings {
 /* SelectSettings. Returns 0 and fills *ret; -ENODEV when no candidate of the constraints' kind
  * exists (NotFoundError); -ERANGE when no setting satisfies the required constraints
  * (OverconstrainedError), with *ret_constraint set to the failing constraint name per
- * constraints.md (a static string, "" if none). Candidates should be in enumeration order;
+ * docs/constraints.md (a static string, "" if none). Candidates should be in enumeration order;
  * candidates of the other kind are ignored.
  *
  * Microphones: echoCancellation, autoGainControl and noiseSuppression are offered as false,

@@ -26,7 +26,7 @@ typedef struct GrantStore GrantStore;
 /* "allow" / "deny" (NULL for GRANT_NONE), and back (-EINVAL for anything else). */
 const char *grant_decision_to_string(GrantDecision d);
 int grant_decision_from_string(const char *s);
-/* "camera" / "microphone", the names of api.md (QueryPermission, Admin), and back. */
+/* "camera" / "microphone", the names of docs/dbus-api.md (QueryPermission, Admin), and back. */
 const char *grant_kind_to_string(DeviceKind k);
 int grant_kind_from_string(const char *s);
 

@@ -1,4 +1,4 @@
-/* The way a request travels (architecture.md): select devices and settings, ask polkit, look
+/* The way a request travels (docs/architecture.md): select devices and settings, ask polkit, look
  * for a stored decision, else prompt, then open the devices and answer with tracks. Every
  * wait is asynchronous; the request can be closed or its client can leave at any step. */
 #include "request.h"
@@ -525,7 +525,7 @@ static void prompt_user(Request *r) {
 }
 
 /* Steps 3-6 after polkit: the admin policy's allow or locked prompt, a stored decision, else
- * the user (policy_resolve() applies architecture.md's precedence). */
+ * the user (policy_resolve() applies docs/architecture.md's precedence). */
 static void ask_user_or_decide(Request *r) {
         bool all_allowed = true;
 

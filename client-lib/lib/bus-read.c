@@ -1,4 +1,4 @@
-/* Readers for the values inside the daemon's a{sv} dictionaries. Where api.md leaves the exact
+/* Readers for the values inside the daemon's a{sv} dictionaries. Where docs/dbus-api.md leaves the exact
  * type open (numbers in settings and capabilities) they accept every numeric type; a value of
  * an unexpected type is reported, never trusted. */
 #include <math.h>

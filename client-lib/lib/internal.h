@@ -137,7 +137,7 @@ void request_track_loaded(MgRequest *req, int r, const MgError *err);
 void request_daemon_vanished(MgRequest *req);
 /* Is this a valid handle_token ([A-Za-z0-9_]{1,64})? */
 bool request_token_is_valid(const char *token);
-/* The request path for a unique name and token (api.md). */
+/* The request path for a unique name and token (docs/dbus-api.md). */
 int request_path_for(const char *unique_name, const char *token, char **ret);
 
 /* ---- track.c ---- */
@@ -177,7 +177,7 @@ void track_send_stop(sd_bus *bus, const char *path);
 
 /* ---- stream.c ---- */
 
-/* Read Track.Open()'s format a{sv} strictly: every key of api.md, as 'u'/'s'. */
+/* Read Track.Open()'s format a{sv} strictly: every key of docs/dbus-api.md, as 'u'/'s'. */
 int stream_format_parse(sd_bus_message *m, MgStreamFormat *ret, MgError *err);
 /* Build a stream from a control socket and a pool the caller hands over (always consumed,
  * also on failure): checks the socket type, the pool's size and its shrink seal, maps it. */

@@ -383,7 +383,7 @@ int mg_client_get_user_media(
         }
         if (!streq(handle, req->path)) {
                 /* A daemon that did not honour handle_token: follow the path it gave. A Response
-                 * sent before this point would be lost, which is why api.md fixes the path. */
+                 * sent before this point would be lost, which is why docs/dbus-api.md fixes the path. */
                 char *copy = strdup(handle);
 
                 r = copy ? 0 : -ENOMEM;
