@@ -2,11 +2,14 @@
 #
 #   make                    daemon (build/mediagated), client library, mediactl, man pages
 #   make demo               the whole flow on synthetic devices, on a private bus
-#   make check              every test tier (see below); prints each tier's summary
+#   make check              every test tier; prints each tier's summary and time
 #   make check-unit         the cmocka unit tests only (a minute)
 #   make check-integration  the daemon on a private bus, driven through its API (a few minutes)
-#   make check-vm           the VM tier: real drivers under qemu, and the installed package
-#                           booted under systemd (several minutes under TCG)
+#   make check-package      dpkg-buildpackage and lintian (a few minutes; cached while the
+#                           sources do not change)
+#   make check-vm           the VM tier: real drivers under qemu, then the Debian packages
+#                           installed, upgraded and purged with systemd as PID 1 (several
+#                           minutes under TCG)
 #   make fuzz               run each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/run)
 #   make bench              the benchmarks (measured, never asserted)
 #   make install            DESTDIR=... prefix=... (every directory can be overridden)
@@ -16,7 +19,8 @@
 # `make demo` and the check targets first check for the Debian packages they need
 # (tools/install-deps): nothing happens when all are there; as root the missing ones are
 # installed (with a message), as another user they are named and the target stops.
-# MEDIAGATE_SKIP_VM=1 and MEDIAGATE_SKIP_SANITIZED=1 leave tiers out of `make check`.
+# MEDIAGATE_SKIP_VM=1, MEDIAGATE_SKIP_SANITIZED=1 and MEDIAGATE_SKIP_PACKAGE=1 leave tiers out
+# of `make check`.
 #
 # CPPFLAGS, CFLAGS and LDFLAGS from the command line or the environment reach every compile
 # and link (a distribution's `dpkg-buildflags` output, for one); the project's own flags
@@ -106,7 +110,7 @@ SCDOC ?= scdoc
 MAN_SRCS := $(wildcard docs/man/*.scd bridge/*.scd)
 MAN_PAGES := $(patsubst %.scd,$(BUILD)/man/%,$(notdir $(MAN_SRCS)))
 
-.PHONY: all man dbus-doc deps demo check check-sanitized check-unit check-integration check-vm fuzz install uninstall clean
+.PHONY: all man dbus-doc deps demo check check-sanitized check-unit check-integration check-package check-vm fuzz install uninstall clean
 all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc man
 
 man: $(MAN_PAGES)
@@ -216,6 +220,10 @@ check-integration:
 	@tools/install-deps integration
 	@$(MAKE) --no-print-directory all
 	@tools/check --integration-only
+
+check-package:
+	@tools/install-deps package
+	@tools/check --package-only
 
 check-vm:
 	@tools/install-deps vm

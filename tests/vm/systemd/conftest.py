@@ -38,3 +38,6 @@ def pytest_sessionstart(session):
     if IN_SYSTEMD_VM:
         # The VM is throw-away: man-db's index is not worth minutes of emulated CPU per dpkg run.
         Path("/var/lib/man-db/auto-update").unlink(missing_ok=True)
+        # A host that is a container image forbids maintainer scripts to start services
+        # (policy-rc.d exits 101); the VM is a real system, where they do.
+        Path("/usr/sbin/policy-rc.d").unlink(missing_ok=True)
