@@ -3,6 +3,7 @@
 #   make                    daemon (build/mediagated), client library, mediactl, man pages
 #   make demo               the whole flow on synthetic devices, on a private bus
 #   make check              every test tier; prints each tier's summary and time
+#   make check-structure    the layout checks alone (include cycles, layering, long functions)
 #   make check-unit         the cmocka unit tests only (a minute)
 #   make check-integration  the daemon on a private bus, driven through its API (a few minutes)
 #   make check-package      dpkg-buildpackage and lintian (a few minutes; cached while the
@@ -93,10 +94,8 @@ DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(COMMON_OBJS)
 CLIENT_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard client-lib/lib/*.c)) $(COMMON_OBJS)
 MEDIACTL_SRCS := $(wildcard client-lib/mediactl/*.c)
 MEDIACTL_OBJS := $(MEDIACTL_SRCS:%.c=$(BUILD)/%.o)
-# mediactl is a program of this tree: it links the daemon's pure modules it needs too (util.h,
-# and the policy and configuration readers for `mediactl policy`).
-MEDIACTL_DAEMON_OBJS := caller config policy
-MEDIACTL_OBJS += $(MEDIACTL_DAEMON_OBJS:%=$(BUILD)/daemon/%.o) $(COMMON_OBJS)
+# mediactl links the common objects too (the policy and configuration readers of `mediactl policy`).
+MEDIACTL_OBJS += $(COMMON_OBJS)
 EXAMPLE_SRCS := $(wildcard client-lib/examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:client-lib/examples/%.c=$(BUILD)/examples/%)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
@@ -110,7 +109,7 @@ SCDOC ?= scdoc
 MAN_SRCS := $(wildcard docs/man/*.scd bridge/*.scd)
 MAN_PAGES := $(patsubst %.scd,$(BUILD)/man/%,$(notdir $(MAN_SRCS)))
 
-.PHONY: all man dbus-doc deps demo check check-sanitized check-unit check-integration check-package check-vm fuzz install uninstall clean
+.PHONY: all man dbus-doc deps demo check check-sanitized check-unit check-integration check-package check-vm check-structure fuzz install uninstall clean
 all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc man
 
 man: $(MAN_PAGES)
@@ -126,10 +125,6 @@ $(BUILD)/daemon/%.o: daemon/%.c $(wildcard common/*.h daemon/*.h daemon/devices/
 
 $(BUILD)/client-lib/%.o: client-lib/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h) | $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl
 	$(CC) $(CLIENT_CFLAGS) -c $< -o $@
-
-# mediactl's policy verbs use the daemon's policy and configuration readers.
-$(BUILD)/client-lib/mediactl/%.o: client-lib/mediactl/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h daemon/*.h) | $(BUILD)/client-lib/mediactl
-	$(CC) $(CLIENT_CFLAGS) -Idaemon -c $< -o $@
 
 define scdoc_rule
 $(BUILD)/man/%: $(1)/%.scd | $(BUILD)/man
@@ -229,6 +224,10 @@ check-vm:
 	@tools/install-deps vm
 	@$(MAKE) --no-print-directory all
 	@tools/check --vm-only
+
+# The layout: include cycles and layering, long functions (tests/structure); no build needed.
+check-structure:
+	@tools/check --structure-only
 
 # Where the system looks for each kind of file, as its pkg-config file says, or a fallback below
 # $(prefix) where that .pc is not installed; each can be overridden on the command line. What

@@ -1,9 +1,13 @@
 /* getUserMedia(): Manager.GetUserMedia, the Request object's Response, and waiting for it
  * either blocking or through a callback on the app's loop. */
+#include "request.h"
+
 #include <time.h>
 
-#include "internal.h"
+#include "client.h"
+#include "constraints.h"
 #include "mediagate-names.h"
+#include "track.h"
 
 #define HANDLE_TOKEN_MAX 64
 
@@ -45,10 +49,7 @@ static void request_release_tracks(MgRequest *req) {
         req->tracks = NULL;
         req->n_tracks = req->n_loading = 0;
         for (size_t i = 0; i < n; i++) {
-                if (tracks[i]->loading_request == req) {
-                        tracks[i]->load_slot = sd_bus_slot_unref(tracks[i]->load_slot);
-                        tracks[i]->loading_request = NULL;
-                }
+                track_cancel_load(tracks[i], req);
                 mg_track_unref(tracks[i]);
         }
         free(tracks);
@@ -78,7 +79,10 @@ void request_finish(MgRequest *req, int r, const MgError *err) {
         }
 }
 
-void request_track_loaded(MgRequest *req, int r, const MgError *err) {
+/* A track of a LOADING request has its properties (r == 0) or failed to get them. */
+static void request_track_loaded(MgTrack *t, int r, const MgError *err, void *userdata) {
+        MgRequest *req = userdata;
+
         if (req->state != REQUEST_LOADING)
                 return;
         if (r < 0) {
@@ -89,72 +93,96 @@ void request_track_loaded(MgRequest *req, int r, const MgError *err) {
                 request_finish(req, 0, NULL);
 }
 
-void request_daemon_vanished(MgRequest *req) {
+/* The daemon left the bus: fail the pending request. */
+static void request_daemon_vanished(MgRequest *req) {
         _cleanup_(mg_error_clear) MgError e = MG_ERROR_INIT;
 
-        (void) error_setf(&e, -ECONNABORTED, "AbortError", "mediagated left the bus before answering.");
+        (void) error_setf(&e, -ECONNABORTED, MG_ERROR_NAME_ABORT, "mediagated left the bus before answering.");
         request_finish(req, e.error, &e);
 }
 
-/* Response(u response, a{sv} results): results holds tracks (ao) on success, error, message and
- * constraint on failure. */
+/* mediagated left the bus: every pending request fails, then every track ends. */
+static void on_daemon_vanished(MgClient *c) {
+        while (c->requests)
+                request_daemon_vanished(c->requests);
+        tracks_mark_ended(c, "shutdown");
+}
+
+/* The client's signals, routed here and to the tracks once a request starts watching. */
+static const ClientHandlers client_handlers = {
+        .track_ended = track_on_ended_signal,
+        .track_properties_changed = track_on_properties_signal,
+        .daemon_vanished = on_daemon_vanished,
+};
+
+/* What a Response's results carry: tracks (ao) on success, error, message and constraint on
+ * failure. */
+typedef struct ResponseResults {
+        char ***tracks;
+        char **error, **message, **constraint;
+} ResponseResults;
+
+static int read_track_paths(sd_bus_message *m, char ***tracks) {
+        const char *path;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', "ao");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "o");
+        while (r >= 0) {
+                r = sd_bus_message_read_basic(m, 'o', &path);
+                if (r <= 0)
+                        break;
+                r = strv_extend(tracks, path);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
+static int read_response_result(sd_bus_message *m, const char *key, void *userdata) {
+        ResponseResults *results = userdata;
+        int r;
+
+        if (streq(key, "tracks"))
+                r = read_track_paths(m, results->tracks);
+        else if (streq(key, "error"))
+                r = bus_read_string_variant(m, results->error);
+        else if (streq(key, "message"))
+                r = bus_read_string_variant(m, results->message);
+        else if (streq(key, "constraint"))
+                r = bus_read_string_variant(m, results->constraint);
+        else
+                return 0;
+        return r < 0 ? r : 1;
+}
+
+/* Response(u response, a{sv} results). */
 static int read_response(sd_bus_message *m, uint32_t *ret_response, char ***ret_tracks, char **ret_error,
                          char **ret_message, char **ret_constraint, MgError *err) {
+        ResponseResults results = {
+                .tracks = ret_tracks,
+                .error = ret_error,
+                .message = ret_message,
+                .constraint = ret_constraint,
+        };
+        const char *key;
         int r;
 
         r = sd_bus_message_read(m, "u", ret_response);
         if (r < 0)
                 return error_set_protocol(err, "cannot read the Response signal: %s", strerror(-r));
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
-        for (;;) {
-                const char *key;
-
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read_basic(m, 's', &key);
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
-
-                if (streq(key, "tracks")) {
-                        r = sd_bus_message_enter_container(m, 'v', "ao");
-                        if (r >= 0) {
-                                const char *path;
-
-                                r = sd_bus_message_enter_container(m, 'a', "o");
-                                while (r >= 0) {
-                                        r = sd_bus_message_read_basic(m, 'o', &path);
-                                        if (r <= 0)
-                                                break;
-                                        r = strv_extend(ret_tracks, path);
-                                }
-                                if (r >= 0)
-                                        r = sd_bus_message_exit_container(m);
-                                if (r >= 0)
-                                        r = sd_bus_message_exit_container(m);
-                        }
-                } else if (streq(key, "error"))
-                        r = bus_read_string_variant(m, ret_error);
-                else if (streq(key, "message"))
-                        r = bus_read_string_variant(m, ret_message);
-                else if (streq(key, "constraint"))
-                        r = bus_read_string_variant(m, ret_constraint);
-                else
-                        r = sd_bus_message_skip(m, "v");
-                if (r == -ENOMEM)
-                        return error_set_errno(err, r, NULL);
-                if (r < 0)
-                        return error_set_protocol(err, "Response result '%s' is malformed", key);
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
-        }
-        return 0;
+        r = bus_dict_read(m, read_response_result, &results, &key);
+        if (r >= 0)
+                return 0;
+        if (r == -ENOMEM && key)
+                return error_set_errno(err, r, NULL);
+        if (key)
+                return error_set_protocol(err, "Response result '%s' is malformed", key);
+        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
 }
 
 /* The request was dropped while pending: only make sure that tracks granted after all do not
@@ -177,13 +205,67 @@ static bool track_path_is_valid(const char *path) {
         return id && *id && !strchr(id, '/');
 }
 
+/* A Response that is not a success: the error it names, or the spec's for its code. */
+static int response_failure(uint32_t response, const char *name, const char *message, const char *constraint,
+                            MgError *e) {
+        if (isempty(name))
+                name = response == MG_RESPONSE_DENIED ? MG_ERROR_NAME_NOT_ALLOWED : MG_ERROR_NAME_ABORT;
+        return error_set_response(e, name, message ?: "The request failed.", constraint);
+}
+
+/* A successful Response's track paths become the request's tracks. On failure every track the
+ * daemon granted is stopped: those not made yet here, the others when the request lets go. */
+static int request_take_tracks(MgRequest *req, char **tracks, MgError *e) {
+        size_t n = strv_length(tracks);
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                if (!track_path_is_valid(tracks[i]))
+                        return error_set_protocol(e, "Response names '%s', not a track object", tracks[i]);
+        if (n == 0)
+                return error_set_protocol(e, "Response succeeded without tracks");
+
+        req->tracks = calloc(n, sizeof(MgTrack *));
+        if (!req->tracks) {
+                for (size_t i = 0; i < n; i++)
+                        track_send_stop(req->client->bus, tracks[i]);
+                return error_set_errno(e, -ENOMEM, NULL);
+        }
+        req->state = REQUEST_LOADING;
+        for (size_t i = 0; i < n; i++) {
+                MgTrack *t;
+
+                r = track_new(req->client, tracks[i], &t);
+                if (r < 0) {
+                        for (size_t j = i; j < n; j++)
+                                track_send_stop(req->client->bus, tracks[j]);
+                        return error_set_errno(e, r, "Failed to set up the tracks");
+                }
+                req->tracks[req->n_tracks++] = t;
+        }
+        return 0;
+}
+
+/* Every track object exists before the first GetAll goes out, so that a failure of one stops
+ * all of them. */
+static int request_load_tracks(MgRequest *req, MgError *e) {
+        int r;
+
+        for (size_t i = 0; i < req->n_tracks && req->state == REQUEST_LOADING; i++) {
+                r = track_load(req->tracks[i], request_track_loaded, req);
+                if (r < 0)
+                        return error_set_errno(e, r, "Failed to read the track properties");
+                req->n_loading++;
+        }
+        return 0;
+}
+
 static int request_on_response(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         _cleanup_(mg_error_clear) MgError e = MG_ERROR_INIT;
         _cleanup_strv_free_ char **tracks = NULL;
         _cleanup_free_ char *name = NULL, *message = NULL, *constraint = NULL;
         MgRequest *req = userdata;
         uint32_t response = 0;
-        size_t n;
         int r;
 
         r = read_response(m, &response, &tracks, &name, &message, &constraint, &e);
@@ -202,69 +284,16 @@ static int request_on_response(sd_bus_message *m, void *userdata, sd_bus_error *
                 for (char **p = tracks; p && *p; p++)
                         if (track_path_is_valid(*p))
                                 track_send_stop(sd_bus_message_get_bus(m), *p);
+        } else if (response != MG_RESPONSE_SUCCESS)
+                r = response_failure(response, name, message, constraint, &e);
+        else {
+                r = request_take_tracks(req, tracks, &e);
+                if (r >= 0)
+                        r = request_load_tracks(req, &e);
+        }
+        if (r < 0)
                 request_finish(req, r, &e);
-                goto finish;
-        }
 
-        if (response != 0) {
-                if (isempty(name))
-                        name = strdup(response == 1 ? "NotAllowedError" : "AbortError");
-                if (!name)
-                        r = error_set_errno(&e, -ENOMEM, NULL);
-                else
-                        r = error_set_response(&e, name, message ?: "The request failed.", constraint);
-                request_finish(req, r, &e);
-                goto finish;
-        }
-
-        n = strv_length(tracks);
-        for (size_t i = 0; i < n; i++)
-                if (!track_path_is_valid(tracks[i])) {
-                        r = error_set_protocol(&e, "Response names '%s', not a track object", tracks[i]);
-                        request_finish(req, r, &e);
-                        goto finish;
-                }
-        if (n == 0) {
-                r = error_set_protocol(&e, "Response succeeded without tracks");
-                request_finish(req, r, &e);
-                goto finish;
-        }
-
-        req->tracks = calloc(n, sizeof(MgTrack *));
-        if (!req->tracks) {
-                r = error_set_errno(&e, -ENOMEM, NULL);
-                for (size_t i = 0; i < n; i++)
-                        track_send_stop(req->client->bus, tracks[i]);
-                request_finish(req, r, &e);
-                goto finish;
-        }
-        req->state = REQUEST_LOADING;
-        for (size_t i = 0; i < n; i++) {
-                MgTrack *t;
-
-                r = track_new(req->client, tracks[i], &t);
-                if (r < 0) {
-                        for (size_t j = i; j < n; j++)
-                                track_send_stop(req->client->bus, tracks[j]);
-                        r = error_set_errno(&e, r, "Failed to set up the tracks");
-                        request_finish(req, r, &e);
-                        goto finish;
-                }
-                req->tracks[req->n_tracks++] = t;
-        }
-        /* Every track object exists before the first GetAll goes out, so that a failure of one
-         * stops all of them. */
-        for (size_t i = 0; i < req->n_tracks && req->state == REQUEST_LOADING; i++) {
-                r = track_load(req->tracks[i], req);
-                if (r < 0) {
-                        r = error_set_errno(&e, r, "Failed to read the track properties");
-                        request_finish(req, r, &e);
-                        goto finish;
-                }
-                req->n_loading++;
-        }
-
-finish:
         mg_request_unref(req);
         return 0;
 }
@@ -298,43 +327,12 @@ static int append_options(sd_bus_message *m, const char *token, const MgRequestO
         return sd_bus_message_close_container(m);
 }
 
-int mg_client_get_user_media(
-                MgClient *c,
-                const MgConstraints *constraints,
-                const MgRequestOptions *options,
-                MgRequest **ret,
-                MgError *err) {
-
-        /* Tokens only need to be unique on this connection; the path includes its unique name. */
-        static unsigned long long token_counter = 0;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+/* A request object for token, subscribed to its Response before anything is sent (the daemon
+ * may answer before the call returns); not yet in the client's list. */
+static int request_new(MgClient *c, const char *token, MgRequest **ret, MgError *err) {
         _cleanup_(mg_request_unrefp) MgRequest *req = NULL;
-        char generated[HANDLE_TOKEN_MAX + 1];
-        const char *token, *unique_name, *handle;
+        const char *unique_name;
         int r;
-
-        if (!c || !constraints || !ret)
-                return error_setf(err, -EINVAL, "TypeError", "Missing client, constraints or result pointer.");
-
-        if (options && options->handle_token) {
-                token = options->handle_token;
-                if (!request_token_is_valid(token))
-                        return error_setf(err, -EINVAL, "TypeError",
-                                          "handle_token must be 1 to 64 of [A-Za-z0-9_].");
-        } else {
-                (void) snprintf(generated, sizeof(generated), "libmediagate_%d_%llu", (int) getpid(), ++token_counter);
-                token = generated;
-        }
-
-        /* Validate before anything reaches the bus. */
-        r = constraints_append_json(NULL, constraints->root, err);
-        if (r < 0)
-                return r;
-
-        r = client_watch(c, err);
-        if (r < 0)
-                return r;
 
         r = sd_bus_get_unique_name(c->bus, &unique_name);
         if (r < 0)
@@ -350,10 +348,41 @@ int mg_client_get_user_media(
         if (r < 0)
                 return error_set_errno(err, r, "Failed to compute the request path");
 
-        /* Subscribe before calling: the daemon may answer before the call returns. */
         r = request_subscribe(req);
         if (r < 0)
                 return error_set_errno(err, r, "Failed to subscribe to the request's Response");
+
+        *ret = TAKE_PTR(req);
+        return 0;
+}
+
+/* A daemon that did not honour handle_token: follow the path it gave. A Response sent before
+ * this point would be lost, which is why docs/dbus-api.md fixes the path. */
+static int request_follow_path(MgRequest *req, const char *handle, MgError *err) {
+        char *copy;
+        int r;
+
+        if (streq(handle, req->path))
+                return 0;
+        copy = strdup(handle);
+        if (!copy)
+                return error_set_errno(err, -ENOMEM, "Failed to subscribe to the request's Response");
+        free(req->path);
+        req->path = copy;
+        r = request_subscribe(req);
+        if (r < 0)
+                return error_set_errno(err, r, "Failed to subscribe to the request's Response");
+        return 0;
+}
+
+/* GetUserMedia itself: the request is pending from the moment the call is sent. */
+static int request_send(MgRequest *req, const MgConstraints *constraints, const char *token,
+                        const MgRequestOptions *options, MgError *err) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        MgClient *c = req->client;
+        const char *handle;
+        int r;
 
         r = sd_bus_message_new_method_call(c->bus, &m, MG_BUS_NAME, MG_OBJECT_PATH, MG_IFACE_MANAGER, "GetUserMedia");
         if (r < 0)
@@ -374,30 +403,59 @@ int mg_client_get_user_media(
                 request_finish(req, r, err);
                 return r;
         }
-
         r = sd_bus_message_read(reply, "o", &handle);
-        if (r < 0) {
+        if (r < 0)
                 r = error_set_protocol(err, "cannot read the GetUserMedia() reply: %s", strerror(-r));
+        else
+                r = request_follow_path(req, handle, err);
+        if (r < 0) {
                 request_finish(req, r, err);
                 return r;
         }
-        if (!streq(handle, req->path)) {
-                /* A daemon that did not honour handle_token: follow the path it gave. A Response
-                 * sent before this point would be lost, which is why docs/dbus-api.md fixes the path. */
-                char *copy = strdup(handle);
+        return 0;
+}
 
-                r = copy ? 0 : -ENOMEM;
-                if (copy) {
-                        free(req->path);
-                        req->path = copy;
-                        r = request_subscribe(req);
-                }
-                if (r < 0) {
-                        r = error_set_errno(err, r, "Failed to subscribe to the request's Response");
-                        request_finish(req, r, err);
-                        return r;
-                }
+int mg_client_get_user_media(
+                MgClient *c,
+                const MgConstraints *constraints,
+                const MgRequestOptions *options,
+                MgRequest **ret,
+                MgError *err) {
+
+        /* Tokens only need to be unique on this connection; the path includes its unique name. */
+        static unsigned long long token_counter = 0;
+        _cleanup_(mg_request_unrefp) MgRequest *req = NULL;
+        char generated[HANDLE_TOKEN_MAX + 1];
+        const char *token;
+        int r;
+
+        if (!c || !constraints || !ret)
+                return error_setf(err, -EINVAL, MG_ERROR_NAME_TYPE, "Missing client, constraints or result pointer.");
+
+        if (options && options->handle_token) {
+                token = options->handle_token;
+                if (!request_token_is_valid(token))
+                        return error_setf(err, -EINVAL, MG_ERROR_NAME_TYPE,
+                                          "handle_token must be 1 to 64 of [A-Za-z0-9_].");
+        } else {
+                (void) snprintf(generated, sizeof(generated), "libmediagate_%d_%llu", (int) getpid(), ++token_counter);
+                token = generated;
         }
+
+        /* Validate before anything reaches the bus. */
+        r = constraints_append_json(NULL, constraints->root, err);
+        if (r < 0)
+                return r;
+
+        r = client_watch(c, &client_handlers, err);
+        if (r < 0)
+                return r;
+        r = request_new(c, token, &req, err);
+        if (r < 0)
+                return r;
+        r = request_send(req, constraints, token, options, err);
+        if (r < 0)
+                return r;
 
         mg_error_clear(err);
         *ret = TAKE_PTR(req);
