@@ -117,8 +117,16 @@ def test_mediactl_page_names_every_command_and_option():
             assert f"*{option}*" in page, f"mediactl.1 does not document {command} {option}"
 
 
+def source_of(name):
+    """A module of the tree wherever the layout keeps it (common/ or daemon/)."""
+    for d in ("common", "daemon"):
+        if (TOP / d / name).exists():
+            return TOP / d / name
+    raise AssertionError(f"no {name} in common/ or daemon/")
+
+
 def config_keys():
-    keys = re.findall(r'streq\(key, "([A-Za-z]+)"\)', (TOP / "daemon" / "config.c").read_text())
+    keys = re.findall(r'streq\(key, "([A-Za-z]+)"\)', source_of("config.c").read_text())
     assert "Backends" in keys
     return keys
 
@@ -130,7 +138,7 @@ def test_config_page_documents_every_key():
 
 
 def policy_keys():
-    text = (TOP / "daemon" / "policy.c").read_text()
+    text = source_of("policy.c").read_text()
     keys = set(re.findall(r'\[KEY_[A-Z]+\] = "([A-Za-z]+)"', text))
     keys |= set(re.findall(r'streq\(key, "([A-Za-z]+)"\)', text))
     assert {"Apps", "Decision", "Lock"} <= keys
@@ -141,7 +149,7 @@ def test_policy_page_documents_every_key_and_section():
     page = page_text("mediagate-policy.5")
     for key in policy_keys():
         assert re.search(rf"^\*{key}=\*$", page, flags=re.M), f"mediagate-policy.5 lacks {key}="
-    for section in re.findall(r'"\[?(Rule|Brokers)\]?"', (TOP / "daemon" / "policy.c").read_text()):
+    for section in re.findall(r'"\[?(Rule|Brokers)\]?"', source_of("policy.c").read_text()):
         assert f"# [{section}]" in page
 
 

@@ -239,6 +239,8 @@ static void test_shipped_vendor_file(void **state) {
         assert_null(config.indicator_leds);
         assert_int_equal(config.max_pending_per_connection, defaults.max_pending_per_connection);
         assert_int_equal(config.max_pending_per_uid, defaults.max_pending_per_uid);
+        assert_int_equal(config.max_tracks_per_connection, defaults.max_tracks_per_connection);
+        assert_int_equal(config.max_tracks_per_uid, defaults.max_tracks_per_uid);
         config_done(&config);
         config_done(&defaults);
 }
