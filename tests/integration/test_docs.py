@@ -69,3 +69,22 @@ def test_nothing_points_outside_the_repository():
         if pattern.search(text) and path.name != "test_docs.py":
             offenders.append(str(path.relative_to(TOP)))
     assert not offenders, f"these point at design notes outside the repository: {offenders}"
+
+
+def test_every_page_named_exists():
+    """A "something.md" named in any file of the repository is a file of the repository: the
+    design notes that once lived outside it are not to be pointed at again."""
+    files = [p for p in tracked_files() if p.is_file()]
+    existing = {p.name for p in files if p.suffix == ".md"}
+    missing = set()
+    for path in files:
+        if path.suffix in (".png", ".y4m", ".wav") or path.name == "test_docs.py":
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        for name in re.findall(r"(?<![\w./-])([A-Za-z][\w-]*\.md)\b", text):
+            if name not in existing:
+                missing.add(f"{path.relative_to(TOP)}: {name}")
+    assert not missing, f"pages that are not in the repository: {sorted(missing)}"
