@@ -109,8 +109,19 @@ SCDOC ?= scdoc
 MAN_SRCS := $(wildcard docs/man/*.scd bridge/*.scd)
 MAN_PAGES := $(patsubst %.scd,$(BUILD)/man/%,$(notdir $(MAN_SRCS)))
 
+# mediagate-pipewire (bridge/): on libmediagate and libpipewire-0.3, with the daemon's caller
+# identification (the consumers' app ids). PipeWire's headers are system headers: their inline
+# code is not ours to warn about.
+BRIDGE_PKGS := libpipewire-0.3 libsystemd
+BRIDGE_CFLAGS = $(BASE_CFLAGS) -Icommon -Iclient-lib -Idaemon \
+	$(patsubst -I%,-isystem %,$(call pc_cflags,$(BRIDGE_PKGS))) $(CPPFLAGS) $(CFLAGS)
+BRIDGE_LIBS := $(call pc_libs,$(BRIDGE_PKGS)) -lm
+BRIDGE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out bridge/main.c,$(wildcard bridge/*.c)))
+BRIDGE_LINK_OBJS := $(BRIDGE_OBJS) $(BUILD)/daemon/caller.o $(BUILD)/daemon/app-id-parse.o $(COMMON_OBJS)
+
 .PHONY: all man dbus-doc deps demo check check-sanitized check-unit check-integration check-package check-vm check-structure fuzz install uninstall clean
-all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc man
+all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc \
+	$(BUILD)/mediagate-pipewire $(BUILD)/tests/portal-connect man
 
 man: $(MAN_PAGES)
 
@@ -137,6 +148,16 @@ $(foreach dir,docs/man bridge,$(eval $(call scdoc_rule,$(dir))))
 
 $(BUILD)/man $(BUILD)/common $(BUILD)/daemon/devices $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl $(BUILD)/tests $(BUILD)/examples:
 	mkdir -p $@
+
+$(BUILD)/bridge:
+	mkdir -p $@
+
+$(BUILD)/bridge/%.o: bridge/%.c $(wildcard bridge/*.h common/*.h client-lib/*.h daemon/caller.h daemon/app-id-parse.h) | $(BUILD)/bridge
+	$(CC) $(BRIDGE_CFLAGS) -c $< -o $@
+
+$(BUILD)/mediagate-pipewire: $(BUILD)/bridge/main.o $(BRIDGE_LINK_OBJS) $(LIBMEDIAGATE)
+	$(CC) $(LINK_FLAGS) -o $@ $(BUILD)/bridge/main.o $(BRIDGE_LINK_OBJS) -L$(BUILD) -lmediagate \
+		-Wl,-rpath,'$$ORIGIN' $(BRIDGE_LIBS)
 
 $(BUILD)/libmediagated.a: $(DAEMON_OBJS)
 	rm -f $@
@@ -172,6 +193,16 @@ $(BUILD)/tests/test-client-%: tests/unit/test-client-%.c $(CLIENT_LIB_OBJS) | $(
 	$(CC) $(CLIENT_CFLAGS) $(LDFLAGS) -Iclient-lib/lib -Itests/unit -o $@ $< $(CLIENT_LIB_OBJS) \
 		$(CLIENT_LIBS) $(call pc_libs,cmocka)
 
+# The bridge's integration tests play the desktop portal with this (tests/integration/portal-connect.c).
+$(BUILD)/tests/portal-connect: tests/integration/portal-connect.c | $(BUILD)/tests
+	$(CC) $(BASE_CFLAGS) $(patsubst -I%,-isystem %,$(call pc_cflags,$(BRIDGE_PKGS))) $(CPPFLAGS) $(CFLAGS) \
+		$(LDFLAGS) -o $@ $< $(BRIDGE_LIBS)
+
+# The bridge's tests (test-bridge-*.c) link its pure parts and the library.
+$(BUILD)/tests/test-bridge-%: tests/unit/test-bridge-%.c $(BRIDGE_LINK_OBJS) $(LIBMEDIAGATE) | $(BUILD)/tests
+	$(CC) $(BRIDGE_CFLAGS) $(LDFLAGS) -Ibridge -Itests/unit -o $@ $< $(BRIDGE_LINK_OBJS) -L$(BUILD) -lmediagate \
+		-Wl,-rpath,'$$ORIGIN/..' $(BRIDGE_LIBS) $(call pc_libs,cmocka)
+
 # Benchmarks (tests/bench): each tests/bench/bench-*.c is a program on libmediagate or plain
 # sd-bus; `make bench` builds them and prints the table (tests/bench/run). Measured, not asserted.
 BENCH_SRCS := $(wildcard tests/bench/bench-*.c)
@@ -185,6 +216,12 @@ $(BUILD)/bench/%: tests/bench/%.c tests/bench/common.c tests/bench/common.h $(LI
 		$(BUILD)/common/util.o | $(BUILD)/bench
 	$(CC) $(CLIENT_CFLAGS) $(LDFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/common/util.o \
 		-L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS) -lpthread
+
+# bench-bridge is a PipeWire consumer too.
+$(BUILD)/bench/bench-bridge: tests/bench/bench-bridge.c tests/bench/common.c tests/bench/common.h \
+		$(BUILD)/common/util.o | $(BUILD)/bench
+	$(CC) $(CLIENT_CFLAGS) $(patsubst -I%,-isystem %,$(call pc_cflags,libpipewire-0.3)) $(LDFLAGS) -Itests/bench -o $@ $< \
+		tests/bench/common.c $(BUILD)/common/util.o $(CLIENT_LIBS) $(call pc_libs,libpipewire-0.3)
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_PROGS)
@@ -294,6 +331,7 @@ install: all
 		$(DESTDIR)$(catalogdir)
 	install -m 755 $(BUILD)/mediagated $(DESTDIR)$(sbindir)/mediagated
 	install -m 755 $(BUILD)/mediactl $(DESTDIR)$(bindir)/mediactl
+	install -m 755 $(BUILD)/mediagate-pipewire $(DESTDIR)$(bindir)/mediagate-pipewire
 	install -m 755 $(LIBMEDIAGATE) $(DESTDIR)$(libdir)/
 	ln -sf libmediagate.so.$(VERSION) $(DESTDIR)$(libdir)/libmediagate.so.$(SONAME_MAJOR)
 	ln -sf libmediagate.so.$(SONAME_MAJOR) $(DESTDIR)$(libdir)/libmediagate.so
@@ -303,12 +341,16 @@ install: all
 	install -m 644 dbus/org.mediagate.MediaGate1.*.xml $(DESTDIR)$(dbusinterfacesdir)/
 	$(subst_dirs) systemd/mediagated.service.in > $(DESTDIR)$(systemdsystemunitdir)/mediagated.service
 	$(subst_dirs) systemd/mediagate-agent.service.in > $(DESTDIR)$(systemduserunitdir)/mediagate-agent.service
+	$(subst_dirs) systemd/mediagate-pipewire.service.in > $(DESTDIR)$(systemduserunitdir)/mediagate-pipewire.service
+	test -e $(DESTDIR)$(sysconfdir)/mediagate/policy.d/50-pipewire-bridge.conf || \
+		$(subst_dirs) policy/50-pipewire-bridge.conf.in > $(DESTDIR)$(sysconfdir)/mediagate/policy.d/50-pipewire-bridge.conf
 	$(subst_dirs) systemd/mediagate.tmpfiles.in > $(DESTDIR)$(tmpfilesdir)/mediagate.conf
 	$(subst_dirs) dbus/org.mediagate.MediaGate1.service.in > \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service
 	chmod 644 $(DESTDIR)$(libdir)/pkgconfig/mediagate.pc \
 		$(DESTDIR)$(systemdsystemunitdir)/mediagated.service \
 		$(DESTDIR)$(systemduserunitdir)/mediagate-agent.service \
+		$(DESTDIR)$(systemduserunitdir)/mediagate-pipewire.service \
 		$(DESTDIR)$(tmpfilesdir)/mediagate.conf \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service
 	install -m 644 systemd/mediagate.sysusers $(DESTDIR)$(sysusersdir)/mediagate.conf
@@ -336,7 +378,8 @@ install: all
 	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(sbindir)/mediagated $(DESTDIR)$(bindir)/mediactl \
+	rm -f $(DESTDIR)$(sbindir)/mediagated $(DESTDIR)$(bindir)/mediactl $(DESTDIR)$(bindir)/mediagate-pipewire \
+		$(DESTDIR)$(systemduserunitdir)/mediagate-pipewire.service \
 		$(DESTDIR)$(libdir)/libmediagate.so* $(DESTDIR)$(pkgincludedir)/mediagate.h \
 		$(DESTDIR)$(pkgincludedir)/mediagate-wire.h \
 		$(DESTDIR)$(libdir)/pkgconfig/mediagate.pc \

@@ -215,9 +215,42 @@ static int setup_state_dir(Manager *m, bool user_bus) {
         return device_id_secret_load(m->state_dir, &m->device_id_secret);
 }
 
+/* --config names the one file to read; without it, the vendor's and the admin's files and their
+ * drop-ins (config.h). */
+static int load_config(Manager *m, const ManagerOptions *options) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        r = config_load(&m->config, options->config_file, &error);
+        if (r == -ENOENT)
+                return log_error_errno(r, "Configuration file %s does not exist.", options->config_file);
+        else if (r < 0)
+                return log_error_errno(r, "Bad configuration: %s", error ?: strerror(-r));
+        return 0;
+}
+
+/* The grants and the history in the state directory. Either may be unreadable: the daemon serves
+ * on, deciding as if nothing were stored (and writing nothing over what it could not read). */
+static int open_stores(Manager *m) {
+        int r;
+
+        r = grant_store_load(m->grants, m->state_dir);
+        if (r < 0)
+                log_error_errno(r, "Failed to read the grants in %s; no stored decision applies until it is fixed: %m",
+                                m->state_dir);
+        grant_store_set_change_callback(m->grants, on_grant_changed, m);
+        /* Grant writes fsync: off the loop, so that live streams never wait for the disk. */
+        r = grant_store_attach_event(m->grants, m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the grant writer: %m");
+        r = history_open(m->state_dir, NULL, &m->history);
+        if (r < 0)
+                log_error_errno(r, "Failed to open the access history in %s, not recording it: %m", m->state_dir);
+        return 0;
+}
+
 int manager_new(const ManagerOptions *options, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
-        _cleanup_free_ char *error = NULL;
         int r;
 
         m = calloc(1, sizeof(Manager));
@@ -226,13 +259,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         config_init(&m->config);
         m->test_controls = options->test_controls;
 
-        /* --config names the one file to read; without it the vendor's and the admin's files. */
-        r = config_load(&m->config, options->config_file, &error);
-        if (r == -ENOENT)
-                return log_error_errno(r, "Configuration file %s does not exist.", options->config_file);
-        else if (r < 0)
-                return log_error_errno(r, "Bad configuration: %s", error ?: strerror(-r));
-
+        r = load_config(m, options);
+        if (r < 0)
+                return r;
         r = setup_state_dir(m, options->user_bus);
         if (r < 0)
                 return r;
@@ -255,18 +284,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         r = device_registry_new(m->event, &m->registry);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the device registry: %m");
-        r = grant_store_load(m->grants, m->state_dir);
+        r = open_stores(m);
         if (r < 0)
-                log_error_errno(r, "Failed to read the grants in %s; no stored decision applies until it is fixed: %m",
-                                m->state_dir);
-        grant_store_set_change_callback(m->grants, on_grant_changed, m);
-        /* Grant writes fsync: off the loop, so that live streams never wait for the disk. */
-        r = grant_store_attach_event(m->grants, m->event);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the grant writer: %m");
-        r = history_open(m->state_dir, NULL, &m->history);
-        if (r < 0)
-                log_error_errno(r, "Failed to open the access history in %s, not recording it: %m", m->state_dir);
+                return r;
 
         device_registry_set_callback(m->registry, registry_callback, m);
         capture_set_event_handler(on_capture_error, m);

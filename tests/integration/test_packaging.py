@@ -177,9 +177,9 @@ def test_uninstall_leaves_only_the_admins_files(tmp_path):
     run_make("install", f"DESTDIR={destdir}", f"prefix={PREFIX}")
     run_make("uninstall", f"DESTDIR={destdir}", f"prefix={PREFIX}")
     left = sorted(str(p.relative_to(destdir)) for p in destdir.rglob("*") if not p.is_dir())
-    # The admin's directories stay (empty: install writes no file into /etc).
-    assert left == []
-    assert (destdir / "etc/mediagate/policy.d").is_dir()
+    # /etc/mediagate is the admin's: install writes only the bridge's broker entry there (when it
+    # is not there yet), and uninstall leaves it.
+    assert left == ["etc/mediagate/policy.d/50-pipewire-bridge.conf"]
 
 
 # ---------------------------------------------------------------------------------------------
