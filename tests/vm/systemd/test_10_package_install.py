@@ -44,6 +44,16 @@ def test_install_creates_the_user_enables_and_starts_the_unit(previous_debs):
     assert busctl_call("Manager", "QueryPermission", "sa{sv}", "camera", "0").stdout.startswith("s ")
 
 
+def test_the_bridge_is_a_trusted_broker_by_a_conffile():
+    """mediagate-pipewire's broker entry is the admin's file (a conffile: kept on upgrades when
+    changed, removed on purge); its user unit starts with PipeWire."""
+    conffiles = run("dpkg-query", "-W", "-f=${Conffiles}", "mediagate-pipewire").stdout
+    assert "/etc/mediagate/policy.d/50-pipewire-bridge.conf" in conffiles, conffiles
+    text = Path("/etc/mediagate/policy.d/50-pipewire-bridge.conf").read_text()
+    assert "Apps=host:/usr/bin/mediagate-pipewire" in text, text
+    assert Path("/usr/lib/systemd/user/mediagate-pipewire.service").is_file()
+
+
 def test_install_registers_the_journal_catalog():
     """systemd's trigger ran journalctl --update-catalog: the entries explain themselves."""
     listed = run("journalctl", "--list-catalog").stdout

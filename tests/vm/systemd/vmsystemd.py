@@ -11,7 +11,8 @@ HERE = Path(__file__).resolve().parent
 UNIT = "mediagated.service"
 BUS_NAME = "org.mediagate.MediaGate1"
 OBJECT_PATH = "/org/mediagate/MediaGate1"
-PACKAGES = ["libmediagate1", "mediagate", "libmediagate-dev"]
+# In the order of their dependencies: each needs only those before it.
+PACKAGES = ["libmediagate1", "mediagate", "libmediagate-dev", "mediagate-pipewire"]
 
 
 def run(*args, check=True, timeout=120, **kwargs):
