@@ -1,4 +1,4 @@
-/* Who may use each member of mediagate's interfaces (reliability.md 7). */
+/* Who may use each member of mediagate's interfaces (docs/reliability.md 7). */
 #include "bus-authorization.h"
 
 #include "mediagate-names.h"

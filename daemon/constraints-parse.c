@@ -1,5 +1,5 @@
-/* Reading MediaStreamConstraints and MediaTrackConstraints (constraints.md "Parsing") into plain
- * C: which names count, which shapes each takes, the limits, and every TypeError's reason. */
+/* Reading MediaStreamConstraints and MediaTrackConstraints (docs/constraints.md, "What each
+ * form means") into plain C: which names count, which shapes each takes, the limits, and every TypeError's reason. */
 #include "constraints-parse.h"
 
 #include <assert.h>

@@ -1,5 +1,5 @@
 /* getCapabilities() as the daemon sends it: an a{sv} whose values are ranges, lists of strings
- * or of booleans. Where api.md leaves the numeric type open every numeric type is accepted; a
+ * or of booleans. Where docs/dbus-api.md leaves the numeric type open every numeric type is accepted; a
  * value of a shape we do not know is skipped, never trusted. */
 #include "capabilities.h"
 

@@ -1,5 +1,5 @@
 /* MediaStreamConstraints: JSON in JavaScript's shape, the builder that produces the same
- * shape, and the one conversion of that shape into the daemon's a{sv} (api.md "Constraints"). */
+ * shape, and the one conversion of that shape into the daemon's a{sv} (docs/constraints.md, "On the bus"). */
 #include "constraints.h"
 
 #include <limits.h>
@@ -115,7 +115,7 @@ static int append_array(sd_bus_message *m, const char *path, const char *key, js
         return 0;
 }
 
-/* Whole numbers go out as 'i' when they fit, as the busctl examples of api.md do; larger ones
+/* Whole numbers go out as 'i' when they fit, as the README's busctl example does; larger ones
  * as 'x' or 't' (the daemon accepts u, i, t, x and integral d for whole-number properties). */
 static int append_integer(sd_bus_message *m, json_object *value) {
         int64_t i = json_object_get_int64(value);
