@@ -40,6 +40,38 @@ static uint64_t now_ns(void) {
         return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
+static void print_format(const MgStream *stream) {
+        const MgStreamFormat *f = mg_stream_get_format(stream);
+
+        if (f->video)
+                printf("stream: %s %" PRIu32 "x%" PRIu32 " stride %" PRIu32 ", %" PRIu32 " slots\n", f->fourcc,
+                       f->width, f->height, f->stride, f->slots);
+        else
+                printf("stream: %s %" PRIu32 " Hz x %" PRIu32 ", %" PRIu32 " frames per slot, %" PRIu32 " slots\n",
+                       f->sample_format, f->rate, f->channels, f->frames_per_slot, f->slots);
+}
+
+/* Read and show n_frames frames, or until the stream ends. Each call releases the frame the
+ * previous one returned. */
+static int read_frames(MgStream *stream, int n_frames) {
+        MgFrame frame;
+        int r;
+
+        for (int i = 0; i < n_frames; i++) {
+                r = mg_stream_next_frame(stream, 5000, &frame);
+                if (r == MG_STREAM_ENDED) {
+                        printf("ended: %s\n", mg_stream_get_ended_reason(stream));
+                        break;
+                }
+                if (r < 0)
+                        return r;
+                printf("frame %" PRIu64 ": %" PRIu32 " bytes, %.1f ms old, %" PRIu64 " dropped%s\n", frame.sequence,
+                       frame.bytes, (double) (now_ns() - frame.timestamp_ns) / 1e6, frame.dropped,
+                       frame.flags & MG_FRAME_FLAG_BLACK ? " (black)" : "");
+        }
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         const char *json = argc > 1 ? argv[1] : "{\"video\":true}";
         int n_frames = argc > 2 ? atoi(argv[2]) : 10;
@@ -49,7 +81,6 @@ int main(int argc, char *argv[]) {
         MgRequest *request = NULL;
         MgStream *stream = NULL;
         MgTrack *track;
-        MgFrame frame;
         int r, ret = EXIT_FAILURE;
 
         r = mg_client_new(&client, MG_BUS_DEFAULT);
@@ -88,31 +119,12 @@ int main(int argc, char *argv[]) {
                 ret = fail("open", r, &err);
                 goto finish;
         }
-        {
-                const MgStreamFormat *f = mg_stream_get_format(stream);
+        print_format(stream);
 
-                if (f->video)
-                        printf("stream: %s %" PRIu32 "x%" PRIu32 " stride %" PRIu32 ", %" PRIu32 " slots\n", f->fourcc,
-                               f->width, f->height, f->stride, f->slots);
-                else
-                        printf("stream: %s %" PRIu32 " Hz x %" PRIu32 ", %" PRIu32 " frames per slot, %" PRIu32 " slots\n",
-                               f->sample_format, f->rate, f->channels, f->frames_per_slot, f->slots);
-        }
-
-        /* Each call releases the frame the previous one returned. */
-        for (int i = 0; i < n_frames; i++) {
-                r = mg_stream_next_frame(stream, 5000, &frame);
-                if (r == MG_STREAM_ENDED) {
-                        printf("ended: %s\n", mg_stream_get_ended_reason(stream));
-                        break;
-                }
-                if (r < 0) {
-                        ret = fail("frame", r, NULL);
-                        goto finish;
-                }
-                printf("frame %" PRIu64 ": %" PRIu32 " bytes, %.1f ms old, %" PRIu64 " dropped%s\n", frame.sequence,
-                       frame.bytes, (double) (now_ns() - frame.timestamp_ns) / 1e6, frame.dropped,
-                       frame.flags & MG_FRAME_FLAG_BLACK ? " (black)" : "");
+        r = read_frames(stream, n_frames);
+        if (r < 0) {
+                ret = fail("frame", r, NULL);
+                goto finish;
         }
 
         r = mg_track_stop(track, &err);
