@@ -1,5 +1,7 @@
-/* One client stream: the sealed memfd pool of frame slots, the SOCK_SEQPACKET control socket and
- * the per-stream delivery rules (slot ownership, drops, decimation, mute, black frames, stamp). */
+/* One client stream: the SOCK_SEQPACKET control socket and the per-stream delivery rules (slot
+ * ownership, drops, decimation, mute, black frames, stamp), on a pool of its own (wire format
+ * version 1, stream_new()) or on one it shares with the other streams of its group (version 2,
+ * stream-group.h). */
 #pragma once
 
 #include <stdbool.h>
@@ -8,11 +10,12 @@
 #include <systemd/sd-event.h>
 
 #include "devices/device.h"
+#include "pool.h"
 #include "scale.h"
 
 /* Bounds that keep one client from making the daemon map absurd amounts of memory. */
-#define STREAM_SLOTS_MAX 64u
-#define STREAM_POOL_SIZE_MAX ((size_t) 512 * 1024 * 1024)
+#define STREAM_SLOTS_MAX POOL_SLOTS_MAX
+#define STREAM_POOL_SIZE_MAX POOL_SIZE_MAX
 
 typedef struct StreamConfig {
         DeviceKind kind;
@@ -32,6 +35,8 @@ typedef struct StreamFormat {
         uint32_t fourcc, width, height, stride, frame_size; /* video */
         uint32_t rate, channels, frames_per_slot;            /* audio, S16_LE */
         uint32_t slots, slot_size;
+        uint32_t version;  /* MG_WIRE_VERSION_* */
+        uint32_t max_held; /* slots the client may hold before its frames are dropped */
 } StreamFormat;
 
 typedef struct Stream Stream;
@@ -40,14 +45,19 @@ typedef struct Stream Stream;
  * frames_per_slot * channels * 2). -EINVAL for a config that cannot be streamed. */
 int stream_config_frame_size(const StreamConfig *cfg, uint32_t *ret_stride, size_t *ret_size);
 
-/* Create the pool and the control socket. The two fds returned are the client's, owned by the
- * caller: ret_control_fd is the client end of the socket pair, ret_pool_fd a read-only fd of the
- * sealed pool. -EINVAL for a bad config, -E2BIG when a frame does not fit slot_size or the pool
- * would exceed STREAM_POOL_SIZE_MAX, -EMFILE/-ENFILE/-ENOMEM when out of resources (nothing is
- * left half-built). */
+/* Create a stream with a pool of its own (wire format version 1) and the control socket. The two
+ * fds returned are the client's, owned by the caller: ret_control_fd is the client end of the
+ * socket pair, ret_pool_fd a read-only fd of the sealed pool. -EINVAL for a bad config, -E2BIG
+ * when a frame does not fit slot_size or the pool would exceed STREAM_POOL_SIZE_MAX,
+ * -EMFILE/-ENFILE/-ENOMEM when out of resources (nothing is left half-built). */
 int stream_new(sd_event *event, const StreamConfig *cfg, Stream **ret, int *ret_control_fd, int *ret_pool_fd);
+/* The same for a version (MG_WIRE_VERSION_*): a version-2 stream made here has a pool of its own
+ * (audio; POOL is never sent) and may hold every slot. */
+int stream_new_version(sd_event *event, const StreamConfig *cfg, unsigned version, Stream **ret,
+                       int *ret_control_fd, int *ret_pool_fd);
 
-/* Unmaps the pool and closes everything; sends no message (the client sees EOF). */
+/* Leaves the pool (a shared one moves the other streams on) and closes everything; sends no
+ * message (the client sees EOF). */
 Stream *stream_free(Stream *s);
 static inline void stream_freep(Stream **s) {
         if (*s)
@@ -89,5 +99,9 @@ void stream_set_closed_callback(Stream *s, stream_closed_callback_t cb, void *us
 uint64_t stream_get_dropped(Stream *s);
 uint64_t stream_get_delivered(Stream *s);
 bool stream_is_open(Stream *s); /* neither ended nor closed by the client */
+bool stream_is_shared(Stream *s); /* in a group of version-2 streams (stream-group.h) */
+unsigned stream_get_version(Stream *s);
+/* The group whose pool it uses (NULL once ended or closed). */
+struct StreamGroup *stream_get_group(Stream *s);
 void stream_get_config(Stream *s, StreamConfig *ret);
 void stream_get_format(Stream *s, StreamFormat *ret);
