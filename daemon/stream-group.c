@@ -434,3 +434,20 @@ void stream_group_get_moves(const StreamGroup *g, uint64_t *ret_moves, uint64_t 
         if (ret_without_spare)
                 *ret_without_spare = g ? g->moves_without_spare : 0;
 }
+
+size_t stream_group_estimate_charge(const StreamConfig *cfg, bool shared) {
+        size_t frame_size = 0, page = 4096;
+
+        if (stream_config_frame_size(cfg, NULL, &frame_size) < 0)
+                return 0;
+        if (!shared)
+                /* A pool of its own may carry frames up to slot_size after ApplyConstraints. */
+                return (size_t) cfg->n_slots * ((cfg->slot_size + page - 1) / page * page);
+        return 2 * (size_t) STREAM_GROUP_SLOTS * ((frame_size + page - 1) / page * page);
+}
+
+size_t stream_group_charge(const StreamGroup *g) {
+        if (!g)
+                return 0;
+        return stream_group_estimate_charge(&g->cfg, g->shared);
+}

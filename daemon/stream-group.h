@@ -57,5 +57,9 @@ void stream_group_get_config(const StreamGroup *g, StreamConfig *ret);
  * the per-user accounting. */
 size_t stream_group_resident_bytes(const StreamGroup *g);
 uint64_t stream_group_pool_serial(const StreamGroup *g);
+/* What a user is charged for a group its streams use: the pool, and for a shared group also the
+ * spare it keeps, as resident bytes; and the same estimated for a group not made yet. */
+size_t stream_group_charge(const StreamGroup *g);
+size_t stream_group_estimate_charge(const StreamConfig *cfg, bool shared);
 /* Pool moves so far, and those that had no pre-faulted spare ready. */
 void stream_group_get_moves(const StreamGroup *g, uint64_t *ret_moves, uint64_t *ret_without_spare);

@@ -796,6 +796,11 @@ int stream_move_to_group(Stream *s, StreamGroup *to) {
         return 0;
 }
 
+void stream_detach(Stream *s) {
+        if (s)
+                stream_leave(s);
+}
+
 void stream_end(Stream *s, uint32_t reason) {
         MgWireMessage m = { .type = MG_WIRE_ENDED, .reason = reason };
 

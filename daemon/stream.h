@@ -86,6 +86,10 @@ void stream_set_enabled(Stream *s, bool enabled);
  * ended or closed. */
 int stream_set_format(Stream *s, const StreamConfig *cfg);
 
+/* No frame reaches the stream any more (its device is going); a shared pool moves on without
+ * it. stream_end() still tells the client. */
+void stream_detach(Stream *s);
+
 /* The daemon ends the stream: ENDED{reason} (MG_ENDED_*), then shutdown(SHUT_RDWR); the pool is
  * unmapped and never written again. No closed callback follows. Idempotent. */
 void stream_end(Stream *s, uint32_t reason);
