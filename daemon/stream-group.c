@@ -11,6 +11,10 @@
 #include "stream-internal.h"
 #include "util.h"
 
+/* FRAME messages sent per loop iteration: between chunks the loop serves the bus, so that
+ * hundreds of streams do not hold bus calls up for a whole frame's fan-out. */
+#define ANNOUNCE_CHUNK 32u
+
 /* A pool exhausted by clients that hold slots (each within max_held) is left to them at most
  * this often; in between, frames are dropped. Each such move leaves the old pool with its
  * holders, so a few colluding clients cannot make the daemon allocate without bound. */
@@ -72,6 +76,7 @@ StreamGroup *stream_group_free(StreamGroup *g) {
                 return NULL;
         }
         sd_event_source_disable_unref(g->spare_event);
+        sd_event_source_disable_unref(g->announce_event);
         pool_free(g->pool);
         pool_free(g->spare);
         scale_plan_free(g->own_plan);
@@ -155,6 +160,10 @@ void stream_group_remove(StreamGroup *g, Stream *s) {
                 if (g->streams[i] == s) {
                         memmove(g->streams + i, g->streams + i + 1, (g->n_streams - i - 1) * sizeof(Stream *));
                         g->n_streams--;
+                        s->want = 0;
+                        for (size_t k = 0; k < ELEMENTSOF(g->announce); k++)
+                                if (g->announce[k].active && g->announce[k].next > i)
+                                        g->announce[k].next--;
                         /* It had the pool's fd: what the others get from now on goes elsewhere. */
                         if (g->shared && g->n_streams > 0)
                                 g->need_move = true;
@@ -162,13 +171,87 @@ void stream_group_remove(StreamGroup *g, Stream *s) {
                 }
 }
 
+/* Send FRAME to the next streams waiting for announcement k; all of them when `all`. Returns
+ * whether some are left. */
+static bool announce_some(StreamGroup *g, size_t k, bool all) {
+        int want = (int) k + 1;
+        unsigned sent = 0;
+
+        if (!g->announce[k].active)
+                return false;
+        while (g->announce[k].next < g->n_streams) {
+                Stream *s = g->streams[g->announce[k].next];
+
+                if (!all && sent >= ANNOUNCE_CHUNK)
+                        return true;
+                g->announce[k].next++;
+                if (s->want != want)
+                        continue;
+                s->want = 0;
+                stream_send_frame(s, g->announce[k].slot, g->announce[k].sequence, g->announce[k].timestamp_ns,
+                                  g->announce[k].bytes, g->announce[k].flags);
+                sent++;
+        }
+        g->announce[k].active = false;
+        if (g->pool)
+                g->pool->reserved &= ~(UINT64_C(1) << g->announce[k].slot);
+        return false;
+}
+
+static int on_announce(sd_event_source *source, void *userdata) {
+        StreamGroup *g = userdata;
+        bool more = false;
+
+        for (size_t k = 0; k < ELEMENTSOF(g->announce); k++)
+                more = announce_some(g, k, false) || more;
+        if (more)
+                (void) sd_event_source_set_enabled(g->announce_event, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* Whatever is still being announced goes out now: before another frame, a move or a lend. */
+static void announce_finish(StreamGroup *g) {
+        for (size_t k = 0; k < ELEMENTSOF(g->announce); k++)
+                (void) announce_some(g, k, true);
+        if (g->announce_event)
+                (void) sd_event_source_set_enabled(g->announce_event, SD_EVENT_OFF);
+}
+
+/* Start announcing a written slot to the streams with s->want == want: the first chunk now,
+ * the rest from the loop. Without a loop source, all at once. */
+static void announce_start(StreamGroup *g, int want, unsigned slot, const Frame *f, uint32_t flags) {
+        size_t k = (size_t) want - 1;
+
+        g->announce[k].active = true;
+        g->announce[k].slot = slot;
+        g->announce[k].next = 0;
+        g->announce[k].sequence = f->sequence;
+        g->announce[k].timestamp_ns = f->timestamp_ns;
+        g->announce[k].bytes = g->frame_size;
+        g->announce[k].flags = flags;
+        g->pool->reserved |= UINT64_C(1) << slot;
+
+        if (!announce_some(g, k, !g->shared))
+                return;
+        if (!g->announce_event &&
+            sd_event_add_defer(g->event, &g->announce_event, on_announce, g) < 0) {
+                announce_finish(g);
+                return;
+        }
+        (void) sd_event_source_set_description(g->announce_event, "stream-announce");
+        (void) sd_event_source_set_enabled(g->announce_event, SD_EVENT_ONESHOT);
+}
+
 /* Every stream of g moves to a fresh pool (the spare if there is one): POOL, then frames there.
  * The old pool is never written again; the daemon unmaps it, clients keep what they mapped. */
 static int group_move(StreamGroup *g) {
         _cleanup_(pool_freep) Pool *old = NULL;
-        Pool *fresh = TAKE_PTR(g->spare);
+        Pool *fresh;
         int r;
 
+        /* Frames of the old pool already announced to some go to the rest first. */
+        announce_finish(g);
+        fresh = TAKE_PTR(g->spare);
         if (!fresh) {
                 r = pool_new(g->pool->n_slots, g->pool->slot_size, g->frame_size, true, &fresh);
                 if (r < 0)
@@ -332,10 +415,7 @@ static void deliver(StreamGroup *g, const Frame *f, const ScalePlan *plan, int w
                         stream_write_stamp(dst, g->frame_size, f);
         }
 
-        for (size_t i = 0; i < g->n_streams; i++)
-                if (g->streams[i]->want == want)
-                        stream_send_frame(g->streams[i], (unsigned) slot, f->sequence, f->timestamp_ns,
-                                          g->frame_size, flags);
+        announce_start(g, want, (unsigned) slot, f, flags);
 }
 
 /* The slot f was captured into, if g lent it (and it is still g's current pool). */
@@ -355,6 +435,7 @@ void stream_group_push_video(StreamGroup *g, const Frame *f, const ScalePlan *pl
         if (!g || !f || g->cfg.kind != DEVICE_KIND_VIDEO || !g->pool)
                 return;
 
+        announce_finish(g);
         lent = lent_slot_of(g, f);
         if (lent >= 0) {
                 /* The capture is done with it: it holds this frame now, whoever gets it. */
@@ -390,6 +471,7 @@ bool stream_group_lend(StreamGroup *g, DeviceBuffer *ret) {
 
         if (!g || !ret || !g->pool || !any_stream_takes_frames(g))
                 return false;
+        announce_finish(g);
         /* The move comes before the frame is written, so do it now. */
         if (g->need_move && group_move(g) < 0)
                 return false;

@@ -25,6 +25,18 @@ struct StreamGroup {
         size_t n_streams, n_allocated;
 
         ScalePlan *own_plan; /* used when the caller gives no plan */
+
+        /* A written slot being announced to its streams (s->want == want) a chunk at a time, so
+         * that the bus is served between chunks; the slot stays reserved until the last. */
+        struct {
+                bool active;
+                unsigned slot;
+                size_t next; /* index into streams */
+                uint64_t sequence, timestamp_ns;
+                size_t bytes;
+                uint32_t flags;
+        } announce[2]; /* [0]: want 1 (the picture), [1]: want 2 (black) */
+        sd_event_source *announce_event;
 };
 
 struct Stream {

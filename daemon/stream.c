@@ -299,25 +299,61 @@ static bool handle_release(Stream *s, const MgWireMessage *m) {
         return true;
 }
 
-/* Read every queued message. Returns 1 when the stream must close (why set), 0 otherwise. */
+/* One received message: 1 when the stream must close (why set), 0 otherwise. */
+static int handle_received(Stream *s, struct msghdr *mh, ssize_t n, const uint8_t *buf, const char **why) {
+        MgWireMessage m;
+
+        /* A client that passes fds gets them closed and the stream ended: nothing it sends may
+         * make the daemon keep an fd. */
+        if (mh->msg_controllen > 0 || (mh->msg_flags & MSG_CTRUNC)) {
+                close_fds_in(mh);
+                *why = "protocol error: ancillary data";
+                return 1;
+        }
+        if (n == 0) {
+                *why = "client closed the control socket";
+                return 1;
+        }
+        if ((mh->msg_flags & MSG_TRUNC) || !mg_wire_decode(buf, (size_t) n, &m)) {
+                *why = "protocol error: malformed message";
+                return 1;
+        }
+        if (m.type != MG_WIRE_RELEASE) {
+                *why = "protocol error: unexpected message type";
+                return 1;
+        }
+        if (!handle_release(s, &m)) {
+                *why = "protocol error: release of a slot the client does not hold";
+                return 1;
+        }
+        return 0;
+}
+
+/* Read every queued message, up to eight a system call. Returns 1 when the stream must close
+ * (why set), 0 otherwise. */
 static int receive_messages(Stream *s, const char **why) {
+        enum { BATCH = 8 };
+
         for (;;) {
-                uint8_t buf[MG_WIRE_MESSAGE_SIZE + 1];
+                uint8_t buf[BATCH][MG_WIRE_MESSAGE_SIZE + 1];
                 union {
                         struct cmsghdr align;
                         uint8_t space[CMSG_SPACE(sizeof(int) * 8)];
-                } control;
-                struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-                struct msghdr mh = {
-                        .msg_iov = &iov,
-                        .msg_iovlen = 1,
-                        .msg_control = &control,
-                        .msg_controllen = sizeof(control),
-                };
-                MgWireMessage m;
-                ssize_t n;
+                } control[BATCH];
+                struct iovec iov[BATCH];
+                struct mmsghdr mm[BATCH];
+                int n;
 
-                n = recvmsg(s->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                for (unsigned i = 0; i < BATCH; i++) {
+                        iov[i] = (struct iovec) { .iov_base = buf[i], .iov_len = sizeof(buf[i]) };
+                        mm[i] = (struct mmsghdr) { .msg_hdr = {
+                                .msg_iov = &iov[i],
+                                .msg_iovlen = 1,
+                                .msg_control = &control[i],
+                                .msg_controllen = sizeof(control[i]),
+                        } };
+                }
+                n = recvmmsg(s->fd, mm, BATCH, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -326,29 +362,20 @@ static int receive_messages(Stream *s, const char **why) {
                         *why = "receive error";
                         return 1;
                 }
-                /* A client that passes fds gets them closed and the stream ended: nothing it
-                 * sends may make the daemon keep an fd. */
-                if (mh.msg_controllen > 0 || (mh.msg_flags & MSG_CTRUNC)) {
-                        close_fds_in(&mh);
-                        *why = "protocol error: ancillary data";
-                        return 1;
-                }
+                /* recvmmsg() ends a batch at EOF: a zero-length message is one too. */
                 if (n == 0) {
                         *why = "client closed the control socket";
                         return 1;
                 }
-                if ((mh.msg_flags & MSG_TRUNC) || !mg_wire_decode(buf, (size_t) n, &m)) {
-                        *why = "protocol error: malformed message";
-                        return 1;
-                }
-                if (m.type != MG_WIRE_RELEASE) {
-                        *why = "protocol error: unexpected message type";
-                        return 1;
-                }
-                if (!handle_release(s, &m)) {
-                        *why = "protocol error: release of a slot the client does not hold";
-                        return 1;
-                }
+                for (int i = 0; i < n; i++)
+                        if (handle_received(s, &mm[i].msg_hdr, (ssize_t) mm[i].msg_len, buf[i], why) > 0) {
+                                /* fds that came in the rest of the batch go unread */
+                                for (int k = i + 1; k < n; k++)
+                                        close_fds_in(&mm[k].msg_hdr);
+                                return 1;
+                        }
+                if (n < BATCH)
+                        return 0;
         }
 }
 
@@ -452,12 +479,12 @@ int stream_new_version(sd_event *event, const StreamConfig *cfg, unsigned versio
         }
         s->max_held = g->pool->n_slots;
 
-        pool_ro = fcntl(g->pool->fd, F_DUPFD_CLOEXEC, 3);
-        if (pool_ro < 0)
-                return -errno;
         r = stream_setup_socket(s, &client);
         if (r < 0)
                 return r;
+        /* A pool of its own is never sent again (no POOL, no other stream): its fd goes to the
+         * client and the daemon keeps only the mapping. */
+        pool_ro = TAKE_FD(g->pool->fd);
 
         *ret_control_fd = TAKE_FD(client);
         *ret_pool_fd = TAKE_FD(pool_ro);
