@@ -102,6 +102,8 @@ void stream_group_set_own_format(StreamGroup *g, const StreamConfig *cfg, uint32
         g->own_plan = scale_plan_free(g->own_plan);
 }
 
+static int group_move(StreamGroup *g);
+
 static int on_spare(sd_event_source *source, void *userdata) {
         StreamGroup *g = userdata;
         int r;
@@ -135,10 +137,19 @@ static void schedule_spare(StreamGroup *g) {
 }
 
 int stream_group_add(StreamGroup *g, Stream *s) {
+        int r;
+
         if (!g || !s)
                 return -EINVAL;
         if (!g->shared && g->n_streams > 0)
                 return -EBUSY;
+        /* A pool that a stream has left is not handed to a newcomer: the newcomer would see what
+         * is written there next, and so would the one that left. */
+        if (g->need_move) {
+                r = group_move(g);
+                if (r < 0)
+                        return r;
+        }
         if (g->n_streams == g->n_allocated) {
                 size_t n = g->n_allocated ? g->n_allocated * 2 : 4;
                 Stream **grown = realloc(g->streams, n * sizeof(Stream *));
@@ -164,8 +175,9 @@ void stream_group_remove(StreamGroup *g, Stream *s) {
                         for (size_t k = 0; k < ELEMENTSOF(g->announce); k++)
                                 if (g->announce[k].active && g->announce[k].next > i)
                                         g->announce[k].next--;
-                        /* It had the pool's fd: what the others get from now on goes elsewhere. */
-                        if (g->shared && g->n_streams > 0)
+                        /* It had the pool's fd: what the others, and any stream that joins
+                         * later, get from now on goes elsewhere. */
+                        if (g->shared)
                                 g->need_move = true;
                         return;
                 }

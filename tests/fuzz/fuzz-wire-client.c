@@ -125,7 +125,7 @@ static void daemon_send_pool(Daemon *d, uint32_t slots, uint32_t slot_size, bool
                 close(fds[i]);
         /* A move the library may accept: from here on the daemon's slots are the new pool's.
          * (One it refuses breaks the stream, and then no RELEASE may come at all.) */
-        if (good && n_fds == 1 && sealed && generation > d->generation && slots <= SLOTS_MAX) {
+        if (good && d->version >= 2 && n_fds == 1 && sealed && generation > d->generation && slots <= SLOTS_MAX) {
                 d->generation = generation;
                 d->slots = slots;
                 d->slot_size = slot_size;
