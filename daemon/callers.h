@@ -5,7 +5,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "manager.h"
+#include "manager-state.h"
 
 /* Runs with the identified caller. Returns like a method handler: < 0 (with error set or as
  * an errno) makes the caller reply with that error; >= 0 means it replied itself. */
@@ -15,6 +15,9 @@ typedef int (*caller_continuation_t)(Manager *m, sd_bus_message *message, Caller
 /* Use from a method handler: `return manager_with_caller(m, message, continuation, error);` */
 int manager_with_caller(Manager *m, sd_bus_message *message, caller_continuation_t cont,
                         sd_bus_error *error);
+
+/* The identified caller of a connection, NULL while it is not known (yet). */
+Caller *callers_find(Manager *m, const char *unique_name);
 
 /* Forget everything about a connection that left the bus. */
 void callers_forget(Manager *m, const char *unique_name);

@@ -6,7 +6,8 @@
 
 #include "caller.h"
 #include "capture.h"
-#include "indicator.h"
+#include "decision.h"
+#include "history-events.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "mediagate-wire.h"
@@ -76,7 +77,7 @@ int track_new(Manager *m, Caller *caller, const char *origin, Device *device, co
         r = capture_sink_new(device, &req, &t->sink);
         if (r < 0) {
                 hashmap_remove(m->tracks, t->path);
-                indicator_update(m->indicator);
+                manager_tracks_changed(m);
                 goto fail;
         }
         /* A track born under the privacy switch starts muted: the device is released soon. */
@@ -84,7 +85,7 @@ int track_new(Manager *m, Caller *caller, const char *origin, Device *device, co
                 capture_sink_set_active(t->sink, false);
         t->started_usec = now_usec(CLOCK_MONOTONIC);
         history_record(m, HISTORY_STARTED, caller, origin, t->kind, device->hardware_id, 0, NULL);
-        indicator_update(m->indicator);
+        manager_tracks_changed(m);
         *ret = t;
         return 0;
 
@@ -194,7 +195,7 @@ void track_end(Track *t, TrackEndReason reason) {
 
         /* The object stays, with ReadyState "ended", until its owner leaves the bus; only the
          * oldest ended tracks of a connection go when it keeps too many. */
-        indicator_update(m->indicator);
+        manager_tracks_changed(m);
         drop_excess_ended(m, t->owner);
         track_unref(t);
 }
@@ -211,7 +212,7 @@ void track_set_enabled(Track *t, bool enabled) {
         if (t->stream)
                 stream_set_enabled(t->stream, enabled);
         track_dbus_emit_changed(t, "Enabled");
-        indicator_update(t->manager->indicator);
+        manager_tracks_changed(t->manager);
 }
 
 void track_set_muted(Track *t, bool muted) {
@@ -222,22 +223,22 @@ void track_set_muted(Track *t, bool muted) {
                 stream_set_muted(t->stream, muted);
         apply_activity(t);
         track_dbus_emit_changed(t, "Muted");
-        indicator_update(t->manager->indicator);
+        manager_tracks_changed(t->manager);
 }
 
 ConstraintCandidate track_candidate(const Track *t) {
         return (ConstraintCandidate){ .device = t->device, .device_id = t->device_id, .group_id = t->group_id };
 }
 
-/* Ending tracks changes the table: collect first, then end. */
-static void end_matching(Manager *m, bool (*match)(Track *t, const void *arg), const void *arg,
-                         TrackEndReason reason) {
+/* Ending tracks changes the table: collect first, then end. Returns how many live tracks ended. */
+static size_t end_matching(Manager *m, bool (*match)(Track *t, const void *arg), const void *arg,
+                           TrackEndReason reason) {
         HashmapIter it = {};
         Track *t, **list = NULL;
         size_t n = 0, alloc = 0;
 
         while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL)) {
-                if (!match(t, arg))
+                if (t->ended || !match(t, arg))
                         continue;
                 if (n == alloc) {
                         Track **grown = realloc(list, (alloc = alloc ? alloc * 2 : 8) * sizeof(Track *));
@@ -255,6 +256,7 @@ static void end_matching(Manager *m, bool (*match)(Track *t, const void *arg), c
                 track_unref(list[i]);
         }
         free(list);
+        return n;
 }
 
 static bool match_owner(Track *t, const void *owner) {
@@ -267,6 +269,18 @@ static bool match_device(Track *t, const void *device) {
 
 static bool match_any(Track *t, const void *unused) {
         return true;
+}
+
+static bool match_key(Track *t, const void *arg) {
+        const TrackKey *k = arg;
+
+        return t->caller->uid == k->uid && t->kind == k->kind && streq(t->caller->app_id, k->app_id) &&
+               streq_ptr(t->origin, k->origin) &&
+               (!k->hardware_ids || strv_contains(k->hardware_ids, t->device->hardware_id));
+}
+
+size_t tracks_end_for_key(Manager *m, const TrackKey *k, TrackEndReason reason) {
+        return end_matching(m, match_key, k, reason);
 }
 
 void tracks_end_for_owner(Manager *m, const char *owner, TrackEndReason reason) {
@@ -295,13 +309,56 @@ void tracks_end_for_device(Manager *m, Device *d, TrackEndReason reason) {
         end_matching(m, match_device, d, reason);
 }
 
-bool tracks_live_for(Manager *m, const char *app_id, const char *origin, DeviceKind kind) {
+bool tracks_live_for(Manager *m, const TrackKey *k) {
         HashmapIter it = {};
         Track *t;
 
         while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL))
-                if (!t->ended && t->kind == kind && streq(t->caller->app_id, app_id) &&
-                    streq_ptr(t->origin, origin))
+                if (!t->ended && match_key(t, k))
                         return true;
         return false;
+}
+
+unsigned tracks_count_live(Manager *m, const char *owner, uid_t uid) {
+        HashmapIter it = {};
+        unsigned n = 0;
+        Track *t;
+
+        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL))
+                if (!t->ended && (owner ? streq(t->owner, owner) : t->caller->uid == uid))
+                        n++;
+        return n;
+}
+
+size_t tracks_end_denied(Manager *m, const TrackKey *key, TrackEndReason reason) {
+        HashmapIter it = {};
+        Track *t, **ending;
+        size_t n = 0;
+
+        ending = calloc(hashmap_size(m->tracks) + 1, sizeof(Track *));
+        if (!ending)
+                return log_oom(), 0;
+        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL)) {
+                AccessDecision d;
+
+                if (t->ended || (key && (t->kind != key->kind || t->caller->uid != key->uid ||
+                                         !streq(t->caller->app_id, key->app_id) || !streq_ptr(t->origin, key->origin))))
+                        continue;
+                access_decide(m->policy, m->grants,
+                              &(AccessQuery){ .subject = t->caller, .origin = t->origin, .kind = t->kind,
+                                              .hardware_id = t->device->hardware_id, .polkit = POLKIT_ANSWER_YES },
+                              now_usec(CLOCK_BOOTTIME), &d);
+                if (d.outcome == POLICY_DENY)
+                        ending[n++] = track_ref(t);
+                access_decision_done(&d);
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (reason == TRACK_END_REVOKED)
+                        history_record(m, HISTORY_REVOKED, ending[i]->caller, ending[i]->origin, ending[i]->kind,
+                                       ending[i]->device->hardware_id, 0, NULL);
+                track_end(ending[i], reason);
+                track_unref(ending[i]);
+        }
+        free(ending);
+        return n;
 }

@@ -1,9 +1,13 @@
 /* getUserMedia(): Manager.GetUserMedia, the Request object's Response, and waiting for it
  * either blocking or through a callback on the app's loop. */
+#include "request.h"
+
 #include <time.h>
 
-#include "internal.h"
+#include "client.h"
+#include "constraints.h"
 #include "mediagate-names.h"
+#include "track.h"
 
 #define HANDLE_TOKEN_MAX 64
 
@@ -45,10 +49,7 @@ static void request_release_tracks(MgRequest *req) {
         req->tracks = NULL;
         req->n_tracks = req->n_loading = 0;
         for (size_t i = 0; i < n; i++) {
-                if (tracks[i]->loading_request == req) {
-                        tracks[i]->load_slot = sd_bus_slot_unref(tracks[i]->load_slot);
-                        tracks[i]->loading_request = NULL;
-                }
+                track_cancel_load(tracks[i], req);
                 mg_track_unref(tracks[i]);
         }
         free(tracks);
@@ -78,7 +79,10 @@ void request_finish(MgRequest *req, int r, const MgError *err) {
         }
 }
 
-void request_track_loaded(MgRequest *req, int r, const MgError *err) {
+/* A track of a LOADING request has its properties (r == 0) or failed to get them. */
+static void request_track_loaded(MgTrack *t, int r, const MgError *err, void *userdata) {
+        MgRequest *req = userdata;
+
         if (req->state != REQUEST_LOADING)
                 return;
         if (r < 0) {
@@ -89,72 +93,96 @@ void request_track_loaded(MgRequest *req, int r, const MgError *err) {
                 request_finish(req, 0, NULL);
 }
 
-void request_daemon_vanished(MgRequest *req) {
+/* The daemon left the bus: fail the pending request. */
+static void request_daemon_vanished(MgRequest *req) {
         _cleanup_(mg_error_clear) MgError e = MG_ERROR_INIT;
 
         (void) error_setf(&e, -ECONNABORTED, "AbortError", "mediagated left the bus before answering.");
         request_finish(req, e.error, &e);
 }
 
-/* Response(u response, a{sv} results): results holds tracks (ao) on success, error, message and
- * constraint on failure. */
+/* mediagated left the bus: every pending request fails, then every track ends. */
+static void on_daemon_vanished(MgClient *c) {
+        while (c->requests)
+                request_daemon_vanished(c->requests);
+        tracks_mark_ended(c, "shutdown");
+}
+
+/* The client's signals, routed here and to the tracks once a request starts watching. */
+static const ClientHandlers client_handlers = {
+        .track_ended = track_on_ended_signal,
+        .track_properties_changed = track_on_properties_signal,
+        .daemon_vanished = on_daemon_vanished,
+};
+
+/* What a Response's results carry: tracks (ao) on success, error, message and constraint on
+ * failure. */
+typedef struct ResponseResults {
+        char ***tracks;
+        char **error, **message, **constraint;
+} ResponseResults;
+
+static int read_track_paths(sd_bus_message *m, char ***tracks) {
+        const char *path;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', "ao");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "o");
+        while (r >= 0) {
+                r = sd_bus_message_read_basic(m, 'o', &path);
+                if (r <= 0)
+                        break;
+                r = strv_extend(tracks, path);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
+static int read_response_result(sd_bus_message *m, const char *key, void *userdata) {
+        ResponseResults *results = userdata;
+        int r;
+
+        if (streq(key, "tracks"))
+                r = read_track_paths(m, results->tracks);
+        else if (streq(key, "error"))
+                r = bus_read_string_variant(m, results->error);
+        else if (streq(key, "message"))
+                r = bus_read_string_variant(m, results->message);
+        else if (streq(key, "constraint"))
+                r = bus_read_string_variant(m, results->constraint);
+        else
+                return 0;
+        return r < 0 ? r : 1;
+}
+
+/* Response(u response, a{sv} results). */
 static int read_response(sd_bus_message *m, uint32_t *ret_response, char ***ret_tracks, char **ret_error,
                          char **ret_message, char **ret_constraint, MgError *err) {
+        ResponseResults results = {
+                .tracks = ret_tracks,
+                .error = ret_error,
+                .message = ret_message,
+                .constraint = ret_constraint,
+        };
+        const char *key;
         int r;
 
         r = sd_bus_message_read(m, "u", ret_response);
         if (r < 0)
                 return error_set_protocol(err, "cannot read the Response signal: %s", strerror(-r));
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
-        for (;;) {
-                const char *key;
-
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read_basic(m, 's', &key);
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
-
-                if (streq(key, "tracks")) {
-                        r = sd_bus_message_enter_container(m, 'v', "ao");
-                        if (r >= 0) {
-                                const char *path;
-
-                                r = sd_bus_message_enter_container(m, 'a', "o");
-                                while (r >= 0) {
-                                        r = sd_bus_message_read_basic(m, 'o', &path);
-                                        if (r <= 0)
-                                                break;
-                                        r = strv_extend(ret_tracks, path);
-                                }
-                                if (r >= 0)
-                                        r = sd_bus_message_exit_container(m);
-                                if (r >= 0)
-                                        r = sd_bus_message_exit_container(m);
-                        }
-                } else if (streq(key, "error"))
-                        r = bus_read_string_variant(m, ret_error);
-                else if (streq(key, "message"))
-                        r = bus_read_string_variant(m, ret_message);
-                else if (streq(key, "constraint"))
-                        r = bus_read_string_variant(m, ret_constraint);
-                else
-                        r = sd_bus_message_skip(m, "v");
-                if (r == -ENOMEM)
-                        return error_set_errno(err, r, NULL);
-                if (r < 0)
-                        return error_set_protocol(err, "Response result '%s' is malformed", key);
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
-        }
-        return 0;
+        r = bus_dict_read(m, read_response_result, &results, &key);
+        if (r >= 0)
+                return 0;
+        if (r == -ENOMEM && key)
+                return error_set_errno(err, r, NULL);
+        if (key)
+                return error_set_protocol(err, "Response result '%s' is malformed", key);
+        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
 }
 
 /* The request was dropped while pending: only make sure that tracks granted after all do not
@@ -255,7 +283,7 @@ static int request_on_response(sd_bus_message *m, void *userdata, sd_bus_error *
         /* Every track object exists before the first GetAll goes out, so that a failure of one
          * stops all of them. */
         for (size_t i = 0; i < req->n_tracks && req->state == REQUEST_LOADING; i++) {
-                r = track_load(req->tracks[i], req);
+                r = track_load(req->tracks[i], request_track_loaded, req);
                 if (r < 0) {
                         r = error_set_errno(&e, r, "Failed to read the track properties");
                         request_finish(req, r, &e);
@@ -332,7 +360,7 @@ int mg_client_get_user_media(
         if (r < 0)
                 return r;
 
-        r = client_watch(c, err);
+        r = client_watch(c, &client_handlers, err);
         if (r < 0)
                 return r;
 

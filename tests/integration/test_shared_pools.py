@@ -268,7 +268,10 @@ def test_open_stream_refuses_unknown_versions_and_options(env):
     s.close()
 
 
-def test_a_flood_of_streams_gets_limits_exceeded_and_others_are_served(env, clients):
+def test_a_flood_of_streams_gets_limits_exceeded_and_others_are_served(daemon_factory, polkit, clients, agents):
+    # Fewer streams than tracks per connection: the stream limit is the one met.
+    daemon_factory(config="MaxStreamsPerConnection=4\nMaxTracksPerConnection=64\nMaxTracksPerUser=256\n").start()
+    agents("allow-once")
     flooder = clients()
     opened, refused = [], None
     for _ in range(40):
@@ -282,8 +285,11 @@ def test_a_flood_of_streams_gets_limits_exceeded_and_others_are_served(env, clie
             refused = e.get_dbus_name()
             break
     assert refused == ERROR_PREFIX + "LimitsExceeded"
-    assert 1 <= len(opened) <= 16
-    other = open_stream(env())
+    assert len(opened) == 4
+    other_client = clients()
+    code, results = other_client.get_user_media(VGA)
+    assert code == 0, results
+    other = open_stream(other_client.track(results["tracks"][0]))
     assert other.next_frame()[0]["type"] == FRAME
     for s in opened + [other]:
         s.close()
@@ -291,7 +297,7 @@ def test_a_flood_of_streams_gets_limits_exceeded_and_others_are_served(env, clie
 
 def test_pool_bytes_per_user_are_limited_and_a_shared_pool_counts_once(daemon_factory, polkit, clients,
                                                                         agents):
-    daemon_factory(config="MaxPoolMiBPerUser=16\n").start()
+    daemon_factory(config="MaxPoolMiBPerUser=16\nMaxTracksPerUser=256\n").start()
     agents("allow-once")
 
     def track(width, height):
