@@ -137,7 +137,13 @@ $(BUILD)/bench/%: tests/bench/%.c tests/bench/common.c tests/bench/common.h $(LI
 	$(CC) $(CLIENT_CFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/common/util.o \
 		-L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS) -lpthread
 
+# bench-scale sets the daemon's scaler against libyuv's: it links the daemon's archive and libyuv
+# (Debian's libyuv-dev, installed for the benchmarks only).
+$(BUILD)/bench/bench-scale: tests/bench/bench-scale.c $(BUILD)/libmediagated.a | $(BUILD)/bench
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< $(BUILD)/libmediagated.a $(DAEMON_LIBS) -lyuv
+
 bench: deps
+	@tools/install-deps libyuv-dev
 	@$(MAKE) --no-print-directory all $(BENCH_PROGS)
 	@tests/bench/run
 
