@@ -94,12 +94,6 @@ static void daemon_send(Daemon *d, const uint8_t *buf, size_t size) {
 static void daemon_send_pool(Daemon *d, uint32_t slots, uint32_t slot_size, bool sealed, unsigned n_fds,
                              uint64_t generation) {
         uint8_t buf[MG_WIRE_MESSAGE_SIZE];
-        union {
-                struct cmsghdr align;
-                uint8_t space[CMSG_SPACE(sizeof(int) * 3)];
-        } control = {};
-        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         int fds[3] = { -1, -1, -1 };
         bool good;
 
@@ -110,18 +104,7 @@ static void daemon_send_pool(Daemon *d, uint32_t slots, uint32_t slot_size, bool
                 fds[i] = i == 0 ? make_pool_sized(slots, slot_size, sealed) : open("/dev/null", O_RDONLY | O_CLOEXEC);
         mg_wire_encode(&(MgWireMessage){ .type = MG_WIRE_POOL, .sequence = generation,
                                          .format = { slots, slot_size } }, buf);
-        if (n_fds > 0) {
-                struct cmsghdr *cm;
-
-                mh.msg_control = &control;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-        }
-        good = sendmsg(d->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) sizeof(buf);
+        good = fuzz_send_fds(d->fd, buf, sizeof(buf), fds, n_fds);
         for (unsigned i = 0; i < n_fds; i++)
                 close(fds[i]);
         /* A move the library may accept: from here on the daemon's slots are the new pool's.
@@ -136,25 +119,13 @@ static void daemon_send_pool(Daemon *d, uint32_t slots, uint32_t slot_size, bool
 
 static void daemon_send_with_fd(Daemon *d) {
         uint8_t buf[MG_WIRE_MESSAGE_SIZE];
-        union {
-                struct cmsghdr align;
-                uint8_t space[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
-                             .msg_controllen = sizeof(control) };
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
         int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
         if (fd < 0)
                 abort();
         mg_wire_encode(&(MgWireMessage){ .type = MG_WIRE_MUTED }, buf);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
         if (!d->closed)
-                (void) sendmsg(d->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+                (void) fuzz_send_fds(d->fd, buf, sizeof(buf), &fd, 1);
         close(fd);
 }
 

@@ -68,14 +68,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         return 0;
 }
 
-static uint64_t hash_bytes(const uint8_t *p, size_t n) {
-        uint64_t h = 1469598103934665603ULL;
-
-        for (size_t i = 0; i < n; i++)
-                h = (h ^ p[i]) * 1099511628211ULL;
-        return h;
-}
-
 static Map *current_map(Client *c) {
         return c->n_maps > 0 ? &c->maps[c->n_maps - 1] : NULL;
 }
@@ -83,13 +75,13 @@ static Map *current_map(Client *c) {
 static void freeze(Map *m) {
         if (!m->frozen) {
                 m->frozen = true;
-                m->frozen_hash = hash_bytes(m->p, m->size);
+                m->frozen_hash = fuzz_hash(m->p, m->size);
         }
 }
 
 static void check_maps(const Client *c) {
         for (size_t i = 0; i < c->n_maps; i++)
-                if (c->maps[i].frozen && hash_bytes(c->maps[i].p, c->maps[i].size) != c->maps[i].frozen_hash) {
+                if (c->maps[i].frozen && fuzz_hash(c->maps[i].p, c->maps[i].size) != c->maps[i].frozen_hash) {
                         fprintf(stderr, "a pool that must never change again (map %zu of %zu of client %zu) changed\n",
                                 i, c->n_maps, (size_t) (c - clients));
                         abort();
@@ -131,7 +123,7 @@ static void check_held(const Client *c) {
 
         for (unsigned i = 0; m && i < c->slots; i++)
                 if ((c->held & (UINT64_C(1) << i)) &&
-                    hash_bytes(m->p + (size_t) i * c->slot_size, c->held_bytes[i]) != c->held_hash[i]) {
+                    fuzz_hash(m->p + (size_t) i * c->slot_size, c->held_bytes[i]) != c->held_hash[i]) {
                         fprintf(stderr, "slot %u changed while the client held it\n", i);
                         abort();
                 }
@@ -211,7 +203,7 @@ static void client_receive(Client *c) {
                         }
                         c->held |= UINT64_C(1) << m.slot;
                         c->held_bytes[m.slot] = m.bytes;
-                        c->held_hash[m.slot] = hash_bytes(current_map(c)->p + (size_t) m.slot * c->slot_size, m.bytes);
+                        c->held_hash[m.slot] = fuzz_hash(current_map(c)->p + (size_t) m.slot * c->slot_size, m.bytes);
                         c->n_frames++;
                         break;
                 case MG_WIRE_ENDED:
@@ -237,30 +229,12 @@ static void client_receive(Client *c) {
 
 static void client_send(Client *c, const MgWireMessage *m, bool with_fd) {
         uint8_t buf[MG_WIRE_MESSAGE_SIZE];
-        union {
-                struct cmsghdr align;
-                uint8_t space[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         int fd = -1;
 
         mg_wire_encode(m, buf);
-        if (with_fd) {
-                struct cmsghdr *cm;
-
-                fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        abort();
-                mh.msg_control = &control;
-                mh.msg_controllen = sizeof(control);
-                cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-        }
-        if (sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) sizeof(buf)) {
+        if (with_fd && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+                abort();
+        if (fuzz_send_fds(c->fd, buf, sizeof(buf), &fd, with_fd ? 1 : 0)) {
                 bool good = !with_fd && m->type == MG_WIRE_RELEASE &&
                             (m->sequence < c->generation ||
                              (m->sequence == c->generation && m->slot < c->slots &&

@@ -15,7 +15,7 @@ import dbus
 import pytest
 
 from conftest import ERROR_PREFIX, dbus_error_name
-from mgclient import ENDED, FRAME, RELEASE, WIRE, WIRE_SIZE, unwrap
+from mgclient import ENDED, FRAME, RELEASE, WIRE, WIRE_SIZE, Stream, unwrap
 
 POOL = 6
 VGA = {"video": {"width": {"exact": 640}, "height": {"exact": 480}, "frameRate": {"exact": 30}}}
@@ -23,9 +23,9 @@ F_GET_SEALS = 1034
 F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_FUTURE_WRITE = 0x0001, 0x0002, 0x0004, 0x0010
 
 
-class V2Stream:
+class V2Stream(Stream):
     """The client side of wire format version 2: POOL moves carry a new pool fd, RELEASE names
-    the pool generation."""
+    the pool generation (next_frame() is Stream's, on these)."""
 
     def __init__(self, control_fd, pool_fd, fmt):
         self.format = fmt
@@ -75,21 +75,6 @@ class V2Stream:
     def release(self, slot, generation=None):
         gen = self.generation if generation is None else generation
         self.control.send(WIRE.pack(RELEASE, slot, gen, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-
-    def next_frame(self, timeout=5.0, release=True):
-        """The next FRAME (POOL and state messages handled on the way): (msg, bytes) or
-        (msg-or-None, None) at the end."""
-        while True:
-            msg = self.recv(timeout)
-            if msg is None or msg["type"] == ENDED:
-                return msg, None
-            if msg["type"] != FRAME:
-                continue
-            start = msg["slot"] * self.format["slot_size"]
-            data = bytes(self.pool[start:start + msg["bytes"]])
-            if release:
-                self.release(msg["slot"])
-            return msg, data
 
 
 def open_stream(track, version=2):
