@@ -713,6 +713,13 @@ void stream_push_audio(Stream *s, const Frame *f, uint32_t src_channels) {
                 uint8_t *dst;
                 int slot = -ENOBUFS;
 
+                /* Version 2 reads RELEASEs when it needs a slot, not as they come. */
+                if (s->version >= MG_WIRE_VERSION_2 && stream_held_count(s) >= s->max_held) {
+                        stream_drain(s);
+                        if (!stream_alive(s))
+                                return; /* it closed: it has left its pool */
+                        p = stream_pool(s);
+                }
                 if (!stream_has_pending(s) && stream_held_count(s) < s->max_held)
                         slot = pool_find_free_slot(p, &s->group->next_slot);
                 if (slot < 0) {

@@ -308,3 +308,19 @@ def test_pool_bytes_per_user_are_limited_and_a_shared_pool_counts_once(daemon_fa
     assert joined.next_frame()[0]["type"] == FRAME
     for s in opened + [joined]:
         s.close()
+
+
+def test_a_version_2_audio_stream_keeps_a_pool_of_its_own_and_streams_on(env, clients):
+    c = clients()
+    code, results = c.get_user_media({"audio": True})
+    assert code == 0, results
+    track = c.track(results["tracks"][0])
+    s = open_stream(track)
+    try:
+        assert s.format["version"] == 2 and s.format["max_held"] == s.format["slots"]
+        # More periods than the pool has slots: the RELEASEs must be read as slots are needed.
+        for _ in range(3 * s.format["slots"]):
+            msg, data = s.next_frame()
+            assert msg["type"] == FRAME and len(data) > 0
+    finally:
+        s.close()
