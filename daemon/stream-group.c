@@ -3,12 +3,12 @@
 #include "stream-group.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "mediagate-wire.h"
-#include "stream-internal.h"
 #include "util.h"
 
 /* FRAME messages sent per loop iteration: between chunks the loop serves the bus, so that
@@ -136,6 +136,19 @@ static void schedule_spare(StreamGroup *g) {
         (void) sd_event_source_set_enabled(g->spare_event, SD_EVENT_ONESHOT);
 }
 
+void stream_group_remove(StreamGroup *g, Stream *s);
+
+/* A stream leaves (ends, closes, is freed): out of its group, and a pool of its own with it. */
+static void on_stream_leave(Stream *s) {
+        StreamGroup *g = s->group;
+
+        stream_group_remove(g, s);
+        if (s->own_group) {
+                s->own_group = false;
+                stream_group_free(g);
+        }
+}
+
 int stream_group_add(StreamGroup *g, Stream *s) {
         int r;
 
@@ -160,6 +173,7 @@ int stream_group_add(StreamGroup *g, Stream *s) {
                 g->n_allocated = n;
         }
         g->streams[g->n_streams++] = s;
+        s->leave = on_stream_leave;
         schedule_spare(g);
         return 0;
 }
@@ -545,3 +559,154 @@ size_t stream_group_charge(const StreamGroup *g) {
                 return 0;
         return stream_group_estimate_charge(&g->cfg, g->shared);
 }
+
+/* ---- streams joining, leaving and moving between groups ---- */
+
+int stream_new_version(sd_event *event, const StreamConfig *cfg, unsigned version, Stream **ret,
+                       int *ret_control_fd, int *ret_pool_fd) {
+        _cleanup_(stream_freep) Stream *s = NULL;
+        _cleanup_close_ int client = -1, pool_ro = -1;
+        StreamGroup *g;
+        int r;
+
+        if (!ret || !ret_control_fd || !ret_pool_fd)
+                return -EINVAL;
+        r = stream_alloc(event, cfg, version, &s);
+        if (r < 0)
+                return r;
+
+        r = stream_group_new_own(event, cfg, &g);
+        if (r < 0)
+                return r;
+        s->group = g;
+        s->own_group = true;
+        r = stream_group_add(g, s);
+        if (r < 0) {
+                stream_group_free(g);
+                s->group = NULL;
+                return r;
+        }
+        s->max_held = g->pool->n_slots;
+
+        r = stream_setup_socket(s, &client);
+        if (r < 0)
+                return r;
+        /* A pool of its own is never sent again (no POOL, no other stream): its fd goes to the
+         * client and the daemon keeps only the mapping. */
+        pool_ro = TAKE_FD(g->pool->fd);
+
+        *ret_control_fd = TAKE_FD(client);
+        *ret_pool_fd = TAKE_FD(pool_ro);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int stream_new(sd_event *event, const StreamConfig *cfg, Stream **ret, int *ret_control_fd, int *ret_pool_fd) {
+        return stream_new_version(event, cfg, MG_WIRE_VERSION_1, ret, ret_control_fd, ret_pool_fd);
+}
+
+int stream_new_in_group(StreamGroup *g, const StreamConfig *cfg, Stream **ret, int *ret_control_fd,
+                        int *ret_pool_fd) {
+        _cleanup_(stream_freep) Stream *s = NULL;
+        _cleanup_close_ int client = -1, pool_ro = -1;
+        StreamConfig c;
+        int r;
+
+        if (!g || !cfg || !ret || !ret_control_fd || !ret_pool_fd || !stream_group_matches(g, cfg))
+                return -EINVAL;
+        c = g->cfg;
+        c.frame_rate = cfg->frame_rate;
+        r = stream_alloc(g->event, &c, MG_WIRE_VERSION_2, &s);
+        if (r < 0)
+                return r;
+        r = stream_setup_socket(s, &client);
+        if (r < 0)
+                return r;
+
+        /* Joining a group is the last step that can fail: until then nothing needs undoing. */
+        r = stream_group_add(g, s);
+        if (r < 0)
+                return r;
+        s->group = g;
+        s->generation = 0; /* the pool of the reply; each POOL message counts one up */
+        s->max_held = STREAM_GROUP_MAX_HELD;
+        pool_ro = fcntl(g->pool->fd, F_DUPFD_CLOEXEC, 3);
+        if (pool_ro < 0)
+                return -errno;
+
+        *ret_control_fd = TAKE_FD(client);
+        *ret_pool_fd = TAKE_FD(pool_ro);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+void stream_push_video(Stream *s, const Frame *f, const ScalePlan *plan) {
+        if (!stream_alive(s) || !f || s->cfg.kind != DEVICE_KIND_VIDEO || s->broken)
+                return;
+        stream_group_push_video(s->group, f, plan);
+}
+
+int stream_set_format(Stream *s, const StreamConfig *cfg) {
+        StreamConfig c;
+        uint32_t stride;
+        size_t size;
+        int r;
+
+        if (!s || !cfg)
+                return -EINVAL;
+        if (!stream_alive(s))
+                return -ESHUTDOWN;
+        if (cfg->kind != s->cfg.kind || s->group->shared)
+                return -EINVAL;
+
+        /* The pool stays: only the format inside the slots changes. So does the fourcc, which
+         * FORMAT cannot announce: frames of a mode in the other format are converted. */
+        c = *cfg;
+        c.slot_size = s->cfg.slot_size;
+        c.n_slots = s->cfg.n_slots;
+        c.fourcc = s->cfg.fourcc;
+        r = stream_config_check(&c, &stride, &size);
+        if (r < 0)
+                return r;
+
+        stream_apply_config(s, &c, stride, size);
+        stream_group_set_own_format(s->group, &c, stride, size);
+        stream_flush_pending(s);
+        return 0;
+}
+
+int stream_move_to_group(Stream *s, StreamGroup *to) {
+        StreamConfig c;
+        uint32_t stride;
+        size_t size;
+        int r;
+
+        if (!s || !to || !to->shared)
+                return -EINVAL;
+        if (!stream_alive(s))
+                return -ESHUTDOWN;
+        if (!s->group->shared)
+                return -EINVAL;
+        if (to == s->group)
+                return 0;
+
+        c = to->cfg;
+        c.frame_rate = s->cfg.frame_rate;
+        r = stream_config_check(&c, &stride, &size);
+        if (r < 0)
+                return r;
+        r = stream_group_add(to, s);
+        if (r < 0)
+                return r;
+
+        /* Out of the old group (whose other streams move on), into the new one's pool. */
+        stream_release_all_held(s);
+        stream_group_remove(s->group, s);
+        s->group = to;
+        s->generation++;
+        stream_apply_config(s, &c, stride, size);
+        s->pending_pool = true;
+        stream_flush_pending(s);
+        return 0;
+}
+

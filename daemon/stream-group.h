@@ -63,3 +63,12 @@ size_t stream_group_charge(const StreamGroup *g);
 size_t stream_group_estimate_charge(const StreamConfig *cfg, bool shared);
 /* Pool moves so far, and those that had no pre-faulted spare ready. */
 void stream_group_get_moves(const StreamGroup *g, uint64_t *ret_moves, uint64_t *ret_without_spare);
+
+/* For the stream functions that live here (stream_new(), stream_set_format(), ...). */
+/* The group of a single stream's own pool (cfg->n_slots of cfg->slot_size, not pre-faulted). */
+int stream_group_new_own(sd_event *event, const StreamConfig *cfg, StreamGroup **ret);
+void stream_group_set_own_format(StreamGroup *g, const StreamConfig *cfg, uint32_t stride, size_t frame_size);
+int stream_group_add(StreamGroup *g, Stream *s);
+/* The stream no longer gets frames from g; the others move to a fresh pool before the next
+ * frame (shared groups). Its held slots are given back. */
+void stream_group_remove(StreamGroup *g, Stream *s);

@@ -15,7 +15,6 @@
 
 #include "log.h"
 #include "mediagate-wire.h"
-#include "stream-internal.h"
 #include "util.h"
 
 int stream_config_frame_size(const StreamConfig *cfg, uint32_t *ret_stride, size_t *ret_size) {
@@ -74,7 +73,7 @@ unsigned stream_held_count(Stream *s) {
 }
 
 /* Give back every slot the client holds (it left, or its pool is retired). */
-static void release_all_held(Stream *s) {
+void stream_release_all_held(Stream *s) {
         Pool *p = stream_pool(s);
 
         for (unsigned i = 0; p && i < p->n_slots; i++)
@@ -83,20 +82,17 @@ static void release_all_held(Stream *s) {
         s->held = 0;
 }
 
-/* Leave the group: no frame of its pool reaches this stream again. A pool of its own goes with
- * it (unmapped: nothing can write into it any more); a shared one stays for the others, who move
- * on to a fresh pool before the next frame. */
+/* Leave the group: no frame of its pool reaches this stream again. The group's own handler does
+ * the rest (a pool of its own goes with the stream; a shared one stays for the others, who move
+ * on to a fresh pool before the next frame). */
 static void stream_leave(Stream *s) {
-        StreamGroup *g = s->group;
-
-        if (!g)
+        if (!s->group)
                 return;
-        release_all_held(s);
-        stream_group_remove(g, s);
+        stream_release_all_held(s);
+        if (s->leave)
+                s->leave(s);
         s->group = NULL;
-        if (s->own_group)
-                stream_group_free(g);
-        s->own_group = false;
+        s->leave = NULL;
 }
 
 /* Send one message without blocking and without SIGPIPE, with an fd when fd >= 0. -EAGAIN: the
@@ -410,7 +406,7 @@ static int on_control_io(sd_event_source *source, int fd, uint32_t revents, void
 }
 
 /* The socket pair and the io source; the client's end goes to *ret_client. */
-static int stream_setup_socket(Stream *s, int *ret_client) {
+int stream_setup_socket(Stream *s, int *ret_client) {
         int pair[2], r;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0)
@@ -427,7 +423,7 @@ static int stream_setup_socket(Stream *s, int *ret_client) {
 }
 
 /* A stream object of cfg, in no group yet. */
-static int stream_alloc(sd_event *event, const StreamConfig *cfg, unsigned version, Stream **ret) {
+int stream_alloc(sd_event *event, const StreamConfig *cfg, unsigned version, Stream **ret) {
         Stream *s;
         uint32_t stride;
         size_t frame_size;
@@ -450,84 +446,6 @@ static int stream_alloc(sd_event *event, const StreamConfig *cfg, unsigned versi
         s->enabled = true;
         s->event = sd_event_ref(event);
         *ret = s;
-        return 0;
-}
-
-int stream_new_version(sd_event *event, const StreamConfig *cfg, unsigned version, Stream **ret,
-                       int *ret_control_fd, int *ret_pool_fd) {
-        _cleanup_(stream_freep) Stream *s = NULL;
-        _cleanup_close_ int client = -1, pool_ro = -1;
-        StreamGroup *g;
-        int r;
-
-        if (!ret || !ret_control_fd || !ret_pool_fd)
-                return -EINVAL;
-        r = stream_alloc(event, cfg, version, &s);
-        if (r < 0)
-                return r;
-
-        r = stream_group_new_own(event, cfg, &g);
-        if (r < 0)
-                return r;
-        s->group = g;
-        s->own_group = true;
-        r = stream_group_add(g, s);
-        if (r < 0) {
-                stream_group_free(g);
-                s->group = NULL;
-                return r;
-        }
-        s->max_held = g->pool->n_slots;
-
-        r = stream_setup_socket(s, &client);
-        if (r < 0)
-                return r;
-        /* A pool of its own is never sent again (no POOL, no other stream): its fd goes to the
-         * client and the daemon keeps only the mapping. */
-        pool_ro = TAKE_FD(g->pool->fd);
-
-        *ret_control_fd = TAKE_FD(client);
-        *ret_pool_fd = TAKE_FD(pool_ro);
-        *ret = TAKE_PTR(s);
-        return 0;
-}
-
-int stream_new(sd_event *event, const StreamConfig *cfg, Stream **ret, int *ret_control_fd, int *ret_pool_fd) {
-        return stream_new_version(event, cfg, MG_WIRE_VERSION_1, ret, ret_control_fd, ret_pool_fd);
-}
-
-int stream_new_in_group(StreamGroup *g, const StreamConfig *cfg, Stream **ret, int *ret_control_fd,
-                        int *ret_pool_fd) {
-        _cleanup_(stream_freep) Stream *s = NULL;
-        _cleanup_close_ int client = -1, pool_ro = -1;
-        StreamConfig c;
-        int r;
-
-        if (!g || !cfg || !ret || !ret_control_fd || !ret_pool_fd || !stream_group_matches(g, cfg))
-                return -EINVAL;
-        c = g->cfg;
-        c.frame_rate = cfg->frame_rate;
-        r = stream_alloc(g->event, &c, MG_WIRE_VERSION_2, &s);
-        if (r < 0)
-                return r;
-        r = stream_setup_socket(s, &client);
-        if (r < 0)
-                return r;
-
-        /* Joining a group is the last step that can fail: until then nothing needs undoing. */
-        r = stream_group_add(g, s);
-        if (r < 0)
-                return r;
-        s->group = g;
-        s->generation = 0; /* the pool of the reply; each POOL message counts one up */
-        s->max_held = STREAM_GROUP_MAX_HELD;
-        pool_ro = fcntl(g->pool->fd, F_DUPFD_CLOEXEC, 3);
-        if (pool_ro < 0)
-                return -errno;
-
-        *ret_control_fd = TAKE_FD(client);
-        *ret_pool_fd = TAKE_FD(pool_ro);
-        *ret = TAKE_PTR(s);
         return 0;
 }
 
@@ -643,12 +561,6 @@ void stream_write_stamp(uint8_t *dst, size_t bytes, const Frame *f) {
         memcpy(dst, stamp, MIN(bytes, sizeof(stamp)));
 }
 
-void stream_push_video(Stream *s, const Frame *f, const ScalePlan *plan) {
-        if (!stream_alive(s) || !f || s->cfg.kind != DEVICE_KIND_VIDEO || s->broken)
-                return;
-        stream_group_push_video(s->group, f, plan);
-}
-
 static int16_t read_s16(const uint8_t *p) {
         return (int16_t) (uint16_t) (p[0] | (p[1] << 8));
 }
@@ -758,76 +670,12 @@ void stream_set_enabled(Stream *s, bool enabled) {
 }
 
 /* The new output format in s->cfg, announced with FORMAT before the next frame. */
-static void stream_apply_config(Stream *s, const StreamConfig *c, uint32_t stride, size_t size) {
+void stream_apply_config(Stream *s, const StreamConfig *c, uint32_t stride, size_t size) {
         s->cfg = *c;
         s->stride = stride;
         s->frame_size = size;
         reset_decimation(s);
         s->pending_format = true;
-}
-
-int stream_set_format(Stream *s, const StreamConfig *cfg) {
-        StreamConfig c;
-        uint32_t stride;
-        size_t size;
-        int r;
-
-        if (!s || !cfg)
-                return -EINVAL;
-        if (!stream_alive(s))
-                return -ESHUTDOWN;
-        if (cfg->kind != s->cfg.kind || s->group->shared)
-                return -EINVAL;
-
-        /* The pool stays: only the format inside the slots changes. So does the fourcc, which
-         * FORMAT cannot announce: frames of a mode in the other format are converted. */
-        c = *cfg;
-        c.slot_size = s->cfg.slot_size;
-        c.n_slots = s->cfg.n_slots;
-        c.fourcc = s->cfg.fourcc;
-        r = stream_config_check(&c, &stride, &size);
-        if (r < 0)
-                return r;
-
-        stream_apply_config(s, &c, stride, size);
-        stream_group_set_own_format(s->group, &c, stride, size);
-        stream_flush_pending(s);
-        return 0;
-}
-
-int stream_move_to_group(Stream *s, StreamGroup *to) {
-        StreamConfig c;
-        uint32_t stride;
-        size_t size;
-        int r;
-
-        if (!s || !to || !to->shared)
-                return -EINVAL;
-        if (!stream_alive(s))
-                return -ESHUTDOWN;
-        if (!s->group->shared)
-                return -EINVAL;
-        if (to == s->group)
-                return 0;
-
-        c = to->cfg;
-        c.frame_rate = s->cfg.frame_rate;
-        r = stream_config_check(&c, &stride, &size);
-        if (r < 0)
-                return r;
-        r = stream_group_add(to, s);
-        if (r < 0)
-                return r;
-
-        /* Out of the old group (whose other streams move on), into the new one's pool. */
-        release_all_held(s);
-        stream_group_remove(s->group, s);
-        s->group = to;
-        s->generation++;
-        stream_apply_config(s, &c, stride, size);
-        s->pending_pool = true;
-        stream_flush_pending(s);
-        return 0;
 }
 
 void stream_detach(Stream *s) {
