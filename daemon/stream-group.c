@@ -1,5 +1,6 @@
-/* Stream groups: the pool that the streams of one output format share, its moves, and the
- * delivery of one frame (scaled once, written once) to every stream it is due for. */
+/* Stream groups: the pool that the streams of one output format share, its moves, the delivery
+ * of one frame (scaled once, written once) to every stream it is due for, and the making of
+ * streams into a group (a pool of their own is a group of one). */
 #include "stream-group.h"
 
 #include <errno.h>
