@@ -502,12 +502,14 @@ static void store_decision(Request *r, GrantDecision decision, uint64_t seconds,
                         log_oom(); /* never a grant for more devices than were picked */
                         continue;
                 }
+                /* Counted before the call: without an event loop the store answers within it. */
+                w->pending++;
                 q = grant_store_set(r->manager->grants, r->caller->uid, r->caller->app_id, r->origin, k, devices,
                                     decision, expires, NULL, on_decision_stored, w);
-                if (q < 0)
+                if (q < 0) {
+                        w->pending--; /* not accepted: no answer will come */
                         log_warning_errno(q, "Failed to keep the decision for %s: %m", r->caller->app_id);
-                else
-                        w->pending++;
+                }
         }
         on_decision_stored(0, w);
 }
