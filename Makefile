@@ -257,7 +257,13 @@ $(BUILD)/bench/bench-bridge: tests/bench/bench-bridge.c tests/bench/common.c tes
 	$(CC) $(CLIENT_CFLAGS) $(patsubst -I%,-isystem %,$(call pc_cflags,libpipewire-0.3)) $(LDFLAGS) -Itests/bench -o $@ $< \
 		tests/bench/common.c $(BUILD)/common/util.o $(CLIENT_LIBS) $(call pc_libs,libpipewire-0.3)
 
+# bench-scale sets the daemon's scaler against libyuv's: it links the daemon's archive and libyuv
+# (Debian's libyuv-dev, installed for the benchmarks only).
+$(BUILD)/bench/bench-scale: tests/bench/bench-scale.c $(BUILD)/libmediagated.a | $(BUILD)/bench
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< $(BUILD)/libmediagated.a $(DAEMON_LIBS) -lyuv
+
 bench: deps
+	@tools/install-deps libyuv-dev
 	@$(MAKE) --no-print-directory all $(BENCH_PROGS)
 	@tests/bench/run
 

@@ -55,6 +55,18 @@ typedef struct CaptureFormat {
         uint32_t sample_rate, channels;
 } CaptureFormat;
 
+/* A buffer the consumer lends a backend for one frame (a slot of a stream pool), so that a frame
+ * already in the stream's format is captured straight into the pool and never copied. */
+typedef struct DeviceBuffer {
+        uint8_t *data;
+        size_t size;
+        /* What the backend said it left there the last time (0: unknown). A backend that draws
+         * only what changed uses it; it sets it to a tag of what it draws now. */
+        uint64_t content;
+        void *owner; /* the consumer's */
+        unsigned index;
+} DeviceBuffer;
+
 /* A captured frame (video) or period (audio), valid only during the callback. */
 typedef struct Frame {
         const uint8_t *data;
@@ -68,6 +80,8 @@ typedef struct Frame {
         /* synthetic devices: stamp every delivered copy with MGFRAME, sequence, time, tag */
         bool stamp;
         uint8_t tag[16];
+        /* Non-NULL: data lies in this lent buffer (device_lend_buffer()). */
+        const DeviceBuffer *buffer;
 } Frame;
 
 /* The frame stamp of synthetic cameras (examples/synthetic-devices.conf), at offset 0. */
@@ -102,6 +116,11 @@ typedef struct DeviceOps {
 typedef struct DeviceConsumer {
         void (*frame)(Device *d, const Frame *f, void *userdata);
         void (*event)(Device *d, DeviceEvent ev, int error, void *userdata);
+        /* Optional: lend a buffer of at least size bytes for the next frame in the capture's
+         * format (false: none, the backend uses its own), and take back one that carried no
+         * frame. A buffer handed over with a frame comes back with it. */
+        bool (*lend)(Device *d, size_t size, DeviceBuffer *ret, void *userdata);
+        void (*unlend)(Device *d, const DeviceBuffer *b, void *userdata);
         void *userdata;
 } DeviceConsumer;
 
@@ -151,6 +170,10 @@ void device_stop(Device *d);
 
 /* Called by backends. */
 void device_deliver_frame(Device *d, const Frame *f);
+/* A buffer to capture the next frame into, lent by the consumer; false when it has none. The
+ * backend then delivers a frame with f->buffer set to it, or gives it back unused. */
+bool device_lend_buffer(Device *d, size_t size, DeviceBuffer *ret);
+void device_return_buffer(Device *d, const DeviceBuffer *b);
 void device_report_error(Device *d, int error); /* stops the device, tells the consumer (error < 0) */
 
 /* The registry of every device of every backend. */

@@ -140,6 +140,21 @@ static void capture_free(SyntheticDevice *s) {
         s->generation++;
 }
 
+/* The bars over the whole picture. */
+static void paint_bars(SyntheticDevice *s, const CaptureFormat *fmt, uint8_t *buf) {
+        uint32_t w = fmt->width, h = fmt->height;
+
+        if (fmt->fourcc == PIXEL_FORMAT_YUYV)
+                for (uint32_t y = 0; y < h; y++)
+                        memcpy(buf + (size_t) y * w * 2, s->template_row, (size_t) w * 2);
+        else {
+                for (uint32_t y = 0; y < h; y++)
+                        memcpy(buf + (size_t) y * w, s->template_row, w);
+                for (uint32_t y = 0; y < h / 2; y++)
+                        memcpy(buf + (size_t) w * h + (size_t) y * w, s->template_row + w, w);
+        }
+}
+
 static int video_prepare(SyntheticDevice *s, const CaptureFormat *fmt) {
         uint32_t w = fmt->width, h = fmt->height;
 
@@ -170,15 +185,7 @@ static int video_prepare(SyntheticDevice *s, const CaptureFormat *fmt) {
         }
 
         /* The whole picture once; from now on each frame touches only the block. */
-        if (fmt->fourcc == PIXEL_FORMAT_YUYV)
-                for (uint32_t y = 0; y < h; y++)
-                        memcpy(s->buffer + (size_t) y * w * 2, s->template_row, (size_t) w * 2);
-        else {
-                for (uint32_t y = 0; y < h; y++)
-                        memcpy(s->buffer + (size_t) y * w, s->template_row, w);
-                for (uint32_t y = 0; y < h / 2; y++)
-                        memcpy(s->buffer + (size_t) w * h + (size_t) y * w, s->template_row + w, w);
-        }
+        paint_bars(s, fmt, s->buffer);
 
         s->block_width = MIN(MAX((w / 8) & ~1u, 2u), w);
         s->block_height = MIN(MAX((h / 8) & ~1u, 2u), h);
@@ -186,53 +193,96 @@ static int video_prepare(SyntheticDevice *s, const CaptureFormat *fmt) {
 }
 
 /* Copy a rectangle of rows from a one-row source (the bars, or the block). */
-static void paint_rect(SyntheticDevice *s, const CaptureFormat *fmt, uint32_t x, uint32_t y,
+static void paint_rect(SyntheticDevice *s, const CaptureFormat *fmt, uint8_t *buf, uint32_t x, uint32_t y,
                        const uint8_t *yuyv_or_y_row, const uint8_t *uv_row) {
         uint32_t w = fmt->width, h = fmt->height, bw = s->block_width, bh = s->block_height;
 
         if (fmt->fourcc == PIXEL_FORMAT_YUYV) {
                 for (uint32_t r = y; r < y + bh; r++)
-                        memcpy(s->buffer + (size_t) r * w * 2 + (size_t) x * 2, yuyv_or_y_row, (size_t) bw * 2);
+                        memcpy(buf + (size_t) r * w * 2 + (size_t) x * 2, yuyv_or_y_row, (size_t) bw * 2);
                 return;
         }
         for (uint32_t r = y; r < y + bh; r++)
-                memcpy(s->buffer + (size_t) r * w + x, yuyv_or_y_row, bw);
+                memcpy(buf + (size_t) r * w + x, yuyv_or_y_row, bw);
         for (uint32_t r = y / 2; r < (y + bh) / 2; r++)
-                memcpy(s->buffer + (size_t) w * h + (size_t) r * w + x, uv_row, bw);
+                memcpy(buf + (size_t) w * h + (size_t) r * w + x, uv_row, bw);
+}
+
+/* Where the block is in frame `sequence`: a function of the sequence alone, so that a buffer
+ * that held an earlier frame can be brought up to date by repainting two rectangles. */
+static void block_position(SyntheticDevice *s, const CaptureFormat *fmt, uint64_t sequence, uint32_t *ret_x,
+                           uint32_t *ret_y) {
+        uint32_t w = fmt->width, h = fmt->height;
+
+        *ret_x = bounce(sequence * MAX((w / 64) & ~1u, 2u), w - s->block_width);
+        *ret_y = bounce(sequence * MAX((h / 64) & ~1u, 2u), h - s->block_height);
+}
+
+static void restore_bars(SyntheticDevice *s, const CaptureFormat *fmt, uint8_t *buf, uint32_t x, uint32_t y) {
+        if (fmt->fourcc == PIXEL_FORMAT_YUYV)
+                paint_rect(s, fmt, buf, x, y, s->template_row + (size_t) x * 2, NULL);
+        else
+                paint_rect(s, fmt, buf, x, y, s->template_row + x, s->template_row + fmt->width + x);
+}
+
+/* What a lent buffer holds after we drew frame `sequence` into it: this capture's frame. */
+static uint64_t content_tag(SyntheticDevice *s, uint64_t sequence) {
+        return ((s->generation & 0xffffffffu) << 32) | ((sequence & 0xffffffffu) + 1);
+}
+
+/* Bring buf (holding frame prev_sequence, or unknown content) to the bars without a block. */
+static void clear_previous(SyntheticDevice *s, const CaptureFormat *fmt, uint8_t *buf, uint64_t content) {
+        uint32_t x, y;
+
+        if (content == 0 || content >> 32 != (s->generation & 0xffffffffu)) {
+                paint_bars(s, fmt, buf);
+                return;
+        }
+        block_position(s, fmt, (content & 0xffffffffu) - 1, &x, &y);
+        restore_bars(s, fmt, buf, x, y);
 }
 
 static void video_tick(Device *d, SyntheticDevice *s) {
         const CaptureFormat *fmt = &d->format;
-        uint32_t w = fmt->width, h = fmt->height, bw = s->block_width;
+        uint32_t w = fmt->width, h = fmt->height, bw = s->block_width, x, y;
         uint8_t luma = (uint8_t) (16 + (s->sequence * 8) % 220);
+        DeviceBuffer lent;
+        bool lending;
+        uint8_t *buf;
         Frame f;
+
+        /* Straight into a stream's pool when the consumer lends a slot: then no copy follows. */
+        lending = device_lend_buffer(d, s->buffer_size, &lent);
+        buf = lending ? lent.data : s->buffer;
 
         /* Put the bars back where the block was, then draw it one step further on, in a
          * grey that changes every frame: each frame differs, at a cost of w*h/64 pixels. */
-        if (s->block_drawn) {
-                if (fmt->fourcc == PIXEL_FORMAT_YUYV)
-                        paint_rect(s, fmt, s->block_x, s->block_y, s->template_row + (size_t) s->block_x * 2, NULL);
-                else
-                        paint_rect(s, fmt, s->block_x, s->block_y, s->template_row + s->block_x,
-                                   s->template_row + w + s->block_x);
-        }
-        s->block_x = bounce(s->sequence * MAX((w / 64) & ~1u, 2u), w - bw);
-        s->block_y = bounce(s->sequence * MAX((h / 64) & ~1u, 2u), h - s->block_height);
+        if (lending)
+                clear_previous(s, fmt, buf, lent.content);
+        else if (s->block_drawn)
+                restore_bars(s, fmt, buf, s->block_x, s->block_y);
+        block_position(s, fmt, s->sequence, &x, &y);
         if (fmt->fourcc == PIXEL_FORMAT_YUYV) {
                 for (uint32_t i = 0; i < bw * 2; i += 2) {
                         s->block_row[i] = luma;
                         s->block_row[i + 1] = 128;
                 }
-                paint_rect(s, fmt, s->block_x, s->block_y, s->block_row, NULL);
+                paint_rect(s, fmt, buf, x, y, s->block_row, NULL);
         } else {
                 memset(s->block_row, luma, bw);
                 memset(s->block_row + bw, 128, bw);
-                paint_rect(s, fmt, s->block_x, s->block_y, s->block_row, s->block_row + bw);
+                paint_rect(s, fmt, buf, x, y, s->block_row, s->block_row + bw);
         }
-        s->block_drawn = true;
+        if (lending)
+                lent.content = content_tag(s, s->sequence);
+        else {
+                s->block_x = x;
+                s->block_y = y;
+                s->block_drawn = true;
+        }
 
         f = (Frame) {
-                .data = s->buffer,
+                .data = buf,
                 .size = s->buffer_size,
                 .sequence = s->sequence++,
                 .timestamp_ns = now_nsec(),
@@ -241,15 +291,16 @@ static void video_tick(Device *d, SyntheticDevice *s) {
                 .stride = fmt->fourcc == PIXEL_FORMAT_YUYV ? w * 2 : w,
                 .fourcc = fmt->fourcc,
                 .stamp = true,
+                .buffer = lending ? &lent : NULL,
         };
         memcpy(f.tag, s->tag, sizeof(f.tag));
 
         /* The stamp goes into the picture too, so that a consumer passing the frame on
          * unchanged delivers it stamped; the stream layer stamps again after scaling. */
-        memcpy(s->buffer, FRAME_STAMP_MAGIC, 8);
-        write_le64(s->buffer + 8, f.sequence);
-        write_le64(s->buffer + 16, f.timestamp_ns);
-        memcpy(s->buffer + 24, s->tag, 16);
+        memcpy(buf, FRAME_STAMP_MAGIC, 8);
+        write_le64(buf + 8, f.sequence);
+        write_le64(buf + 16, f.timestamp_ns);
+        memcpy(buf + 24, s->tag, 16);
 
         device_deliver_frame(d, &f);
 }
