@@ -19,6 +19,7 @@ typedef struct AlsaDevice {
         unsigned card, device;
         dev_t devnum;
         snd_pcm_format_t format;
+        SampleFormat sample_format; /* the same, for the conversion to S16_LE */
 
         /* The capture; valid while the device captures. */
         snd_pcm_t *pcm;
@@ -29,6 +30,7 @@ typedef struct AlsaDevice {
         size_t frame_bytes;       /* one sample frame in the device's format */
         uint8_t *raw;             /* one period as read */
         uint8_t *s16;             /* and converted, when the format is not S16_LE */
+        SampleDither dither;      /* of that conversion */
         snd_pcm_uframes_t filled; /* frames of raw read so far */
         uint64_t period_start_ns; /* capture time of the first frame in raw */
         uint64_t sequence;
@@ -176,51 +178,19 @@ snd_pcm_format_t alsa_choose_format(alsa_test_t test, void *userdata) {
         return SND_PCM_FORMAT_UNKNOWN;
 }
 
-size_t alsa_format_size(snd_pcm_format_t format) {
+SampleFormat alsa_sample_format(snd_pcm_format_t format) {
         switch (format) {
         case SND_PCM_FORMAT_S16_LE:
-                return 2;
-        case SND_PCM_FORMAT_S24_3LE:
-                return 3;
-        case SND_PCM_FORMAT_S32_LE:
+                return SAMPLE_FORMAT_S16_LE;
         case SND_PCM_FORMAT_S24_LE:
-                return 4;
-        default:
-                return 0;
-        }
-}
-
-int alsa_convert_to_s16(snd_pcm_format_t format, const uint8_t *src, size_t n_samples, uint8_t *dst) {
-        /* Where the top 16 bits of a sample sit in its little-endian bytes. S24_LE holds 24
-         * bits in the low three bytes of four (sign-extended into the fourth). */
-        size_t size = alsa_format_size(format), offset;
-
-        switch (format) {
-        case SND_PCM_FORMAT_S16_LE:
-                offset = 0;
-                break;
-        case SND_PCM_FORMAT_S32_LE:
-                offset = 2;
-                break;
+                return SAMPLE_FORMAT_S24_LE;
         case SND_PCM_FORMAT_S24_3LE:
-        case SND_PCM_FORMAT_S24_LE:
-                offset = 1;
-                break;
+                return SAMPLE_FORMAT_S24_3LE;
+        case SND_PCM_FORMAT_S32_LE:
+                return SAMPLE_FORMAT_S32_LE;
         default:
-                return -EINVAL;
+                return _SAMPLE_FORMAT_INVALID;
         }
-        if ((!src || !dst) && n_samples > 0)
-                return -EINVAL;
-
-        if (format == SND_PCM_FORMAT_S16_LE) {
-                memmove(dst, src, n_samples * 2);
-                return 0;
-        }
-        for (size_t i = 0; i < n_samples; i++) {
-                dst[2 * i] = src[i * size + offset];
-                dst[2 * i + 1] = src[i * size + offset + 1];
-        }
-        return 0;
 }
 
 char *alsa_make_label(const char *card_name, const char *pcm_name, unsigned device, bool name_shared) {
@@ -450,7 +420,7 @@ static void deliver_period(Device *d, AlsaDevice *a) {
         Frame f;
 
         if (a->s16) {
-                if (alsa_convert_to_s16(a->format, a->raw, samples, a->s16) < 0)
+                if (sample_convert_to_s16(a->sample_format, a->raw, samples, a->s16, &a->dither) < 0)
                         return;
                 data = a->s16;
         }
@@ -634,7 +604,7 @@ static int alsa_start(Device *d, const CaptureFormat *fmt) {
                 return r;
         }
 
-        a->frame_bytes = alsa_format_size(a->format) * fmt->channels;
+        a->frame_bytes = sample_format_size(a->sample_format) * fmt->channels;
         a->raw = malloc(a->period * a->frame_bytes);
         if (!a->raw) {
                 r = -ENOMEM;
@@ -646,6 +616,8 @@ static int alsa_start(Device *d, const CaptureFormat *fmt) {
                         r = -ENOMEM;
                         goto fail;
                 }
+                /* Seeded from the device: captures are reproducible, devices independent. */
+                sample_dither_init(&a->dither, ((uint64_t) a->card << 32) | a->device);
         }
 
         step = "getting its poll descriptors";
@@ -846,6 +818,7 @@ int alsa_device_new(sd_device *dev, Device **ret) {
         a->device = device;
         a->devnum = devnum;
         a->format = format;
+        a->sample_format = alsa_sample_format(format);
 
         r = udev_device_identity(card_dev, &identity);
         if (r < 0)
