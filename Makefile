@@ -25,7 +25,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD ?= build
 
-PKGS := libsystemd libv4l2 alsa nettle
+PKGS := libsystemd libv4l2 alsa nettle speexdsp libturbojpeg
 CLIENT_PKGS := libsystemd json-c libpng
 
 # make fuzz: seconds per harness.
@@ -48,7 +48,7 @@ pc_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 COMMON_CFLAGS := $(BASE_CFLAGS) -Icommon $(call pc_cflags,libsystemd) $(CFLAGS)
 DAEMON_CFLAGS := $(BASE_CFLAGS) -Icommon -Idaemon $(call pc_cflags,$(PKGS)) $(CFLAGS)
-DAEMON_LIBS := $(call pc_libs,$(PKGS)) -lm
+DAEMON_LIBS := $(call pc_libs,$(PKGS)) -lm -pthread
 CLIENT_CFLAGS := $(BASE_CFLAGS) -Icommon -Iclient-lib $(call pc_cflags,$(CLIENT_PKGS)) $(CFLAGS)
 CLIENT_LIBS := $(call pc_libs,$(CLIENT_PKGS)) -lm
 
