@@ -1827,9 +1827,11 @@ int selected_settings_append(sd_bus_message *m, const SelectedSettings *s, const
         return sd_bus_message_close_container(m);
 }
 
+/* [true, false]: the client may turn it on and off; [false]: the device cannot do it (the
+ * spec's rules for boolean capabilities; the order is the one browsers report). */
 static int append_bool_capability(sd_bus_message *m, const char *key, bool capable) {
         if (capable)
-                return append_entry(m, key, "ab", 2, 0, 1);
+                return append_entry(m, key, "ab", 2, 1, 0);
         return append_entry(m, key, "ab", 1, 0);
 }
 

@@ -116,5 +116,5 @@ int selected_settings_append(sd_bus_message *m, const SelectedSettings *s, const
  *   audio: sampleRate (uu), sampleSize (uu), channelCount (uu): (smallest, largest) native
  *          value, each left out when the device lists none (sampleSize: 16 when unlisted);
  *          latency (dd) (latency, latency); echoCancellation, autoGainControl,
- *          noiseSuppression ab: [false] or [false, true]; deviceId s; groupId s. */
+ *          noiseSuppression ab: [false] or [true, false]; deviceId s; groupId s. */
 int device_capabilities_append(sd_bus_message *m, const ConstraintCandidate *cand);

@@ -356,8 +356,11 @@ static int probe_capabilities(snd_pcm_t *pcm, AudioCapabilities *caps, snd_pcm_f
         caps->n_sample_rates = n_rates;
         caps->channel_counts = TAKE_PTR(channels);
         caps->n_channel_counts = n_channels;
-        /* A hw: device does none of the processing the constraints name. */
-        caps->echo_cancellation = caps->auto_gain_control = caps->noise_suppression = false;
+        /* A hw: device does none of the processing the constraints name; the daemon does noise
+         * suppression and gain control on request (audio-processing.h). Echo cancellation needs
+         * the sound being played, which the sound server above us owns: not offered. */
+        caps->echo_cancellation = false;
+        caps->auto_gain_control = caps->noise_suppression = true;
         *ret_format = format;
         return 0;
 }
