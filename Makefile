@@ -62,10 +62,8 @@ DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(COMMON_OBJS)
 CLIENT_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard client-lib/lib/*.c)) $(COMMON_OBJS)
 MEDIACTL_SRCS := $(wildcard client-lib/mediactl/*.c)
 MEDIACTL_OBJS := $(MEDIACTL_SRCS:%.c=$(BUILD)/%.o)
-# mediactl is a program of this tree: it links the daemon's pure modules it needs too (util.h,
-# and the policy and configuration readers for `mediactl policy`).
-MEDIACTL_DAEMON_OBJS := caller config policy
-MEDIACTL_OBJS += $(MEDIACTL_DAEMON_OBJS:%=$(BUILD)/daemon/%.o) $(COMMON_OBJS)
+# mediactl links the common objects too (the policy and configuration readers of `mediactl policy`).
+MEDIACTL_OBJS += $(COMMON_OBJS)
 EXAMPLE_SRCS := $(wildcard client-lib/examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:client-lib/examples/%.c=$(BUILD)/examples/%)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
@@ -87,10 +85,6 @@ $(BUILD)/daemon/%.o: daemon/%.c $(wildcard common/*.h daemon/*.h daemon/devices/
 
 $(BUILD)/client-lib/%.o: client-lib/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h) | $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl
 	$(CC) $(CLIENT_CFLAGS) -c $< -o $@
-
-# mediactl's policy verbs use the daemon's policy and configuration readers.
-$(BUILD)/client-lib/mediactl/%.o: client-lib/mediactl/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h daemon/*.h) | $(BUILD)/client-lib/mediactl
-	$(CC) $(CLIENT_CFLAGS) -Idaemon -c $< -o $@
 
 $(BUILD)/common $(BUILD)/daemon/devices $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl $(BUILD)/tests $(BUILD)/examples:
 	mkdir -p $@

@@ -27,6 +27,7 @@
 #define MG_POLKIT_ACTION_CAMERA "org.mediagate.camera"
 #define MG_POLKIT_ACTION_MICROPHONE "org.mediagate.microphone"
 #define MG_POLKIT_ACTION_MANAGE "org.mediagate.manage"
+#define MG_POLKIT_ACTION_GRANT "org.mediagate.grant"
 #define MG_POLKIT_ACTION_MUTE "org.mediagate.mute"
 
 /* Journal MESSAGE_IDs (128-bit, as journalctl --new-id128 gives them). */

@@ -1,8 +1,8 @@
-/* org.mediagate.MediaGate1.Admin: the global switches and, later, grants, policy and history.
- * Privileged members go through polkit (systemd's re-dispatch pattern, polkit.c). */
+/* org.mediagate.MediaGate1.Admin: the global switches, grants, policy and history. Who may call
+ * what is the gate's to decide (bus-gate.c, admin-access.c); these handlers parse and act. */
 #include "admin-dbus.h"
 
-#include "bus-authorization.h"
+#include "admin-access.h"
 #include "bus-util.h"
 #include "caller.h"
 #include "callers.h"
@@ -14,28 +14,7 @@
 #include "track.h"
 #include "mediagate-names.h"
 #include "mute.h"
-#include "polkit.h"
 #include "util.h"
-
-static int parse_kind(const char *s, DeviceKind *ret) {
-        if (streq(s, "camera"))
-                *ret = DEVICE_KIND_VIDEO;
-        else if (streq(s, "microphone"))
-                *ret = DEVICE_KIND_AUDIO;
-        else
-                return -EINVAL;
-        return 0;
-}
-
-/* Users act on their own grants and history freely; anything about another uid, or about all of
- * them, needs org.mediagate.manage. Returns 1 to act, 0 when polkit was asked (the handler
- * returns 1 and runs again with the answer), < 0 denied. */
-static int authorize_for_uid(Manager *m, sd_bus_message *message, const Caller *caller, uid_t target,
-                             sd_bus_error *error) {
-        if (target == caller->uid && caller->uid != UID_INVALID)
-                return 1;
-        return polkit_verify_method(message, MG_POLKIT_ACTION_MANAGE, &m->polkit_registry, error);
-}
 
 /* "" means no origin; anything else must be a well-formed, secure origin. */
 static int parse_origin_argument(const char *origin, char **ret, sd_bus_error *error) {
@@ -51,6 +30,134 @@ static int parse_origin_argument(const char *origin, char **ret, sd_bus_error *e
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "'%.64s' is not a secure web origin.",
                                          origin);
         return 0;
+}
+
+static int parse_kind(const char *s, bool optional, int *ret, sd_bus_error *error) {
+        if (optional && !s) {
+                *ret = -1;
+                return 0;
+        }
+        *ret = grant_kind_from_string(s);
+        if (*ret < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Kind must be 'camera' or 'microphone', not '%.32s'.", strempty(s));
+        return 0;
+}
+
+void admin_call_done(AdminCall *c) {
+        free(c->app_id);
+        free(c->origin);
+        strv_free(c->devices);
+        *c = (AdminCall){};
+}
+
+/* ListGrants(a{sv} filter) and GetHistory(a{sv} filter): about one uid (the caller's unless
+ * named), or every user with all_users. A sandboxed app that names no app asks about its own. */
+static int read_filter_call(sd_bus_message *message, const Caller *caller, AdminCall *c, sd_bus_error *error) {
+        _cleanup_free_ char *kind = NULL;
+        uint32_t uid = caller->uid;
+        bool all_users = false;
+        BusOption list_options[] = {
+                { "uid", "u", &uid },
+                { "app_id", "s", &c->app_id },
+                { "kind", "s", &kind },
+                { "all_users", "b", &all_users },
+                { "origin", "s", &c->origin },
+        };
+        BusOption history_options[] = {
+                { "uid", "u", &uid },
+                { "app_id", "s", &c->app_id },
+                { "kind", "s", &kind },
+                { "all_users", "b", &all_users },
+                { "since", "t", &c->since },
+        };
+        bool history = c->op == ADMIN_OP_GET_HISTORY;
+        int r;
+
+        r = bus_parse_options(message, history ? history_options : list_options,
+                              history ? ELEMENTSOF(history_options) : ELEMENTSOF(list_options), error);
+        if (r < 0)
+                return r;
+        r = parse_kind(kind, true, &c->kind, error);
+        if (r < 0)
+                return r;
+        if (!c->app_id && caller_is_sandboxed(caller)) {
+                c->app_id = strdup(caller->app_id);
+                if (!c->app_id)
+                        return -ENOMEM;
+        }
+        c->target = (AdminTarget){ .uid = all_users ? UID_INVALID : uid, .app_id = c->app_id };
+        return 0;
+}
+
+/* SetGrant(s app_id, s origin, s kind, s decision, a{sv} options) and RevokeGrant(s app_id,
+ * s origin, s kind, a{sv} options): about one app of one uid (the caller's unless named). */
+static int read_grant_call(sd_bus_message *message, const Caller *caller, AdminCall *c, sd_bus_error *error) {
+        const char *app_id, *origin, *kind, *decision = NULL;
+        uint32_t uid = caller->uid;
+        BusOption set_options[] = {
+                { "uid", "u", &uid },
+                { "devices", "as", &c->devices },
+                { "seconds", "u", &c->seconds },
+        };
+        bool set = c->op != ADMIN_OP_REVOKE_GRANT;
+        int r;
+
+        r = sd_bus_message_read(message, "sss", &app_id, &origin, &kind);
+        if (r >= 0 && set)
+                r = sd_bus_message_read(message, "s", &decision);
+        if (r < 0)
+                return r;
+        if (!app_id_is_valid(app_id))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "'%.64s' is not an app id.", app_id);
+        r = parse_kind(kind, false, &c->kind, error);
+        if (r >= 0)
+                r = parse_origin_argument(origin, &c->origin, error);
+        if (r >= 0)
+                r = bus_parse_options(message, set_options, set ? 3 : 2, error);
+        if (r < 0)
+                return r;
+        if (set_options[1].seen && strv_length(c->devices) == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "An empty device list names no device.");
+        if (set) {
+                c->decision = grant_decision_from_string(decision);
+                if (c->decision < 0)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Decision must be 'allow' or 'deny'.");
+                if (c->seconds && c->decision != GRANT_ALLOW)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Only an allow can be timed.");
+                c->op = c->decision == GRANT_ALLOW ? ADMIN_OP_SET_ALLOW : ADMIN_OP_SET_DENY;
+        }
+        if (uid == UID_INVALID)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Not a uid.");
+        c->app_id = strdup(app_id);
+        if (!c->app_id)
+                return -ENOMEM;
+        c->target = (AdminTarget){ .uid = uid, .app_id = c->app_id };
+        return 0;
+}
+
+int admin_call_read(sd_bus_message *message, const Caller *caller, AdminCall *ret, sd_bus_error *error) {
+        const char *member = sd_bus_message_get_member(message);
+        int r;
+
+        *ret = (AdminCall){ .kind = -1 };
+        if (streq_ptr(member, "ListGrants"))
+                ret->op = ADMIN_OP_LIST_GRANTS;
+        else if (streq_ptr(member, "GetHistory"))
+                ret->op = ADMIN_OP_GET_HISTORY;
+        else if (streq_ptr(member, "SetGrant"))
+                ret->op = ADMIN_OP_SET_ALLOW; /* or SET_DENY, once the decision is read */
+        else if (streq_ptr(member, "RevokeGrant"))
+                ret->op = ADMIN_OP_REVOKE_GRANT;
+        else
+                return -EINVAL;
+        if (ret->op == ADMIN_OP_LIST_GRANTS || ret->op == ADMIN_OP_GET_HISTORY)
+                r = read_filter_call(message, caller, ret, error);
+        else
+                r = read_grant_call(message, caller, ret, error);
+        if (r < 0)
+                admin_call_done(ret);
+        return r;
 }
 
 typedef struct ListContext {
@@ -89,47 +196,24 @@ static int append_grant(const GrantInfo *g, void *userdata) {
         return r;
 }
 
-static int parse_kind_option(const char *s, int *ret, sd_bus_error *error) {
-        DeviceKind k;
-
-        *ret = -1;
-        if (!s)
-                return 0;
-        if (parse_kind(s, &k) < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Kind must be 'camera' or 'microphone', not '%.32s'.", s);
-        *ret = k;
-        return 0;
-}
+/* The handlers below run only for calls the gate (bus-gate.c) let through, after it applied
+ * admin_access() to the same AdminCall. */
 
 static int list_grants_with_caller(Manager *m, sd_bus_message *message, Caller *caller, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *app_id = NULL, *origin = NULL, *kind = NULL;
-        uint32_t uid = caller->uid;
-        bool all_users = false;
-        BusOption options[] = {
-                { "uid", "u", &uid },
-                { "app_id", "s", &app_id },
-                { "origin", "s", &origin },
-                { "kind", "s", &kind },
-                { "all_users", "b", &all_users },
-        };
-        GrantFilter filter = GRANT_FILTER_ALL;
+        _cleanup_(admin_call_done) AdminCall call = {};
+        GrantFilter filter;
         int r;
 
-        r = bus_parse_options(message, options, ELEMENTSOF(options), error);
+        r = admin_call_read(message, caller, &call, error);
         if (r < 0)
                 return r;
-        r = parse_kind_option(kind, &filter.kind, error);
-        if (r < 0)
-                return r;
-        r = authorize_for_uid(m, message, caller, all_users ? GRANT_UID_INVALID : uid, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-
-        filter.uid = all_users ? GRANT_UID_INVALID : uid;
-        filter.app_id = app_id;
-        filter.origin = origin;
+        filter = (GrantFilter){
+                .uid = call.target.uid == UID_INVALID ? GRANT_UID_INVALID : call.target.uid,
+                .app_id = call.app_id,
+                .origin = call.origin,
+                .kind = call.kind,
+        };
         (void) grant_store_expire(m->grants);
 
         r = sd_bus_message_new_method_return(message, &reply);
@@ -148,67 +232,32 @@ static int method_list_grants(sd_bus_message *message, void *userdata, sd_bus_er
         return manager_with_caller(userdata, message, list_grants_with_caller, error);
 }
 
-/* SetGrant and RevokeGrant share their first three arguments. */
-static int read_grant_key(sd_bus_message *message, const char **ret_app_id, char **ret_origin, DeviceKind *ret_kind,
-                          sd_bus_error *error) {
-        const char *app_id, *origin, *kind;
-        int r;
-
-        r = sd_bus_message_read(message, "sss", &app_id, &origin, &kind);
-        if (r < 0)
-                return r;
-        if (!app_id_is_valid(app_id))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "'%.64s' is not an app id.", app_id);
-        if (parse_kind(kind, ret_kind) < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Kind must be 'camera' or 'microphone', not '%.32s'.", kind);
-        *ret_app_id = app_id;
-        return parse_origin_argument(origin, ret_origin, error);
+/* A change of the store that could not be made durable changed nothing: the call fails. */
+static int grant_store_error(int r, sd_bus_error *error) {
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid grant.");
+        if (r == -EDQUOT)
+                return sd_bus_error_set(error, MG_ERROR_LIMITS_EXCEEDED, "Too many stored grants for this user.");
+        return sd_bus_error_set_errnof(error, r, "The grant store could not be changed: %s.", strerror(-r));
 }
 
 static int set_grant_with_caller(Manager *m, sd_bus_message *message, Caller *caller, sd_bus_error *error) {
-        _cleanup_free_ char *origin = NULL;
-        _cleanup_strv_free_ char **devices = NULL;
-        const char *app_id, *decision;
-        uint32_t uid = caller->uid, seconds = 0;
-        BusOption options[] = {
-                { "seconds", "u", &seconds },
-                { "uid", "u", &uid },
-                { "devices", "as", &devices },
-        };
-        DeviceKind kind;
-        int d, r;
+        _cleanup_(admin_call_done) AdminCall call = {};
+        uint64_t expires;
+        int r;
 
-        r = read_grant_key(message, &app_id, &origin, &kind, error);
+        r = admin_call_read(message, caller, &call, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(message, "s", &decision);
+        expires = call.seconds ? grant_store_now(m->grants, CLOCK_BOOTTIME) + call.seconds * 1000000ULL : 0;
+        /* Tracks a new deny covers end inside this call (the store's change callback). */
+        r = grant_store_set(m->grants, call.target.uid, call.app_id, call.origin, call.kind, call.devices,
+                            call.decision, expires, NULL);
         if (r < 0)
-                return r;
-        d = grant_decision_from_string(decision);
-        if (d < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Decision must be 'allow' or 'deny'.");
-        r = bus_parse_options(message, options, ELEMENTSOF(options), error);
-        if (r < 0)
-                return r;
-        if (options[2].seen && strv_length(devices) == 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "An empty device list grants nothing.");
-        if (seconds && d != GRANT_ALLOW)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Only an allow can be timed.");
-        if (uid == UID_INVALID)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Not a uid.");
-        r = authorize_for_uid(m, message, caller, uid, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-
-        r = grant_store_set(m->grants, uid, app_id, origin, kind, devices, d,
-                            seconds ? grant_store_now(m->grants, CLOCK_BOOTTIME) + seconds * 1000000ULL : 0, NULL);
-        if (r == -EINVAL)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid grant.");
-        if (r < 0)
-                return r;
-        log_info("Grant set by uid %u: %s %s for uid %u, %s, origin %s.", (unsigned) caller->uid, decision,
-                 grant_kind_to_string(kind), (unsigned) uid, app_id, origin ?: "none");
+                return grant_store_error(r, error);
+        log_info("Grant set by uid %u: %s %s for uid %u, %s, origin %s.", (unsigned) caller->uid,
+                 grant_decision_to_string(call.decision), grant_kind_to_string(call.kind),
+                 (unsigned) call.target.uid, call.app_id, call.origin ?: "none");
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -216,34 +265,38 @@ static int method_set_grant(sd_bus_message *message, void *userdata, sd_bus_erro
         return manager_with_caller(userdata, message, set_grant_with_caller, error);
 }
 
+/* "Stop this app now": the stored decisions go (durably, or the call fails and nothing changed),
+ * then every live track of the app ends, however it was allowed, and the history says so. */
 static int revoke_grant_with_caller(Manager *m, sd_bus_message *message, Caller *caller, sd_bus_error *error) {
-        _cleanup_free_ char *origin = NULL;
-        _cleanup_strv_free_ char **devices = NULL;
-        const char *app_id;
-        uint32_t uid = caller->uid;
-        BusOption options[] = {
-                { "uid", "u", &uid },
-                { "devices", "as", &devices },
+        _cleanup_(admin_call_done) AdminCall call = {};
+        _cleanup_free_ char *n_grants = NULL, *n_tracks = NULL, *by = NULL;
+        TrackKey key;
+        size_t ended;
+        int removed, r;
+
+        r = admin_call_read(message, caller, &call, error);
+        if (r < 0)
+                return r;
+        removed = grant_store_revoke(m->grants, call.target.uid, call.app_id, call.origin, call.kind, call.devices);
+        if (removed < 0)
+                return grant_store_error(removed, error);
+
+        key = (TrackKey){
+                .uid = call.target.uid,
+                .app_id = call.app_id,
+                .origin = call.origin,
+                .kind = call.kind,
+                .hardware_ids = call.devices,
         };
-        DeviceKind kind;
-        int r;
-
-        r = read_grant_key(message, &app_id, &origin, &kind, error);
-        if (r < 0)
-                return r;
-        r = bus_parse_options(message, options, ELEMENTSOF(options), error);
-        if (r < 0)
-                return r;
-        r = authorize_for_uid(m, message, caller, uid, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-
-        /* Covered live tracks end inside this call (the store's change callback). */
-        r = grant_store_revoke(m->grants, uid, app_id, origin, kind, devices);
-        if (r < 0)
-                return r;
-        log_info("%i grant(s) revoked by uid %u: %s for uid %u, %s, origin %s.", r, (unsigned) caller->uid,
-                 grant_kind_to_string(kind), (unsigned) uid, app_id, origin ?: "none");
+        ended = tracks_end_for_key(m, &key, TRACK_END_REVOKED);
+        if (asprintf(&n_grants, "%i", removed) < 0 || asprintf(&n_tracks, "%zu", ended) < 0 ||
+            asprintf(&by, "%u", (unsigned) caller->uid) < 0)
+                return -ENOMEM;
+        history_record_key(m, HISTORY_REVOKED, call.target.uid, call.app_id, call.origin, call.kind, NULL, 0,
+                           STRV_MAKE("grants", n_grants, "tracks", n_tracks, "by_uid", by));
+        log_info("Revoked by uid %u: %s for uid %u, %s, origin %s: %i grant(s), %zu live track(s).",
+                 (unsigned) caller->uid, grant_kind_to_string(call.kind), (unsigned) call.target.uid, call.app_id,
+                 call.origin ?: "none", removed, ended);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -277,32 +330,17 @@ static int append_event(const HistoryEvent *e, void *userdata) {
 
 static int get_history_with_caller(Manager *m, sd_bus_message *message, Caller *caller, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *app_id = NULL, *kind = NULL;
-        uint32_t uid = caller->uid;
-        uint64_t since = 0;
-        bool all_users = false;
-        BusOption options[] = {
-                { "since", "t", &since },
-                { "uid", "u", &uid },
-                { "app_id", "s", &app_id },
-                { "kind", "s", &kind },
-                { "all_users", "b", &all_users },
-        };
+        _cleanup_(admin_call_done) AdminCall call = {};
         HistoryFilter filter = HISTORY_FILTER_ALL;
         int r;
 
-        r = bus_parse_options(message, options, ELEMENTSOF(options), error);
+        r = admin_call_read(message, caller, &call, error);
         if (r < 0)
                 return r;
-        r = parse_kind_option(kind, &filter.kind, error);
-        if (r < 0)
-                return r;
-        r = authorize_for_uid(m, message, caller, all_users ? UID_INVALID : uid, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-        filter.uid = all_users ? UID_INVALID : uid;
-        filter.app_id = app_id;
-        filter.since_usec = since;
+        filter.uid = call.target.uid;
+        filter.app_id = call.app_id;
+        filter.kind = call.kind;
+        filter.since_usec = call.since;
 
         r = sd_bus_message_new_method_return(message, &reply);
         if (r >= 0)
@@ -363,9 +401,6 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
         r = bus_parse_options(message, options, 0, error);
         if (r < 0)
                 return r;
-        r = polkit_verify_method(message, MG_POLKIT_ACTION_MANAGE, &m->polkit_registry, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
 
         r = sd_bus_message_new_method_return(message, &reply);
         if (r >= 0)
@@ -382,21 +417,14 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
 static int method_set_muted(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         const char *kind_name;
-        DeviceKind kind;
-        int muted, r;
+        int kind, muted, r;
 
         r = sd_bus_message_read(message, "sb", &kind_name, &muted);
         if (r < 0)
                 return r;
-        if (parse_kind(kind_name, &kind) < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Kind must be 'camera' or 'microphone', not '%.32s'.", kind_name);
-        r = polkit_verify_method(message, MG_POLKIT_ACTION_MUTE, &m->polkit_registry, error);
+        r = parse_kind(kind_name, false, &kind, error);
         if (r < 0)
                 return r;
-        if (r == 0)
-                return 1; /* polkit is asked; the call comes back with its answer */
-
         r = mute_set(m, kind, muted);
         if (r < 0)
                 return r;
@@ -407,11 +435,6 @@ static int method_reload_policy(sd_bus_message *message, void *userdata, sd_bus_
         Manager *m = userdata;
         int r;
 
-        r = polkit_verify_method(message, MG_POLKIT_ACTION_MANAGE, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
         r = manager_reload_policy(m);
         if (r < 0)
                 return r;

@@ -1,114 +1,10 @@
-/* Option dictionaries and other helpers shared by the bus surface. */
+/* Helpers shared by the bus surfaces: request object paths, error replies, PropertiesChanged. */
 #include "bus-util.h"
 
 #include <stdarg.h>
 
 #include "log.h"
 #include "util.h"
-
-static int read_option_value(sd_bus_message *m, BusOption *o, sd_bus_error *error) {
-        int r;
-
-        if (streq(o->type, "s")) {
-                const char *s;
-
-                r = sd_bus_message_read(m, "s", &s);
-                if (r < 0)
-                        return r;
-                return free_and_strdup((char **) o->ret, s);
-        }
-        if (streq(o->type, "u"))
-                return sd_bus_message_read(m, "u", (uint32_t *) o->ret);
-        if (streq(o->type, "t"))
-                return sd_bus_message_read(m, "t", (uint64_t *) o->ret);
-        if (streq(o->type, "b")) {
-                int b;
-
-                r = sd_bus_message_read(m, "b", &b);
-                if (r < 0)
-                        return r;
-                *(bool *) o->ret = b;
-                return 0;
-        }
-        if (streq(o->type, "as")) {
-                char **l = NULL;
-
-                r = sd_bus_message_read_strv(m, &l);
-                if (r < 0)
-                        return r;
-                strv_free(*(char ***) o->ret);
-                *(char ***) o->ret = l;
-                return 0;
-        }
-        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unsupported option type");
-}
-
-int bus_parse_options(sd_bus_message *m, BusOption *options, size_t n_options, sd_bus_error *error) {
-        int r;
-
-        for (size_t i = 0; i < n_options; i++)
-                options[i].seen = false;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        for (;;) {
-                const char *key, *contents;
-                BusOption *o = NULL;
-
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                for (size_t i = 0; i < n_options; i++)
-                        if (streq(options[i].key, key))
-                                o = &options[i];
-                if (!o)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown option '%.64s'", key);
-                if (o->seen)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Option '%s' given twice", o->key);
-                o->seen = true;
-
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (!streq(contents, o->type))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Option '%s' must be of type '%s', not '%.16s'",
-                                                 o->key, o->type, contents);
-                r = sd_bus_message_enter_container(m, 'v', contents);
-                if (r < 0)
-                        return r;
-                r = read_option_value(m, o, error);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_exit_container(m);
-}
-
-void bus_options_free(BusOption *options, size_t n_options) {
-        for (size_t i = 0; i < n_options; i++) {
-                if (streq(options[i].type, "s")) {
-                        free(*(char **) options[i].ret);
-                        *(char **) options[i].ret = NULL;
-                } else if (streq(options[i].type, "as")) {
-                        strv_free(*(char ***) options[i].ret);
-                        *(char ***) options[i].ret = NULL;
-                }
-        }
-}
 
 int bus_sender_to_path_component(const char *unique_name, char **ret) {
         char *s;
@@ -153,18 +49,12 @@ int bus_send_property_changed(sd_bus *bus, const char *destination, const char *
         r = sd_bus_message_append(signal, "s", interface);
         if (r >= 0)
                 r = sd_bus_message_open_container(signal, 'a', "{sv}");
-        if (r >= 0)
-                r = sd_bus_message_open_container(signal, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(signal, "s", property);
-        if (r >= 0)
-                r = sd_bus_message_open_container(signal, 'v', type);
         if (r >= 0) {
                 va_start(ap, type);
-                r = sd_bus_message_appendv(signal, type, ap);
+                r = bus_dict_appendv(signal, property, type, ap);
                 va_end(ap);
         }
-        for (int i = 0; r >= 0 && i < 3; i++)
+        if (r >= 0)
                 r = sd_bus_message_close_container(signal);
         if (r >= 0)
                 r = sd_bus_message_append(signal, "as", 0);

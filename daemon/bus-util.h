@@ -1,26 +1,22 @@
-/* Helpers for the bus surface: strict parsing of a{sv} option dictionaries and small
- * conveniences shared by every *-dbus.c file. */
+/* Small conveniences shared by every *-dbus.c file: request object paths, deferred error
+ * replies, PropertiesChanged to one connection. Option dictionaries are common/bus-dict.h's. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
-/* One accepted key of an options dictionary. `type` is "s", "u", "t", "b" or "as"; `ret` points to a
- * char* (owned copy, freed by the caller), uint32_t, uint64_t, bool (int-sized "b" is converted) or
- * char**. */
-typedef struct BusOption {
-        const char *key;
-        const char *type;
-        void *ret;
-        bool seen; /* set by bus_parse_options */
-} BusOption;
+#include "bus-dict.h"
 
-/* Read an a{sv} at the current position of m. Unknown keys, duplicate keys and values of the
- * wrong type are InvalidArgs errors with a message naming the key. Returns 0 or a negative
- * errno (with *error set for invalid input). */
-int bus_parse_options(sd_bus_message *m, BusOption *options, size_t n_options, sd_bus_error *error);
-void bus_options_free(BusOption *options, size_t n_options);
+/* The bus surfaces read their method options with common/bus-dict.h; these are its names there. */
+typedef BusDictField BusOption;
+static inline int bus_parse_options(sd_bus_message *m, BusOption *options, size_t n_options,
+                                    sd_bus_error *error) {
+        return bus_dict_read_fields(m, options, n_options, error);
+}
+static inline void bus_options_free(BusOption *options, size_t n_options) {
+        bus_dict_fields_free(options, n_options);
+}
 
 /* The unique name without ':' and with '.' → '_' (request object paths). */
 int bus_sender_to_path_component(const char *unique_name, char **ret);

@@ -129,6 +129,10 @@ int manager_with_caller(Manager *m, sd_bus_message *message, caller_continuation
         return 1; /* the reply comes later */
 }
 
+Caller *callers_find(Manager *m, const char *unique_name) {
+        return unique_name ? hashmap_get(m->callers, unique_name) : NULL;
+}
+
 void callers_forget(Manager *m, const char *unique_name) {
         Caller *c = hashmap_remove(m->callers, unique_name);
 

@@ -16,6 +16,9 @@ typedef int (*caller_continuation_t)(Manager *m, sd_bus_message *message, Caller
 int manager_with_caller(Manager *m, sd_bus_message *message, caller_continuation_t cont,
                         sd_bus_error *error);
 
+/* The identified caller of a connection, NULL while it is not known (yet). */
+Caller *callers_find(Manager *m, const char *unique_name);
+
 /* Forget everything about a connection that left the bus. */
 void callers_forget(Manager *m, const char *unique_name);
 void callers_free_all(Manager *m);

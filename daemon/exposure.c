@@ -7,7 +7,10 @@
 #include "util.h"
 
 bool exposure_holds(Manager *m, const Caller *caller, const char *origin, DeviceKind kind) {
-        if (tracks_live_for(m, caller->app_id, origin, kind))
+        TrackKey key = { .uid = caller->uid, .app_id = caller->app_id, .origin = origin, .kind = kind };
+
+        /* Per (uid, app, origin): another user's tracks and grants never expose anything. */
+        if (tracks_live_for(m, &key))
                 return true;
         return grant_store_lookup(m->grants, caller->uid, caller->app_id, origin, kind, NULL,
                                   now_usec(CLOCK_BOOTTIME)) == GRANT_ALLOW;

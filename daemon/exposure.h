@@ -7,5 +7,6 @@
 #include "devices/device.h"
 #include "manager.h"
 
-/* True when the caller holds a granted permission for the kind or has a live track of it. */
+/* True when the caller (uid, app id, origin) holds a granted permission for the kind or has a
+ * live track of it. */
 bool exposure_holds(Manager *m, const Caller *caller, const char *origin, DeviceKind kind);

@@ -7,6 +7,7 @@
 #include "callers.h"
 #include "consent.h"
 #include "constraints.h"
+#include "decision.h"
 #include "device-id.h"
 #include "exposure.h"
 #include "grants.h"
@@ -19,26 +20,39 @@
 #include "origin.h"
 #include "util.h"
 
-/* The `origin` option: only trusted brokers may assert one, and it must be a secure context.
- * On success *ret_origin is the normalized origin or NULL when none was given. */
-static int check_origin_option(Manager *m, const Caller *caller, const char *origin, char **ret_origin,
-                               sd_bus_error *error) {
+/* Whom a call is for. Only trusted brokers (the admin policy's [Brokers]) may assert an `origin`
+ * (a web page) or an `app_id` (the app they act for); anybody else passing either is refused
+ * with SecurityError, and an origin must be a secure context. On success *ret_subject is the
+ * caller itself or, with app_id, the app the broker acts for; *ret_origin the normalized origin
+ * or NULL. */
+static int resolve_subject(Manager *m, Caller *caller, const char *origin, const char *app_id,
+                           Caller **ret_subject, char **ret_origin, sd_bus_error *error) {
+        _cleanup_(caller_unrefp) Caller *subject = NULL;
+        _cleanup_free_ char *normalized = NULL;
         int r;
 
-        *ret_origin = NULL;
-        if (!origin)
-                return 0;
-        if (!policy_is_broker(m->policy, caller->app_id))
-                return sd_bus_error_setf(error, MG_ERROR_SECURITY,
-                                         "Only a trusted broker may pass an origin.");
-        r = origin_check(origin, ret_origin);
-        if (r == -ENOMEM)
-                return r;
-        if (r == -EPERM)
-                return sd_bus_error_setf(error, MG_ERROR_SECURITY,
-                                         "The origin is not a secure context.");
-        if (r < 0)
-                return sd_bus_error_setf(error, MG_ERROR_SECURITY, "The origin is malformed.");
+        if ((origin || app_id) && !policy_is_broker(m->policy, caller->app_id))
+                return sd_bus_error_setf(error, MG_ERROR_SECURITY, "Only a trusted broker may pass %s.",
+                                         origin ? "an origin" : "an app id");
+        if (origin) {
+                r = origin_check(origin, &normalized);
+                if (r == -ENOMEM)
+                        return r;
+                if (r == -EPERM)
+                        return sd_bus_error_set(error, MG_ERROR_SECURITY, "The origin is not a secure context.");
+                if (r < 0)
+                        return sd_bus_error_set(error, MG_ERROR_SECURITY, "The origin is malformed.");
+        }
+        if (app_id) {
+                r = caller_new_brokered(caller, app_id, &subject);
+                if (r == -EINVAL)
+                        return sd_bus_error_setf(error, MG_ERROR_SECURITY, "'%.64s' is not an app id.", app_id);
+                if (r < 0)
+                        return r;
+        } else
+                subject = caller_ref(caller);
+        *ret_subject = TAKE_PTR(subject);
+        *ret_origin = TAKE_PTR(normalized);
         return 0;
 }
 
@@ -106,18 +120,24 @@ static int append_hidden_device(sd_bus_message *reply, Device *d) {
 static int enumerate_devices_with_caller(Manager *m, sd_bus_message *message, Caller *caller,
                                          sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *origin_option = NULL, *origin = NULL;
+        _cleanup_free_ char *origin_option = NULL, *app_id_option = NULL, *origin = NULL;
+        _cleanup_(caller_unrefp) Caller *subject = NULL;
         BusOption options[] = {
                 { "origin", "s", &origin_option },
+                { "app_id", "s", &app_id_option },
         };
+        bool broker;
         int r;
 
         r = bus_parse_options(message, options, ELEMENTSOF(options), error);
         if (r < 0)
                 return r;
-        r = check_origin_option(m, caller, origin_option, &origin, error);
+        r = resolve_subject(m, caller, origin_option, app_id_option, &subject, &origin, error);
         if (r < 0)
                 return r;
+        /* A trusted broker asking for itself sees every device: it must publish them before any
+         * app of its own asks (e.g. as PipeWire nodes), and it acts only through consent. */
+        broker = !origin && !app_id_option && policy_is_broker(m->policy, caller->app_id);
 
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
@@ -128,7 +148,7 @@ static int enumerate_devices_with_caller(Manager *m, sd_bus_message *message, Ca
 
         /* The registry keeps microphones before cameras and the default of each kind first. */
         for (DeviceKind kind = 0; kind < _DEVICE_KIND_MAX; kind++) {
-                bool exposed = exposure_holds(m, caller, origin, kind);
+                bool exposed = broker || exposure_holds(m, subject, origin, kind);
 
                 for (size_t i = 0; i < device_registry_count(m->registry); i++) {
                         Device *d = device_registry_get(m->registry, i);
@@ -136,7 +156,7 @@ static int enumerate_devices_with_caller(Manager *m, sd_bus_message *message, Ca
                         if (d->kind != kind)
                                 continue;
                         if (exposed) {
-                                r = append_exposed_device(m, reply, d, caller, origin);
+                                r = append_exposed_device(m, reply, d, subject, origin);
                                 if (r < 0)
                                         return r;
                                 continue;
@@ -161,21 +181,19 @@ static int method_enumerate_devices(sd_bus_message *message, void *userdata, sd_
 /* permissions.query(): what a request would meet now, without asking the user. The admin
  * policy and stored decisions first; polkit (asked without interaction) can still turn a
  * "granted" or "prompt" into "denied". */
-static const char *permission_state(Manager *m, const Caller *caller, const char *origin, DeviceKind kind) {
-        PolicyQuery q = { .uid = caller->uid, .app_id = caller->app_id, .origin = origin, .kind = kind };
-        PolicyVerdict v = {};
-        PolicyDecision stored, result;
-        GrantDecision g;
+static const char *permission_state(Manager *m, const Caller *subject, const char *origin, DeviceKind kind) {
+        AccessDecision d;
+        PolicyDecision outcome;
 
-        if (policy_evaluate(m->policy, &q, &v) < 0)
+        access_decide(m->policy, m->grants,
+                      &(AccessQuery){ .subject = subject, .origin = origin, .kind = kind,
+                                      .polkit = POLKIT_ANSWER_UNKNOWN },
+                      now_usec(CLOCK_BOOTTIME), &d);
+        outcome = d.outcome;
+        access_decision_done(&d);
+        if (outcome == POLICY_DENY)
                 return "denied";
-        g = grant_store_lookup(m->grants, caller->uid, caller->app_id, origin, kind, NULL, now_usec(CLOCK_BOOTTIME));
-        stored = g == GRANT_ALLOW ? POLICY_ALLOW : g == GRANT_DENY ? POLICY_DENY : POLICY_NONE;
-        result = policy_resolve(&v, true, stored);
-        policy_verdict_done(&v);
-        if (result == POLICY_DENY)
-                return "denied";
-        if (result == POLICY_ALLOW || exposure_holds(m, caller, origin, kind))
+        if (outcome == POLICY_ALLOW || exposure_holds(m, subject, origin, kind))
                 return "granted";
         return "prompt";
 }
@@ -198,31 +216,29 @@ static void on_permission_polkit(int allowed, void *userdata) {
 }
 
 static int query_permission_with_caller(Manager *m, sd_bus_message *message, Caller *caller, sd_bus_error *error) {
-        _cleanup_free_ char *origin_option = NULL, *origin = NULL;
+        _cleanup_free_ char *origin_option = NULL, *app_id_option = NULL, *origin = NULL;
+        _cleanup_(caller_unrefp) Caller *subject = NULL;
         BusOption options[] = {
                 { "origin", "s", &origin_option },
+                { "app_id", "s", &app_id_option },
         };
         const char *name, *state;
         PermissionQuery *q;
-        DeviceKind kind;
-        int r;
+        int kind, r;
 
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        if (streq(name, "camera"))
-                kind = DEVICE_KIND_VIDEO;
-        else if (streq(name, "microphone"))
-                kind = DEVICE_KIND_AUDIO;
-        else
+        kind = grant_kind_from_string(name);
+        if (kind < 0)
                 return sd_bus_error_setf(error, MG_ERROR_TYPE, "Unknown permission '%.32s'.", name);
         r = bus_parse_options(message, options, ELEMENTSOF(options), error);
         if (r < 0)
                 return r;
-        r = check_origin_option(m, caller, origin_option, &origin, error);
+        r = resolve_subject(m, caller, origin_option, app_id_option, &subject, &origin, error);
         if (r < 0)
                 return r;
-        state = permission_state(m, caller, origin, kind);
+        state = permission_state(m, subject, origin, kind);
         if (streq(state, "denied"))
                 return sd_bus_reply_method_return(message, "s", state);
 
@@ -258,17 +274,19 @@ static bool handle_token_valid(const char *s) {
         return true;
 }
 
-/* GetUserMedia, once the caller is known. The constraints were parsed before (TypeError comes
- * first); the message is positioned at the options. */
+/* GetUserMedia, once the caller is known: the constraints (a TypeError before anything else), the
+ * options, whom the request is for; the request object answers later with its Response. */
 static int get_user_media_with_caller(Manager *m, sd_bus_message *message, Caller *caller,
                                       sd_bus_error *error) {
         _cleanup_(media_stream_constraints_freep) MediaStreamConstraints *constraints = NULL;
         _cleanup_free_ char *type_error = NULL, *token = NULL, *origin_option = NULL, *reason = NULL,
-                            *origin = NULL;
+                            *origin = NULL, *app_id_option = NULL;
+        _cleanup_(caller_unrefp) Caller *subject = NULL;
         BusOption options[] = {
                 { "handle_token", "s", &token },
                 { "origin", "s", &origin_option },
                 { "reason", "s", &reason },
+                { "app_id", "s", &app_id_option },
         };
         Request *request;
         int r;
@@ -284,17 +302,23 @@ static int get_user_media_with_caller(Manager *m, sd_bus_message *message, Calle
         if (token && !handle_token_valid(token))
                 return sd_bus_error_set(error, MG_ERROR_TYPE,
                                         "handle_token must be 1 to 64 characters of [A-Za-z0-9_].");
-        r = check_origin_option(m, caller, origin_option, &origin, error);
+        r = resolve_subject(m, caller, origin_option, app_id_option, &subject, &origin, error);
         if (r < 0)
                 return r;
 
-        r = request_new(m, caller, TAKE_PTR(constraints), origin, reason, token, &request);
-        if (r == -EDQUOT)
-                return sd_bus_error_set(error, MG_ERROR_LIMITS_EXCEEDED, "Too many pending requests.");
-        if (r == -EEXIST)
-                return sd_bus_error_set(error, MG_ERROR_TYPE, "A request with this handle_token is pending.");
+        r = request_new(m, subject, TAKE_PTR(constraints), origin, reason, token, &request);
         if (r < 0)
                 return r;
+        switch (r) {
+        case REQUEST_REFUSED_PENDING:
+                return sd_bus_error_set(error, MG_ERROR_LIMITS_EXCEEDED, "Too many pending requests.");
+        case REQUEST_REFUSED_TRACKS:
+                return sd_bus_error_set(error, MG_ERROR_LIMITS_EXCEEDED, "Too many live tracks.");
+        case REQUEST_REFUSED_TOKEN:
+                return sd_bus_error_set(error, MG_ERROR_TYPE, "A request with this handle_token is pending.");
+        default:
+                break;
+        }
         return sd_bus_reply_method_return(message, "o", request_get_path(request));
 }
 

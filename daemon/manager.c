@@ -6,9 +6,11 @@
 
 #include "admin-dbus.h"
 #include "bus-errors.h"
+#include "bus-gate.h"
 #include "callers.h"
 #include "capture.h"
 #include "consent.h"
+#include "decision.h"
 #include "grants.h"
 #include "history.h"
 #include "indicator.h"
@@ -44,34 +46,49 @@ static void send_devices_changed(Manager *m, const char *destination) {
 
 /* DevicesChanged only when what a caller may see changes. Without exposure a caller sees one
  * empty entry per kind, so that view changes only when a kind appears or disappears, or the
- * default device changes: then everyone is told. Otherwise only the connections to which the
- * kind is exposed learn of it, each on its own. */
-static void announce_device_change(Manager *m, Device *d, RegistryEvent ev) {
+ * default device changes: then everyone is told (*ret_broadcast). Otherwise only the connections
+ * to which the kind is exposed learn of it, each on its own: taken before the change, so that a
+ * caller exposed only by a live track on a removed device hears of it too. */
+static int devices_changed_recipients(Manager *m, Device *d, RegistryEvent ev, bool *ret_broadcast,
+                                      char ***ret_names) {
         size_t n = device_registry_count_kind(m->registry, d->kind);
+        _cleanup_strv_free_ char **names = NULL;
         HashmapIter it = {};
         Caller *caller;
 
-        if (!m->bus || !sd_bus_is_ready(m->bus))
-                return;
-        if (d->is_default || (ev == REGISTRY_DEVICE_ADDED ? n == 1 : n == 0)) {
-                send_devices_changed(m, NULL);
-                return;
-        }
-        while (hashmap_iterate(m->callers, &it, (void **) &caller, NULL))
-                if (exposure_holds(m, caller, NULL, d->kind))
-                        send_devices_changed(m, caller->unique_name);
+        *ret_broadcast = d->is_default || (ev == REGISTRY_DEVICE_ADDED ? n == 1 : n == 0);
+        if (!*ret_broadcast)
+                while (hashmap_iterate(m->callers, &it, (void **) &caller, NULL))
+                        if (exposure_holds(m, caller, NULL, d->kind) && strv_extend(&names, caller->unique_name) < 0)
+                                return -ENOMEM;
+        *ret_names = TAKE_PTR(names);
+        return 0;
 }
 
 static void registry_callback(DeviceRegistry *r, RegistryEvent ev, Device *d, void *userdata) {
+        _cleanup_strv_free_ char **recipients = NULL;
         Manager *m = userdata;
+        bool broadcast;
+        int k;
 
         log_struct_internal(LOG_INFO, 0, ev == REGISTRY_DEVICE_ADDED ? MG_MESSAGE_DEVICE_ADDED : MG_MESSAGE_DEVICE_REMOVED,
                             NULL, "Device %s %s (%s, %s).", d->name,
                             ev == REGISTRY_DEVICE_ADDED ? "added" : "removed", device_kind_to_string(d->kind),
                             d->backend);
+        k = devices_changed_recipients(m, d, ev, &broadcast, &recipients);
         if (ev == REGISTRY_DEVICE_REMOVED)
                 tracks_end_for_device(m, d, TRACK_END_DEVICE_REMOVED);
-        announce_device_change(m, d, ev);
+        if (k < 0) {
+                log_oom();
+                broadcast = true; /* telling everyone is safe: the signal carries nothing */
+        }
+        if (!m->bus || !sd_bus_is_ready(m->bus))
+                return;
+        if (broadcast)
+                send_devices_changed(m, NULL);
+        else
+                for (char **name = recipients; name && *name; name++)
+                        send_devices_changed(m, *name);
 }
 
 /* A device started or stopped capturing: the indicator follows at once (Live before the first
@@ -82,43 +99,50 @@ static void on_capture_live(Device *d, bool live, void *userdata) {
         indicator_update(m->indicator);
 }
 
-/* A grant was revoked or replaced: live tracks it no longer covers end within the call. */
-static void on_grant_changed(GrantStore *s, GrantChange change, const GrantInfo *g, void *userdata) {
-        Manager *m = userdata;
+/* End the live tracks (of one grant key, or all with key NULL) that the decision in force now
+ * denies. A live track was granted, so only a deny ends it: a rule that prompts does not ask
+ * again. Returns how many ended. */
+static size_t end_denied_tracks(Manager *m, const TrackKey *key, TrackEndReason reason) {
         HashmapIter it = {};
         Track *t, **ending;
         size_t n = 0;
 
-        if (change == GRANT_CHANGE_EXPIRED)
-                return; /* expiry stops new requests, not a stream the user let start */
         ending = calloc(hashmap_size(m->tracks) + 1, sizeof(Track *));
         if (!ending)
-                return (void) log_oom();
+                return log_oom(), 0;
         while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL)) {
-                if (t->ended || t->kind != g->kind || t->caller->uid != g->uid ||
-                    !streq(t->caller->app_id, g->app_id) || !streq_ptr(t->origin, g->origin))
+                AccessDecision d;
+
+                if (t->ended || (key && (t->kind != key->kind || t->caller->uid != key->uid ||
+                                         !streq(t->caller->app_id, key->app_id) || !streq_ptr(t->origin, key->origin))))
                         continue;
-                switch (grant_store_lookup(m->grants, t->caller->uid, t->caller->app_id, t->origin, t->kind,
-                                           t->device->hardware_id, now_usec(CLOCK_BOOTTIME))) {
-                case GRANT_DENY:
-                        break; /* a deny now applies: whatever granted the track, it ends */
-                case GRANT_ALLOW:
-                        continue;
-                default:
-                        /* Nothing stored any more: tracks the revoked grant let start end; those the
-                         * user allowed once, or the policy allowed, were never covered by it. */
-                        if (change != GRANT_CHANGE_REVOKED || !t->granted_by_store)
-                                continue;
-                }
-                ending[n++] = track_ref(t);
+                access_decide(m->policy, m->grants,
+                              &(AccessQuery){ .subject = t->caller, .origin = t->origin, .kind = t->kind,
+                                              .hardware_id = t->device->hardware_id, .polkit = POLKIT_ANSWER_YES },
+                              now_usec(CLOCK_BOOTTIME), &d);
+                if (d.outcome == POLICY_DENY)
+                        ending[n++] = track_ref(t);
+                access_decision_done(&d);
         }
         for (size_t i = 0; i < n; i++) {
-                history_record(m, HISTORY_REVOKED, ending[i]->caller, ending[i]->origin, ending[i]->kind,
-                               ending[i]->device->hardware_id, 0, NULL);
-                track_end(ending[i], TRACK_END_REVOKED);
+                if (reason == TRACK_END_REVOKED)
+                        history_record(m, HISTORY_REVOKED, ending[i]->caller, ending[i]->origin, ending[i]->kind,
+                                       ending[i]->device->hardware_id, 0, NULL);
+                track_end(ending[i], reason);
                 track_unref(ending[i]);
         }
         free(ending);
+        return n;
+}
+
+/* A stored deny ends the live tracks it covers within the call. Revoking is RevokeGrant's to
+ * follow up (it ends every track of the app), and expiry stops new requests, not a stream the
+ * user let start. */
+static void on_grant_changed(GrantStore *s, GrantChange change, const GrantInfo *g, void *userdata) {
+        TrackKey key = { .uid = g->uid, .app_id = g->app_id, .origin = g->origin, .kind = g->kind };
+
+        if (change == GRANT_CHANGE_SET && g->decision == GRANT_DENY)
+                (void) end_denied_tracks(userdata, &key, TRACK_END_REVOKED);
 }
 
 /* A capturing device failed: its tracks end. */
@@ -328,6 +352,7 @@ Manager *manager_free(Manager *m) {
         sd_bus_slot_unref(m->track_slot);
         sd_bus_slot_unref(m->testing_slot);
         sd_bus_slot_unref(m->name_owner_slot);
+        sd_bus_slot_unref(m->gate_slot);
         device_monitor_free(m->monitor);
         synthetic_backend_free(m->synthetic);
         device_registry_free(m->registry);
@@ -343,14 +368,14 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-void history_record(Manager *m, HistoryEventType type, const Caller *caller, const char *origin, DeviceKind kind,
-                    const char *device, uint64_t duration_usec, char **extra) {
+void history_record_key(Manager *m, HistoryEventType type, uid_t uid, const char *app_id, const char *origin,
+                        DeviceKind kind, const char *device, uint64_t duration_usec, char **extra) {
         HistoryEvent e = {
                 .type = type,
-                .uid = caller->uid,
+                .uid = uid,
                 .kind = kind,
                 .duration_usec = duration_usec,
-                .app_id = caller->app_id,
+                .app_id = app_id,
                 .origin = origin,
                 .device = device,
                 .extra = extra,
@@ -362,6 +387,24 @@ void history_record(Manager *m, HistoryEventType type, const Caller *caller, con
         r = history_append(m->history, &e);
         if (r < 0)
                 log_warning_errno(r, "Failed to record a %s event: %m", history_event_type_to_string(type));
+}
+
+void history_record(Manager *m, HistoryEventType type, const Caller *caller, const char *origin, DeviceKind kind,
+                    const char *device, uint64_t duration_usec, char **extra) {
+        _cleanup_free_ char **with_broker = NULL;
+        size_t n = strv_length(extra);
+
+        /* A broker's subject: the event is the app's, and names the broker that asked for it. */
+        if (caller->broker) {
+                with_broker = new0(char *, n + 3);
+                if (with_broker) {
+                        memcpy(with_broker, extra, n * sizeof(char *));
+                        with_broker[n] = (char *) "broker";
+                        with_broker[n + 1] = caller->broker;
+                        extra = with_broker;
+                }
+        }
+        history_record_key(m, type, caller->uid, caller->app_id, origin, kind, device, duration_usec, extra);
 }
 
 void manager_peer_gone(Manager *m, const char *unique_name) {
@@ -387,34 +430,8 @@ static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus
         return 0;
 }
 
-/* Whether the policy (with the stored user decisions under it) still allows a live track. */
-static bool policy_still_allows(Manager *m, Track *t) {
-        PolicyQuery q = {
-                .uid = t->caller->uid,
-                .app_id = t->caller->app_id,
-                .origin = t->origin,
-                .kind = t->kind,
-                .hardware_id = t->device->hardware_id,
-        };
-        PolicyVerdict v = {};
-        GrantDecision g;
-        bool allowed;
-
-        if (policy_evaluate(m->policy, &q, &v) < 0)
-                return false;
-        g = grant_store_lookup(m->grants, t->caller->uid, t->caller->app_id, t->origin, t->kind,
-                               t->device->hardware_id, now_usec(CLOCK_BOOTTIME));
-        /* A live track was granted; only a deny ends it (a prompt rule does not re-ask). */
-        allowed = policy_resolve(&v, true, g == GRANT_DENY ? POLICY_DENY : POLICY_ALLOW) != POLICY_DENY;
-        policy_verdict_done(&v);
-        return allowed;
-}
-
 int manager_reload_policy(Manager *m) {
         _cleanup_(policy_freep) Policy *fresh = NULL;
-        HashmapIter it = {};
-        Track *t, **denied;
-        size_t n = 0;
         int r;
 
         r = policy_load_dir(m->config.policy_dir ?: DEFAULT_POLICY_DIR, NULL, &fresh);
@@ -425,19 +442,25 @@ int manager_reload_policy(Manager *m) {
         policy_free(m->policy);
         m->policy = TAKE_PTR(fresh);
         log_info("Admin policy reloaded: %zu rule(s).", policy_n_rules(m->policy));
-
-        denied = calloc(hashmap_size(m->tracks) + 1, sizeof(Track *));
-        if (!denied)
-                return log_oom();
-        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL))
-                if (!policy_still_allows(m, t))
-                        denied[n++] = track_ref(t);
-        for (size_t i = 0; i < n; i++) {
-                track_end(denied[i], TRACK_END_POLICY);
-                track_unref(denied[i]);
-        }
-        free(denied);
+        (void) end_denied_tracks(m, NULL, TRACK_END_POLICY);
         return 0;
+}
+
+/* The gate's question: whose is the request or track at path? */
+static const char *object_owner(const char *interface, const char *path, void *userdata) {
+        Manager *m = userdata;
+
+        if (streq(interface, MG_IFACE_REQUEST)) {
+                Request *r = hashmap_get(m->requests, path);
+
+                return r ? request_get_owner(r) : NULL;
+        }
+        if (streq(interface, MG_IFACE_TRACK)) {
+                Track *t = hashmap_get(m->tracks, path);
+
+                return t ? t->owner : NULL;
+        }
+        return NULL;
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -494,6 +517,10 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch connections leaving the bus: %m");
 
+        /* The gate first: no call reaches a handler without passing it. */
+        r = bus_gate_install(m, object_owner, m, &m->gate_slot);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the authorization gate: %m");
         r = manager_dbus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to export the Manager object: %m");

@@ -53,6 +53,7 @@ typedef struct Manager {
         sd_bus_slot *track_slot;
         sd_bus_slot *testing_slot;
         sd_bus_slot *name_owner_slot;
+        sd_bus_slot *gate_slot;       /* the authorization gate in front of every object */
 } Manager;
 
 typedef struct ManagerOptions {
@@ -76,9 +77,13 @@ int manager_run(Manager *m);
  * When the directory cannot be read at all the old policy stays. */
 int manager_reload_policy(Manager *m);
 
-/* Append to the access history (and the journal); failures are logged, never fatal. */
+/* Append to the access history (and the journal); failures are logged, never fatal. extra: NULL
+ * or key, value, ..., NULL. The caller's broker, if any, is named in the event. */
 void history_record(Manager *m, HistoryEventType type, const Caller *caller, const char *origin, DeviceKind kind,
                     const char *device, uint64_t duration_usec, char **extra);
+/* The same for an app named by its key rather than a caller (Admin's RevokeGrant). */
+void history_record_key(Manager *m, HistoryEventType type, uid_t uid, const char *app_id, const char *origin,
+                        DeviceKind kind, const char *device, uint64_t duration_usec, char **extra);
 
 /* Called when a connection leaves the bus (NameOwnerChanged). */
 void manager_peer_gone(Manager *m, const char *unique_name);

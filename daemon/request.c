@@ -9,6 +9,7 @@
 #include "bus-util.h"
 #include "caller.h"
 #include "consent.h"
+#include "decision.h"
 #include "device-id.h"
 #include "exposure.h"
 #include "grants.h"
@@ -30,11 +31,9 @@ typedef struct KindState {
         char (*ids)[2][DEVICE_ID_LENGTH + 1]; /* device id, group id per candidate */
         size_t n_candidates;
         SelectedSettings selected;
-        PolicyVerdict verdict; /* the admin policy on the selected device */
         PolkitQuery *polkit;
-        int polkit_allowed; /* -1 while pending */
+        PolkitAnswer polkit_answer; /* POLKIT_ANSWER_UNKNOWN while pending */
         bool picked;        /* the user limited the grant to chosen devices */
-        bool by_store;      /* a stored user grant decides (now or after the prompt) */
 } KindState;
 
 struct Request {
@@ -86,7 +85,6 @@ static Request *request_free(Request *r) {
                 KindState *ks = &r->kinds[k];
 
                 polkit_query_cancel(ks->polkit);
-                policy_verdict_done(&ks->verdict);
                 for (size_t i = 0; i < ks->n_candidates; i++)
                         device_unref((Device *) ks->candidates[i].device);
                 free(ks->candidates);
@@ -212,20 +210,6 @@ static bool policy_denies(Request *r, DeviceKind k, const Device *d) {
         return deny;
 }
 
-/* Keep the policy's verdict on the selected device for the decision after polkit. */
-static bool evaluate_selected(Request *r, DeviceKind k) {
-        KindState *ks = &r->kinds[k];
-
-        policy_verdict_done(&ks->verdict);
-        if (policy_evaluate_device(r, k, ks->candidates[ks->selected.candidate].device, &ks->verdict) < 0) {
-                request_fail(r, 1, "NotAllowedError", NULL, "The admin policy could not be evaluated.");
-                return false;
-        }
-        if (ks->verdict.explanation)
-                log_debug("Request %s, %s: %s", r->path, kind_permission_name(k), ks->verdict.explanation);
-        return true;
-}
-
 /* Step 3: candidates and SelectSettings for each requested kind. Returns false when the
  * request failed (and is gone). */
 static bool select_devices(Request *r) {
@@ -314,34 +298,29 @@ static bool select_devices(Request *r) {
                                      "No device setting satisfies the required constraints.");
                         return false;
                 }
-                if (!evaluate_selected(r, k))
-                        return false;
         }
         return true;
 }
 
+/* Whether n more live tracks would pass the limits of the connection and of the uid. */
+static bool tracks_within_limits(Manager *m, const Caller *caller, unsigned n) {
+        return tracks_count_live(m, caller->unique_name, 0) + n <= m->config.max_tracks_per_connection &&
+               tracks_count_live(m, NULL, caller->uid) + n <= m->config.max_tracks_per_uid;
+}
+
 static void open_devices(Request *r);
+static PolicyDecision decide_kinds(Request *r);
 static void ask_user_or_decide(Request *r);
 
 static void on_polkit_answer(int allowed, void *userdata) {
         KindState *answered = userdata;
         Request *r = answered->request;
 
-        answered->polkit_allowed = allowed > 0;
+        answered->polkit_answer = allowed > 0 ? POLKIT_ANSWER_YES : POLKIT_ANSWER_NO;
         answered->polkit = NULL; /* a query is done once it has answered */
-        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
-                KindState *ks = &r->kinds[k];
-
-                if (!ks->requested)
-                        continue;
-                if (ks->polkit_allowed < 0)
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
+                if (r->kinds[k].requested && r->kinds[k].polkit_answer == POLKIT_ANSWER_UNKNOWN)
                         return; /* still waiting */
-                if (ks->polkit_allowed == 0) {
-                        request_fail(r, 1, "NotAllowedError", NULL, "Not authorized to use the %s.",
-                                     kind_permission_name(k));
-                        return;
-                }
-        }
         ask_user_or_decide(r);
 }
 
@@ -352,7 +331,7 @@ static void start_polkit(Request *r) {
 
                 if (!ks->requested)
                         continue;
-                ks->polkit_allowed = -1;
+                ks->polkit_answer = POLKIT_ANSWER_UNKNOWN;
                 q = polkit_check(r->manager->bus, r->owner,
                                  k == DEVICE_KIND_VIDEO ? MG_POLKIT_ACTION_CAMERA : MG_POLKIT_ACTION_MICROPHONE,
                                  false, on_polkit_answer, ks, &ks->polkit);
@@ -400,8 +379,6 @@ static bool apply_device_pick(Request *r, char **picked) {
                                      "The chosen device cannot satisfy the required constraints.");
                         return false;
                 }
-                if (!evaluate_selected(r, k))
-                        return false;
         }
         return true;
 }
@@ -423,7 +400,6 @@ static void store_decision(Request *r, GrantDecision decision, uint64_t seconds)
                                         return (void) log_oom();
                 q = grant_store_set(r->manager->grants, r->caller->uid, r->caller->app_id, r->origin, k, devices,
                                     decision, expires, NULL);
-                ks->by_store = decision == GRANT_ALLOW;
                 if (q < 0)
                         log_warning_errno(q, "Failed to keep the decision for %s: %m", r->caller->app_id);
         }
@@ -449,6 +425,10 @@ static void on_prompt_answer(int error, const PromptResult *result, void *userda
         case DECISION_ALLOW_ALWAYS:
         case DECISION_ALLOW_TIMED:
                 if (result->devices && !apply_device_pick(r, result->devices))
+                        return;
+                /* The policy may have changed, or a deny been stored, while the prompt was open:
+                 * the user's yes counts only where the decision in force still asks or allows. */
+                if (decide_kinds(r) == POLICY_DENY)
                         return;
                 if (result->decision != DECISION_ALLOW_ONCE)
                         store_decision(r, GRANT_ALLOW,
@@ -524,38 +504,52 @@ static void prompt_user(Request *r) {
         record_for_kinds(r, HISTORY_PROMPTED, NULL);
 }
 
-/* Steps 3-6 after polkit: the admin policy's allow or locked prompt, a stored decision, else
- * the user (policy_resolve() applies architecture.md's precedence). */
-static void ask_user_or_decide(Request *r) {
-        bool all_allowed = true;
+/* Steps 4-6 (decision.h) for each requested kind on its selected device: POLICY_ALLOW when every
+ * kind may go on without asking, POLICY_PROMPT when the user decides, POLICY_DENY when one kind
+ * is denied (the request has then failed, saying why, and is gone). */
+static PolicyDecision decide_kinds(Request *r) {
+        PolicyDecision combined = POLICY_ALLOW;
 
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
                 KindState *ks = &r->kinds[k];
-                const Device *d;
-                PolicyDecision stored;
-                GrantDecision g;
+                _cleanup_free_ char *why = NULL;
+                AccessDecision d;
 
                 if (!ks->requested)
                         continue;
-                d = ks->candidates[ks->selected.candidate].device;
-                g = grant_store_lookup(r->manager->grants, r->caller->uid, r->caller->app_id, r->origin, k,
-                                       d->hardware_id, now_usec(CLOCK_BOOTTIME));
-                stored = g == GRANT_ALLOW ? POLICY_ALLOW : g == GRANT_DENY ? POLICY_DENY : POLICY_NONE;
-                switch (policy_resolve(&ks->verdict, true, stored)) {
-                case POLICY_ALLOW:
-                        ks->by_store = ks->verdict.decision != POLICY_ALLOW;
-                        break;
-                case POLICY_PROMPT:
-                        all_allowed = false;
-                        break;
-                default:
-                        return request_fail(r, 1, "NotAllowedError", NULL, "Permission denied.");
+                access_decide(r->manager->policy, r->manager->grants,
+                              &(AccessQuery){ .subject = r->caller,
+                                              .origin = r->origin,
+                                              .kind = k,
+                                              .hardware_id = ks->candidates[ks->selected.candidate].device->hardware_id,
+                                              .polkit = ks->polkit_answer },
+                              now_usec(CLOCK_BOOTTIME), &d);
+                if (d.verdict.explanation)
+                        log_debug("Request %s, %s: %s", r->path, kind_permission_name(k), d.verdict.explanation);
+                if (d.outcome == POLICY_DENY)
+                        why = access_decision_explain(&d, r->caller->app_id, k);
+                else if (d.outcome == POLICY_PROMPT)
+                        combined = POLICY_PROMPT;
+                access_decision_done(&d);
+                if (d.outcome == POLICY_DENY) {
+                        request_fail(r, 1, "NotAllowedError", NULL, "%s", why ?: "Permission denied.");
+                        return POLICY_DENY;
                 }
         }
-        if (all_allowed)
+        return combined;
+}
+
+static void ask_user_or_decide(Request *r) {
+        switch (decide_kinds(r)) {
+        case POLICY_ALLOW:
                 open_devices(r);
-        else
+                return;
+        case POLICY_PROMPT:
                 prompt_user(r);
+                return;
+        default:
+                return; /* failed */
+        }
 }
 
 /* Step 7-8: a track per kind, audio then video; all or nothing. */
@@ -564,6 +558,12 @@ static void open_devices(Request *r) {
         size_t n = 0;
         int q = 0;
 
+        /* Other requests of the connection may have opened tracks while this one waited. */
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
+                n += r->kinds[k].requested;
+        if (!tracks_within_limits(r->manager, r->caller, n))
+                return request_fail(r, 2, "LimitsExceeded", NULL, "Too many live tracks.");
+        n = 0;
         record_for_kinds(r, HISTORY_GRANTED, NULL);
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
                 KindState *ks = &r->kinds[k];
@@ -587,7 +587,6 @@ static void open_devices(Request *r) {
                                       c->group_id, tc, &ks->selected, &tracks[n]);
                 if (q < 0)
                         break;
-                tracks[n]->granted_by_store = ks->by_store;
                 n++;
         }
         if (q < 0) {
@@ -663,7 +662,9 @@ int request_new(Manager *m, Caller *caller, MediaStreamConstraints *constraints,
         if (prompt_key_pending(m, prompt_key) ||
             count_pending(m, caller->unique_name, 0) >= m->config.max_pending_per_connection ||
             count_pending(m, NULL, caller->uid) >= m->config.max_pending_per_uid)
-                return -EDQUOT;
+                return REQUEST_REFUSED_PENDING;
+        if (!tracks_within_limits(m, caller, !!c->audio + !!c->video))
+                return REQUEST_REFUSED_TRACKS;
 
         q = bus_sender_to_path_component(caller->unique_name, &sender);
         if (q < 0)
@@ -688,11 +689,11 @@ int request_new(Manager *m, Caller *caller, MediaStreamConstraints *constraints,
         r->kinds[DEVICE_KIND_AUDIO] = (KindState){ .request = r, .kind = DEVICE_KIND_AUDIO,
                                                    .requested = r->constraints->audio,
                                                    .constraints = r->constraints->audio_constraints,
-                                                   .polkit_allowed = -1 };
+                                                   .polkit_answer = POLKIT_ANSWER_UNKNOWN };
         r->kinds[DEVICE_KIND_VIDEO] = (KindState){ .request = r, .kind = DEVICE_KIND_VIDEO,
                                                    .requested = r->constraints->video,
                                                    .constraints = r->constraints->video_constraints,
-                                                   .polkit_allowed = -1 };
+                                                   .polkit_answer = POLKIT_ANSWER_UNKNOWN };
         if (asprintf(&r->path, MG_REQUEST_PATH_PREFIX "/%s/%s", sender, token) < 0 ||
             !(r->owner = strdup(caller->unique_name)) || free_and_strdup(&r->origin, origin) < 0) {
                 request_free(r);
@@ -704,6 +705,10 @@ int request_new(Manager *m, Caller *caller, MediaStreamConstraints *constraints,
                 return -ENOMEM;
         }
         q = hashmap_put(m->requests, r->path, r);
+        if (q == -EEXIST) {
+                request_free(r);
+                return REQUEST_REFUSED_TOKEN;
+        }
         if (q < 0) {
                 request_free(r);
                 return q;
@@ -715,7 +720,7 @@ int request_new(Manager *m, Caller *caller, MediaStreamConstraints *constraints,
                 return q;
         }
         *ret = r;
-        return 0;
+        return REQUEST_CREATED;
 }
 
 void request_close(Request *r) {

@@ -229,15 +229,15 @@ ConstraintCandidate track_candidate(const Track *t) {
         return (ConstraintCandidate){ .device = t->device, .device_id = t->device_id, .group_id = t->group_id };
 }
 
-/* Ending tracks changes the table: collect first, then end. */
-static void end_matching(Manager *m, bool (*match)(Track *t, const void *arg), const void *arg,
-                         TrackEndReason reason) {
+/* Ending tracks changes the table: collect first, then end. Returns how many live tracks ended. */
+static size_t end_matching(Manager *m, bool (*match)(Track *t, const void *arg), const void *arg,
+                           TrackEndReason reason) {
         HashmapIter it = {};
         Track *t, **list = NULL;
         size_t n = 0, alloc = 0;
 
         while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL)) {
-                if (!match(t, arg))
+                if (t->ended || !match(t, arg))
                         continue;
                 if (n == alloc) {
                         Track **grown = realloc(list, (alloc = alloc ? alloc * 2 : 8) * sizeof(Track *));
@@ -255,6 +255,7 @@ static void end_matching(Manager *m, bool (*match)(Track *t, const void *arg), c
                 track_unref(list[i]);
         }
         free(list);
+        return n;
 }
 
 static bool match_owner(Track *t, const void *owner) {
@@ -267,6 +268,18 @@ static bool match_device(Track *t, const void *device) {
 
 static bool match_any(Track *t, const void *unused) {
         return true;
+}
+
+static bool match_key(Track *t, const void *arg) {
+        const TrackKey *k = arg;
+
+        return t->caller->uid == k->uid && t->kind == k->kind && streq(t->caller->app_id, k->app_id) &&
+               streq_ptr(t->origin, k->origin) &&
+               (!k->hardware_ids || strv_contains(k->hardware_ids, t->device->hardware_id));
+}
+
+size_t tracks_end_for_key(Manager *m, const TrackKey *k, TrackEndReason reason) {
+        return end_matching(m, match_key, k, reason);
 }
 
 void tracks_end_for_owner(Manager *m, const char *owner, TrackEndReason reason) {
@@ -295,13 +308,23 @@ void tracks_end_for_device(Manager *m, Device *d, TrackEndReason reason) {
         end_matching(m, match_device, d, reason);
 }
 
-bool tracks_live_for(Manager *m, const char *app_id, const char *origin, DeviceKind kind) {
+bool tracks_live_for(Manager *m, const TrackKey *k) {
         HashmapIter it = {};
         Track *t;
 
         while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL))
-                if (!t->ended && t->kind == kind && streq(t->caller->app_id, app_id) &&
-                    streq_ptr(t->origin, origin))
+                if (!t->ended && match_key(t, k))
                         return true;
         return false;
+}
+
+unsigned tracks_count_live(Manager *m, const char *owner, uid_t uid) {
+        HashmapIter it = {};
+        unsigned n = 0;
+        Track *t;
+
+        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL))
+                if (!t->ended && (owner ? streq(t->owner, owner) : t->caller->uid == uid))
+                        n++;
+        return n;
 }

@@ -42,7 +42,6 @@ typedef struct Track {
 
         bool enabled;
         bool muted;      /* the global privacy switch of the kind */
-        bool granted_by_store; /* a stored user grant let it start: revoking that grant ends it */
         uint64_t started_usec; /* CLOCK_MONOTONIC, for the history's duration */
         uint64_t ended_usec;
         bool ended;
@@ -82,4 +81,17 @@ void tracks_drop_owner(Manager *m, const char *owner);
 void tracks_end_for_device(Manager *m, Device *d, TrackEndReason reason);
 /* Shutdown: every track ends and goes. */
 void tracks_drop_all(Manager *m, TrackEndReason reason);
-bool tracks_live_for(Manager *m, const char *app_id, const char *origin, DeviceKind kind);
+/* Tracks of one app as grants name them: (uid, app id, origin, kind), on the devices listed
+ * (hardware ids; NULL: any device). */
+typedef struct TrackKey {
+        uid_t uid;
+        const char *app_id;
+        const char *origin; /* NULL: none */
+        DeviceKind kind;
+        char **hardware_ids;
+} TrackKey;
+/* End every live track of the key; returns how many ended. */
+size_t tracks_end_for_key(Manager *m, const TrackKey *k, TrackEndReason reason);
+bool tracks_live_for(Manager *m, const TrackKey *k);
+/* Live tracks of a connection (owner), or of a uid when owner is NULL. */
+unsigned tracks_count_live(Manager *m, const char *owner, uid_t uid);

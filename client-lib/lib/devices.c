@@ -35,50 +35,57 @@ MgDeviceList *mg_device_list_free(MgDeviceList *l) {
 
 /* The info a{sv} of one device: group_id, facing_mode, capabilities; other keys are for later
  * versions and skipped. */
-static int read_device_info(sd_bus_message *m, MgDevice *d, MgError *err) {
+typedef struct DeviceInfoRead {
+        MgDevice *device;
+        MgError *err;
+        bool err_set;
+} DeviceInfoRead;
+
+static int read_device_capabilities(sd_bus_message *m, DeviceInfoRead *dr) {
+        MgDevice *d = dr->device;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (d->capabilities) {
+                dr->err_set = true;
+                return error_set_protocol(dr->err, "device capabilities listed twice");
+        }
+        r = sd_bus_message_enter_container(m, 'v', "a{sv}");
+        if (r == -ENXIO) {
+                dr->err_set = true;
+                return error_set_protocol(dr->err, "device capabilities are not an a{sv}");
+        }
         if (r < 0)
                 return r;
-        for (;;) {
-                const char *key;
-
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read_basic(m, 's', &key);
-                if (r < 0)
-                        return r;
-
-                if (streq(key, "group_id"))
-                        r = bus_read_string_variant(m, &d->group_id);
-                else if (streq(key, "facing_mode"))
-                        r = bus_read_string_variant(m, &d->facing_mode);
-                else if (streq(key, "capabilities")) {
-                        if (d->capabilities)
-                                return error_set_protocol(err, "device capabilities listed twice");
-                        r = sd_bus_message_enter_container(m, 'v', "a{sv}");
-                        if (r == -ENXIO)
-                                return error_set_protocol(err, "device capabilities are not an a{sv}");
-                        if (r >= 0)
-                                r = bus_read_capabilities(m, &d->capabilities, &d->n_capabilities);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r == -ENXIO)
-                        return error_set_protocol(err, "device info '%s' has the wrong type", key);
-                if (r < 0)
-                        return r;
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
+        r = bus_read_capabilities(m, &d->capabilities, &d->n_capabilities);
+        if (r < 0)
+                return r;
         return sd_bus_message_exit_container(m);
+}
+
+static int read_device_info_entry(sd_bus_message *m, const char *key, void *userdata) {
+        DeviceInfoRead *dr = userdata;
+        int r;
+
+        if (streq(key, "group_id"))
+                r = bus_read_string_variant(m, &dr->device->group_id);
+        else if (streq(key, "facing_mode"))
+                r = bus_read_string_variant(m, &dr->device->facing_mode);
+        else if (streq(key, "capabilities"))
+                r = read_device_capabilities(m, dr);
+        else
+                return 0;
+        return r < 0 ? r : 1;
+}
+
+static int read_device_info(sd_bus_message *m, MgDevice *d, MgError *err) {
+        DeviceInfoRead dr = { .device = d, .err = err };
+        const char *key;
+        int r;
+
+        r = bus_dict_read(m, read_device_info_entry, &dr, &key);
+        if (r == -ENXIO && key && !dr.err_set)
+                return error_set_protocol(err, "device info '%s' has the wrong type", key);
+        return r;
 }
 
 static int read_devices(sd_bus_message *reply, MgDeviceList *l, MgError *err) {

@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-dict.h"
 #include "mediagate.h"
 #include "util.h"
 
@@ -54,18 +55,8 @@ int error_copy(MgError *dst, const MgError *src);
 /* errno for a short error name of ours ("NotAllowedError" → -EACCES); -EIO if unknown. */
 int error_short_name_to_errno(const char *name);
 
-/* ---- bus-read.c: tolerant readers for values of the a{sv} dictionaries ---- */
+/* ---- capabilities.c (the a{sv} readers themselves are common/bus-dict.h's) ---- */
 
-/* Read a variant holding any numeric type into *ret; *ret_integral tells whether it was a
- * whole-number type. -ENXIO (nothing consumed) when the variant is not numeric. */
-int bus_read_number_variant(sd_bus_message *m, double *ret, bool *ret_integral);
-/* Read a variant of signature `type` ("s", "b", "u", ...); -ENXIO (nothing consumed) when the
- * variant holds another type. */
-int bus_read_typed_variant(sd_bus_message *m, const char *type, void *ret);
-/* Read a variant "s" into a newly allocated string. */
-int bus_read_string_variant(sd_bus_message *m, char **ret);
-/* Read an "as" (not a variant) into a NULL-terminated list. */
-int bus_read_strv(sd_bus_message *m, char ***ret);
 /* Capabilities: the a{sv} of getCapabilities(), entries of shapes we do not know skipped. */
 int bus_read_capabilities(sd_bus_message *m, MgCapability **ret, size_t *ret_n);
 void capabilities_free(MgCapability *caps, size_t n);

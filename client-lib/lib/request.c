@@ -96,65 +96,74 @@ void request_daemon_vanished(MgRequest *req) {
         request_finish(req, e.error, &e);
 }
 
-/* Response(u response, a{sv} results): results holds tracks (ao) on success, error, message and
- * constraint on failure. */
+/* What a Response's results carry: tracks (ao) on success, error, message and constraint on
+ * failure. */
+typedef struct ResponseResults {
+        char ***tracks;
+        char **error, **message, **constraint;
+} ResponseResults;
+
+static int read_track_paths(sd_bus_message *m, char ***tracks) {
+        const char *path;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', "ao");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "o");
+        while (r >= 0) {
+                r = sd_bus_message_read_basic(m, 'o', &path);
+                if (r <= 0)
+                        break;
+                r = strv_extend(tracks, path);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
+static int read_response_result(sd_bus_message *m, const char *key, void *userdata) {
+        ResponseResults *results = userdata;
+        int r;
+
+        if (streq(key, "tracks"))
+                r = read_track_paths(m, results->tracks);
+        else if (streq(key, "error"))
+                r = bus_read_string_variant(m, results->error);
+        else if (streq(key, "message"))
+                r = bus_read_string_variant(m, results->message);
+        else if (streq(key, "constraint"))
+                r = bus_read_string_variant(m, results->constraint);
+        else
+                return 0;
+        return r < 0 ? r : 1;
+}
+
+/* Response(u response, a{sv} results). */
 static int read_response(sd_bus_message *m, uint32_t *ret_response, char ***ret_tracks, char **ret_error,
                          char **ret_message, char **ret_constraint, MgError *err) {
+        ResponseResults results = {
+                .tracks = ret_tracks,
+                .error = ret_error,
+                .message = ret_message,
+                .constraint = ret_constraint,
+        };
+        const char *key;
         int r;
 
         r = sd_bus_message_read(m, "u", ret_response);
         if (r < 0)
                 return error_set_protocol(err, "cannot read the Response signal: %s", strerror(-r));
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
-        for (;;) {
-                const char *key;
-
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read_basic(m, 's', &key);
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
-
-                if (streq(key, "tracks")) {
-                        r = sd_bus_message_enter_container(m, 'v', "ao");
-                        if (r >= 0) {
-                                const char *path;
-
-                                r = sd_bus_message_enter_container(m, 'a', "o");
-                                while (r >= 0) {
-                                        r = sd_bus_message_read_basic(m, 'o', &path);
-                                        if (r <= 0)
-                                                break;
-                                        r = strv_extend(ret_tracks, path);
-                                }
-                                if (r >= 0)
-                                        r = sd_bus_message_exit_container(m);
-                                if (r >= 0)
-                                        r = sd_bus_message_exit_container(m);
-                        }
-                } else if (streq(key, "error"))
-                        r = bus_read_string_variant(m, ret_error);
-                else if (streq(key, "message"))
-                        r = bus_read_string_variant(m, ret_message);
-                else if (streq(key, "constraint"))
-                        r = bus_read_string_variant(m, ret_constraint);
-                else
-                        r = sd_bus_message_skip(m, "v");
-                if (r == -ENOMEM)
-                        return error_set_errno(err, r, NULL);
-                if (r < 0)
-                        return error_set_protocol(err, "Response result '%s' is malformed", key);
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
-        }
-        return 0;
+        r = bus_dict_read(m, read_response_result, &results, &key);
+        if (r >= 0)
+                return 0;
+        if (r == -ENOMEM && key)
+                return error_set_errno(err, r, NULL);
+        if (key)
+                return error_set_protocol(err, "Response result '%s' is malformed", key);
+        return error_set_protocol(err, "cannot read the Response results: %s", strerror(-r));
 }
 
 /* The request was dropped while pending: only make sure that tracks granted after all do not

@@ -95,33 +95,94 @@ static uint32_t number_to_u32(double v) {
         return (uint32_t) lround(v);
 }
 
-/* Settings a{sv} (in a variant at the current position), as getSettings() gives them. Read
- * into a fresh copy so that a malformed dictionary leaves the old settings untouched. */
+/* The Settings being read: a fresh copy, so that a malformed dictionary leaves the old
+ * settings untouched. */
+typedef struct SettingsRead {
+        MgTrackSettings s;
+        char *resize_mode, *facing_mode, *device_id, *group_id;
+} SettingsRead;
+
+static const struct {
+        const char *key;
+        size_t offset;
+} settings_u32_keys[] = {
+        { "width", offsetof(MgTrackSettings, width) },
+        { "height", offsetof(MgTrackSettings, height) },
+        { "sampleRate", offsetof(MgTrackSettings, sample_rate) },
+        { "sampleSize", offsetof(MgTrackSettings, sample_size) },
+        { "channelCount", offsetof(MgTrackSettings, channel_count) },
+}, settings_double_keys[] = {
+        { "frameRate", offsetof(MgTrackSettings, frame_rate) },
+        { "aspectRatio", offsetof(MgTrackSettings, aspect_ratio) },
+        { "latency", offsetof(MgTrackSettings, latency) },
+}, settings_bool_keys[] = {
+        { "echoCancellation", offsetof(MgTrackSettings, echo_cancellation) },
+        { "autoGainControl", offsetof(MgTrackSettings, auto_gain_control) },
+        { "noiseSuppression", offsetof(MgTrackSettings, noise_suppression) },
+};
+
+static int read_setting(sd_bus_message *m, const char *key, void *userdata) {
+        SettingsRead *sr = userdata;
+        uint8_t *base = (uint8_t *) &sr->s;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(settings_u32_keys); i++)
+                if (streq(key, settings_u32_keys[i].key)) {
+                        uint32_t u;
+                        double v;
+
+                        r = bus_read_number_variant(m, &v, NULL);
+                        if (r < 0)
+                                return r;
+                        u = number_to_u32(v);
+                        memcpy(base + settings_u32_keys[i].offset, &u, sizeof(u));
+                        return 1;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(settings_double_keys); i++)
+                if (streq(key, settings_double_keys[i].key)) {
+                        double v;
+
+                        r = bus_read_number_variant(m, &v, NULL);
+                        if (r < 0)
+                                return r;
+                        memcpy(base + settings_double_keys[i].offset, &v, sizeof(v));
+                        return 1;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(settings_bool_keys); i++)
+                if (streq(key, settings_bool_keys[i].key)) {
+                        int b;
+
+                        r = bus_read_typed_variant(m, "b", &b);
+                        if (r < 0)
+                                return r;
+                        b = !!b;
+                        memcpy(base + settings_bool_keys[i].offset, &b, sizeof(b));
+                        return 1;
+                }
+
+        if (streq(key, "resizeMode"))
+                r = bus_read_string_variant(m, &sr->resize_mode);
+        else if (streq(key, "facingMode"))
+                r = bus_read_string_variant(m, &sr->facing_mode);
+        else if (streq(key, "deviceId"))
+                r = bus_read_string_variant(m, &sr->device_id);
+        else if (streq(key, "groupId"))
+                r = bus_read_string_variant(m, &sr->group_id);
+        else
+                return 0;
+        return r < 0 ? r : 1;
+}
+
+/* Settings a{sv} (in a variant at the current position), as getSettings() gives them. */
 static int settings_read(MgTrack *t, sd_bus_message *m, MgError *err) {
-        MgTrackSettings s = {
-                .echo_cancellation = -1,
-                .auto_gain_control = -1,
-                .noise_suppression = -1,
+        SettingsRead sr = {
+                .s = {
+                        .echo_cancellation = -1,
+                        .auto_gain_control = -1,
+                        .noise_suppression = -1,
+                },
         };
-        _cleanup_free_ char *resize_mode = NULL, *facing_mode = NULL, *device_id = NULL, *group_id = NULL;
-        static const struct {
-                const char *key;
-                size_t offset;
-        } u32_keys[] = {
-                { "width", offsetof(MgTrackSettings, width) },
-                { "height", offsetof(MgTrackSettings, height) },
-                { "sampleRate", offsetof(MgTrackSettings, sample_rate) },
-                { "sampleSize", offsetof(MgTrackSettings, sample_size) },
-                { "channelCount", offsetof(MgTrackSettings, channel_count) },
-        }, double_keys[] = {
-                { "frameRate", offsetof(MgTrackSettings, frame_rate) },
-                { "aspectRatio", offsetof(MgTrackSettings, aspect_ratio) },
-                { "latency", offsetof(MgTrackSettings, latency) },
-        }, bool_keys[] = {
-                { "echoCancellation", offsetof(MgTrackSettings, echo_cancellation) },
-                { "autoGainControl", offsetof(MgTrackSettings, auto_gain_control) },
-                { "noiseSuppression", offsetof(MgTrackSettings, noise_suppression) },
-        };
+        const char *key;
         int r;
 
         r = sd_bus_message_enter_container(m, 'v', "a{sv}");
@@ -129,87 +190,27 @@ static int settings_read(MgTrack *t, sd_bus_message *m, MgError *err) {
                 return error_set_protocol(err, "track Settings is not an a{sv}");
         if (r < 0)
                 return error_set_protocol(err, "cannot read track Settings: %s", strerror(-r));
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return error_set_protocol(err, "cannot read track Settings: %s", strerror(-r));
-        for (;;) {
-                const char *key;
-                bool known = false;
-
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read track Settings: %s", strerror(-r));
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read_basic(m, 's', &key);
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read track Settings: %s", strerror(-r));
-
-                for (size_t i = 0; !known && i < ELEMENTSOF(u32_keys); i++)
-                        if (streq(key, u32_keys[i].key)) {
-                                double v;
-
-                                known = true;
-                                r = bus_read_number_variant(m, &v, NULL);
-                                if (r >= 0) {
-                                        uint32_t u = number_to_u32(v);
-
-                                        memcpy((uint8_t *) &s + u32_keys[i].offset, &u, sizeof(u));
-                                }
-                        }
-                for (size_t i = 0; !known && i < ELEMENTSOF(double_keys); i++)
-                        if (streq(key, double_keys[i].key)) {
-                                double v;
-
-                                known = true;
-                                r = bus_read_number_variant(m, &v, NULL);
-                                if (r >= 0)
-                                        memcpy((uint8_t *) &s + double_keys[i].offset, &v, sizeof(v));
-                        }
-                for (size_t i = 0; !known && i < ELEMENTSOF(bool_keys); i++)
-                        if (streq(key, bool_keys[i].key)) {
-                                int b;
-
-                                known = true;
-                                r = bus_read_typed_variant(m, "b", &b);
-                                if (r >= 0) {
-                                        b = !!b;
-                                        memcpy((uint8_t *) &s + bool_keys[i].offset, &b, sizeof(b));
-                                }
-                        }
-                if (!known) {
-                        if (streq(key, "resizeMode"))
-                                r = bus_read_string_variant(m, &resize_mode);
-                        else if (streq(key, "facingMode"))
-                                r = bus_read_string_variant(m, &facing_mode);
-                        else if (streq(key, "deviceId"))
-                                r = bus_read_string_variant(m, &device_id);
-                        else if (streq(key, "groupId"))
-                                r = bus_read_string_variant(m, &group_id);
-                        else
-                                r = sd_bus_message_skip(m, "v");
-                }
-                if (r == -ENOMEM)
-                        return error_set_errno(err, r, NULL);
-                if (r < 0)
-                        return error_set_protocol(err, "track setting '%s' has the wrong type", key);
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read track Settings: %s", strerror(-r));
-        }
-        r = sd_bus_message_exit_container(m);
+        r = bus_dict_read(m, read_setting, &sr, &key);
         if (r >= 0)
                 r = sd_bus_message_exit_container(m);
-        if (r < 0)
+        if (r < 0) {
+                free(sr.resize_mode);
+                free(sr.facing_mode);
+                free(sr.device_id);
+                free(sr.group_id);
+                if (r == -ENOMEM && key)
+                        return error_set_errno(err, r, NULL);
+                if (key)
+                        return error_set_protocol(err, "track setting '%s' has the wrong type", key);
                 return error_set_protocol(err, "cannot read track Settings: %s", strerror(-r));
+        }
 
         settings_reset(t);
-        t->settings = s;
-        t->settings_resize_mode = TAKE_PTR(resize_mode);
-        t->settings_facing_mode = TAKE_PTR(facing_mode);
-        t->settings_device_id = TAKE_PTR(device_id);
-        t->settings_group_id = TAKE_PTR(group_id);
+        t->settings = sr.s;
+        t->settings_resize_mode = sr.resize_mode;
+        t->settings_facing_mode = sr.facing_mode;
+        t->settings_device_id = sr.device_id;
+        t->settings_group_id = sr.group_id;
         settings_point_strings(t);
         return 0;
 }
@@ -224,75 +225,79 @@ static int read_bool_property(sd_bus_message *m, bool *ret) {
         return 0;
 }
 
-int track_update_properties(MgTrack *t, sd_bus_message *m, MgError *err) {
+static int read_capabilities_property(MgTrack *t, sd_bus_message *m) {
+        MgCapability *caps = NULL;
+        size_t n = 0;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        r = sd_bus_message_enter_container(m, 'v', "a{sv}");
         if (r < 0)
-                return error_set_protocol(err, "cannot read track properties: %s", strerror(-r));
-        for (;;) {
-                const char *key;
-
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read track properties: %s", strerror(-r));
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read_basic(m, 's', &key);
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read track properties: %s", strerror(-r));
-
-                if (streq(key, "Kind"))
-                        r = bus_read_string_variant(m, &t->kind);
-                else if (streq(key, "DeviceId"))
-                        r = bus_read_string_variant(m, &t->device_id);
-                else if (streq(key, "Label"))
-                        r = bus_read_string_variant(m, &t->label);
-                else if (streq(key, "GroupId"))
-                        r = bus_read_string_variant(m, &t->group_id);
-                else if (streq(key, "Muted"))
-                        r = read_bool_property(m, &t->muted);
-                else if (streq(key, "Enabled"))
-                        r = read_bool_property(m, &t->enabled);
-                else if (streq(key, "ReadyState")) {
-                        const char *state;
-
-                        r = bus_read_typed_variant(m, "s", &state);
-                        /* Ended (with its reason) may arrive after this; the callback waits for it. */
-                        if (r >= 0 && streq(state, "ended"))
-                                t->ended = true;
-                } else if (streq(key, "Settings")) {
-                        r = settings_read(t, m, err);
-                        if (r < 0)
-                                return r;
-                } else if (streq(key, "Capabilities")) {
-                        MgCapability *caps = NULL;
-                        size_t n = 0;
-
-                        r = sd_bus_message_enter_container(m, 'v', "a{sv}");
-                        if (r >= 0)
-                                r = bus_read_capabilities(m, &caps, &n);
-                        if (r >= 0) {
-                                capabilities_free(t->capabilities, t->n_capabilities);
-                                t->capabilities = caps;
-                                t->n_capabilities = n;
-                                r = sd_bus_message_exit_container(m);
-                        }
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r == -ENOMEM)
-                        return error_set_errno(err, r, NULL);
-                if (r < 0)
-                        return error_set_protocol(err, "track property '%s' is malformed", key);
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read track properties: %s", strerror(-r));
-        }
-        r = sd_bus_message_exit_container(m);
+                return r;
+        r = bus_read_capabilities(m, &caps, &n);
         if (r < 0)
-                return error_set_protocol(err, "cannot read track properties: %s", strerror(-r));
-        return 0;
+                return r;
+        capabilities_free(t->capabilities, t->n_capabilities);
+        t->capabilities = caps;
+        t->n_capabilities = n;
+        return sd_bus_message_exit_container(m);
+}
+
+/* Reading the properties of a track: Settings reports its own errors into err. */
+typedef struct PropertiesRead {
+        MgTrack *track;
+        MgError *err;
+        bool err_set;
+} PropertiesRead;
+
+static int read_property(sd_bus_message *m, const char *key, void *userdata) {
+        PropertiesRead *pr = userdata;
+        MgTrack *t = pr->track;
+        int r;
+
+        if (streq(key, "Kind"))
+                r = bus_read_string_variant(m, &t->kind);
+        else if (streq(key, "DeviceId"))
+                r = bus_read_string_variant(m, &t->device_id);
+        else if (streq(key, "Label"))
+                r = bus_read_string_variant(m, &t->label);
+        else if (streq(key, "GroupId"))
+                r = bus_read_string_variant(m, &t->group_id);
+        else if (streq(key, "Muted"))
+                r = read_bool_property(m, &t->muted);
+        else if (streq(key, "Enabled"))
+                r = read_bool_property(m, &t->enabled);
+        else if (streq(key, "ReadyState")) {
+                const char *state;
+
+                r = bus_read_typed_variant(m, "s", &state);
+                /* Ended (with its reason) may arrive after this; the callback waits for it. */
+                if (r >= 0 && streq(state, "ended"))
+                        t->ended = true;
+        } else if (streq(key, "Settings")) {
+                r = settings_read(t, m, pr->err);
+                pr->err_set = r < 0;
+        } else if (streq(key, "Capabilities"))
+                r = read_capabilities_property(t, m);
+        else
+                return 0;
+        return r < 0 ? r : 1;
+}
+
+int track_update_properties(MgTrack *t, sd_bus_message *m, MgError *err) {
+        PropertiesRead pr = { .track = t, .err = err };
+        const char *key;
+        int r;
+
+        r = bus_dict_read(m, read_property, &pr, &key);
+        if (r >= 0)
+                return 0;
+        if (pr.err_set)
+                return r;
+        if (r == -ENOMEM && key)
+                return error_set_errno(err, r, NULL);
+        if (key)
+                return error_set_protocol(err, "track property '%s' is malformed", key);
+        return error_set_protocol(err, "cannot read track properties: %s", strerror(-r));
 }
 
 static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {

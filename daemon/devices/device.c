@@ -16,28 +16,6 @@ struct DeviceRegistry {
         void *userdata;
 };
 
-static const char *const device_kind_table[_DEVICE_KIND_MAX] = {
-        [DEVICE_KIND_AUDIO] = "audioinput",
-        [DEVICE_KIND_VIDEO] = "videoinput",
-};
-
-static const char *const device_track_kind_table[_DEVICE_KIND_MAX] = {
-        [DEVICE_KIND_AUDIO] = "audio",
-        [DEVICE_KIND_VIDEO] = "video",
-};
-
-const char *device_kind_to_string(DeviceKind k) {
-        if ((unsigned) k >= _DEVICE_KIND_MAX)
-                return NULL;
-        return device_kind_table[k];
-}
-
-const char *device_kind_to_track_kind(DeviceKind k) {
-        if ((unsigned) k >= _DEVICE_KIND_MAX)
-                return NULL;
-        return device_track_kind_table[k];
-}
-
 Device *device_new(DeviceKind kind, const char *backend, const char *name, const DeviceOps *ops) {
         Device *d;
 

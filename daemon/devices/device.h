@@ -12,14 +12,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-typedef enum DeviceKind {
-        DEVICE_KIND_AUDIO, /* "audioinput" */
-        DEVICE_KIND_VIDEO, /* "videoinput" */
-        _DEVICE_KIND_MAX,
-} DeviceKind;
-
-const char *device_kind_to_string(DeviceKind k);       /* "audioinput" / "videoinput" */
-const char *device_kind_to_track_kind(DeviceKind k);   /* "audio" / "video" */
+#include "device-kind.h"
 
 /* Pixel formats the daemon delivers (V4L2 fourcc values). */
 #define FOURCC(a, b, c, d) \

@@ -33,8 +33,11 @@ def history(client, **filter):
 
 @pytest.fixture
 def env(daemon, polkit, clients, agents):
+    """The user at the seat: polkit lets them use devices and store an allow for their own apps
+    (org.mediagate.grant, auth_self_keep in the real policy)."""
     class Env:
         pass
+    polkit.SetAllowed(["org.mediagate.camera", "org.mediagate.microphone", "org.mediagate.grant"])
     e = Env()
     e.daemon, e.polkit, e.clients, e.agents = daemon, polkit, clients, agents
     e.client = clients()
@@ -86,14 +89,39 @@ def test_revoking_ends_a_live_stream_within_500_ms(env):
     stream.close()
 
 
-def test_revoking_leaves_allow_once_tracks_alone(env):
+def test_revoking_ends_an_allow_once_track_too(env):
+    """A user who revokes means "stop this app now", however it was allowed (issue: revoking did
+    not stop an allow-once capture)."""
     env.agents("allow-once")
     _, results = env.client.get_user_media(VIDEO)
     track = env.client.track(results["tracks"][0])
-    admin(env.client).SetGrant(APP, "", "camera", "allow", {})
     admin(env.client).RevokeGrant(APP, "", "camera", {})
-    run_until(lambda: False, 0.3)
-    assert track.ended == [] and track.prop("ReadyState") == "live"
+    assert run_until(lambda: track.ended == ["revoked"], 1)
+    assert track.prop("ReadyState") == "ended"
+    revoked = [e for e in history(env.client) if e[5] == "revoked"]
+    assert len(revoked) == 1 and revoked[0][7]["grants"] == "0" and revoked[0][7]["tracks"] == "1"
+
+
+def test_revoking_with_nothing_stored_or_live_is_recorded(env):
+    admin(env.client).RevokeGrant(APP, "", "microphone", {})
+    (event,) = history(env.client)
+    assert event[4:6] == ["microphone", "revoked"] and event[7]["tracks"] == "0"
+
+
+def test_storing_an_allow_for_oneself_needs_the_grant_action(env):
+    """Any program of the user could otherwise grant itself the camera: an allow needs polkit's
+    org.mediagate.grant; lowering access (deny, revoke) needs nothing."""
+    env.polkit.SetAllowed(["org.mediagate.camera", "org.mediagate.microphone"])
+    for decision, options in (("allow", {}), ("allow", {"seconds": dbus.UInt32(60)})):
+        with pytest.raises(dbus.DBusException) as e:
+            admin(env.client).SetGrant(APP, "", "camera", decision, dbus.Dictionary(options, signature="sv"))
+        assert dbus_error_name(e) == ACCESS_DENIED
+    assert grants(env.client) == []
+    admin(env.client).SetGrant(APP, "", "camera", "deny", {})
+    admin(env.client).RevokeGrant(APP, "", "camera", {})
+    env.polkit.SetAllowed(["org.mediagate.camera", "org.mediagate.microphone", "org.mediagate.grant"])
+    admin(env.client).SetGrant(APP, "", "camera", "allow", {})
+    assert [g[4] for g in grants(env.client)] == ["allow"]
 
 
 def test_a_stored_deny_ends_live_tracks(env):

@@ -990,7 +990,7 @@ MEDIACTL_APP = "host:" + os.path.realpath(MEDIACTL)
 @pytest.fixture
 def admin_env(env):
     env.polkit.SetAllowed(["org.mediagate.camera", "org.mediagate.microphone", "org.mediagate.mute",
-                           "org.mediagate.manage"])
+                           "org.mediagate.manage", "org.mediagate.grant"])
     return env
 
 

@@ -52,6 +52,9 @@ static void test_every_table_entry_is_served(void **state) {
                 const BusAuthEntry *e = &bus_authorization_table[j];
                 bool found = false;
 
+                /* The standard interfaces are served by sd-bus itself. */
+                if (startswith(e->interface, "org.freedesktop.DBus."))
+                        continue;
                 for (size_t i = 0; i < ELEMENTSOF(served) && !found; i++) {
                         if (!streq(served[i].interface, e->interface))
                                 continue;
@@ -61,16 +64,59 @@ static void test_every_table_entry_is_served(void **state) {
                 }
                 if (!found)
                         fail_msg("%s.%s is in the table but not served", e->interface, e->member);
-                if ((e->rule == BUS_AUTH_POLKIT || e->rule == BUS_AUTH_SELF_OR_POLKIT) != (e->action != NULL))
+                if ((e->rule == BUS_AUTH_POLKIT) != (e->action != NULL))
                         fail_msg("%s.%s: a polkit rule needs an action and only it has one", e->interface,
                                  e->member);
         }
+}
+
+static const sd_bus_vtable *served_vtable(const char *interface) {
+        for (size_t i = 0; i < ELEMENTSOF(served); i++)
+                if (streq(served[i].interface, interface))
+                        return served[i].vtable;
+        return NULL;
+}
+
+/* The gate judges Properties.Get by the property's entry and GetAll by the interface's first
+ * property entry: so the table must mark exactly the served properties, and the properties of
+ * one interface must share one rule. */
+static void test_properties_are_marked_and_share_a_rule(void **state) {
+        for (size_t j = 0; j < bus_authorization_table_size; j++) {
+                const BusAuthEntry *e = &bus_authorization_table[j], *first;
+                const sd_bus_vtable *v = served_vtable(e->interface);
+                bool is_property = false;
+
+                for (; v && v->type != _SD_BUS_VTABLE_END; v++)
+                        if (member_of(v) && streq(member_of(v), e->member))
+                                is_property = v->type == _SD_BUS_VTABLE_PROPERTY ||
+                                              v->type == _SD_BUS_VTABLE_WRITABLE_PROPERTY;
+                if (served_vtable(e->interface) && is_property != e->property)
+                        fail_msg("%s.%s: marked %s a property", e->interface, e->member, e->property ? "as" : "not as");
+                if (!e->property)
+                        continue;
+                first = bus_authorization_lookup_properties(e->interface);
+                assert_non_null(first);
+                if (first->rule != e->rule)
+                        fail_msg("%s.%s: every property of an interface needs the same rule", e->interface, e->member);
+        }
+}
+
+/* No property of ours is writable: the gate lists no Properties.Set. */
+static void test_no_writable_property_and_no_set(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(served); i++)
+                for (const sd_bus_vtable *v = served[i].vtable; v->type != _SD_BUS_VTABLE_END; v++)
+                        assert_int_not_equal(v->type, _SD_BUS_VTABLE_WRITABLE_PROPERTY);
+        assert_null(bus_authorization_lookup("org.freedesktop.DBus.Properties", "Set"));
+        assert_non_null(bus_authorization_lookup("org.freedesktop.DBus.Properties", "Get"));
+        assert_null(bus_authorization_lookup(NULL, "Ping"));
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_served_member_is_in_the_table),
                 cmocka_unit_test(test_every_table_entry_is_served),
+                cmocka_unit_test(test_properties_are_marked_and_share_a_rule),
+                cmocka_unit_test(test_no_writable_property_and_no_set),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

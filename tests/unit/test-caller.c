@@ -1,6 +1,7 @@
-/* Tests for caller.c: the cgroup, unit-name and .flatpak-info parsers (tables), the safe opening
- * of .flatpak-info in a fake root, identification of live, dead and reused pids, and credentials
- * from a private dbus-daemon (skipped with a message when there is none). */
+/* Tests for caller.c and app-id-parse.c: the cgroup, unit-name and .flatpak-info parsers
+ * (tables), the safe opening of .flatpak-info in a fake root, identification of live, dead and
+ * reused pids, and credentials from a private dbus-daemon (skipped with a message when there is
+ * none). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <sys/wait.h>
 #include <systemd/sd-event.h>
 
+#include "app-id-parse.h"
 #include "caller.h"
 #include "util.h"
 

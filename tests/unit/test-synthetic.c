@@ -1464,74 +1464,6 @@ static void test_testing_dbus(void **state) {
         free(introspection.text);
 }
 
-/* A caller of another uid is refused, and nothing happens (needs root to become nobody). */
-static void test_testing_dbus_access_denied(void **state) {
-        SyntheticFixture *fx = *state;
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *server = NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        char name[64];
-        int listener, fd, status;
-        sd_id128_t id;
-        pid_t pid;
-
-        if (geteuid() != 0)
-                skip();
-
-        snprintf(name, sizeof(name), "mediagate-test-synthetic-%d", (int) getpid());
-        memcpy(sa.sun_path + 1, name, strlen(name)); /* abstract: no file permissions in the way */
-        listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        assert_true(listener >= 0);
-        assert_int_equal(bind(listener, (struct sockaddr *) &sa, offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name)), 0);
-        assert_int_equal(listen(listener, 1), 0);
-
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                sd_bus_error e = SD_BUS_ERROR_NULL;
-                char address[128];
-                sd_bus *bus = NULL;
-                int ok;
-
-                if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
-                        _exit(2);
-                snprintf(address, sizeof(address), "unix:abstract=%s", name);
-                if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, address) < 0 || sd_bus_start(bus) < 0)
-                        _exit(3);
-                ok = sd_bus_call_method(bus, NULL, MG_OBJECT_PATH, MG_IFACE_TESTING, "RemoveDevice", &e, NULL, "s",
-                                        "microphone") < 0 && sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED);
-                _exit(ok ? 0 : 1);
-        }
-
-        fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        assert_true(fd >= 0);
-        close(listener);
-        assert_int_equal(sd_id128_randomize(&id), 0);
-        assert_int_equal(sd_bus_new(&server), 0);
-        assert_int_equal(sd_bus_set_fd(server, fd, fd), 0);
-        assert_int_equal(sd_bus_set_server(server, 1, id), 0);
-        assert_int_equal(sd_bus_attach_event(server, fx->event, 0), 0);
-        assert_int_equal(sd_bus_start(server), 0);
-        assert_int_equal(testing_dbus_register(server, fx->backend, &slot), 0);
-
-        for (int tries = 0;; tries++) {
-                pid_t w = waitpid(pid, &status, WNOHANG);
-
-                assert_true(w >= 0);
-                if (w == pid)
-                        break;
-                if (tries > 500) {
-                        (void) kill(pid, SIGKILL);
-                        (void) waitpid(pid, &status, 0);
-                        fail_msg("the unprivileged client did not finish");
-                }
-                (void) sd_event_run(fx->event, 10000);
-        }
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
-        assert_non_null(device_registry_find(fx->registry, SYNTHETIC_BACKEND, "microphone"));
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_valid),
@@ -1550,7 +1482,6 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_backend_add_remove, fixture_setup, fixture_teardown),
                 cmocka_unit_test(test_backend_limits_and_files),
                 cmocka_unit_test_setup_teardown(test_testing_dbus, fixture_setup, fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_testing_dbus_access_denied, fixture_setup, fixture_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

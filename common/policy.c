@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "caller.h"
+#include "app-id.h"
 #include "ini.h"
 #include "log.h"
 #include "origin.h"

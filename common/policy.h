@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "devices/device.h"
+#include "device-kind.h"
 #include "util.h"
 
 /* The policy directory

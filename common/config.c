@@ -13,6 +13,8 @@ void config_init(Config *c) {
                 .reveal_constraint_name = REVEAL_CONSTRAINT_EXPOSED,
                 .max_pending_per_connection = 16,
                 .max_pending_per_uid = 64,
+                .max_tracks_per_connection = 16,
+                .max_tracks_per_uid = 64,
         };
 }
 
@@ -138,6 +140,10 @@ static int on_assignment(const char *file, unsigned line, const char *section, c
                                          &c->max_pending_per_connection);
         } else if (streq(key, "MaxPendingRequestsPerUser")) {
                 return parse_unsigned_in(st, file, line, key, value, 1, 65536, &c->max_pending_per_uid);
+        } else if (streq(key, "MaxTracksPerConnection")) {
+                return parse_unsigned_in(st, file, line, key, value, 1, 1024, &c->max_tracks_per_connection);
+        } else if (streq(key, "MaxTracksPerUser")) {
+                return parse_unsigned_in(st, file, line, key, value, 1, 65536, &c->max_tracks_per_uid);
         } else {
                 log_warning("%s:%u: unknown key %s=, ignoring.", file, line, key);
                 return 0;

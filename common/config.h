@@ -29,6 +29,8 @@ typedef struct Config {
         char **indicator_leds;     /* "camera:/sys/.../brightness" or a path for both kinds */
         unsigned max_pending_per_connection;
         unsigned max_pending_per_uid;
+        unsigned max_tracks_per_connection; /* live tracks */
+        unsigned max_tracks_per_uid;
 } Config;
 
 #define DEFAULT_CONFIG_FILE SYSCONFDIR "/mediagate/mediagated.conf"
