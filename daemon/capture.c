@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "audio-processing-set.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "util.h"
@@ -28,6 +29,9 @@ struct Capture {
 
         CaptureSink *sinks;
         size_t n_sinks;
+
+        /* Audio: the processing the sinks asked for, once per combination of settings. */
+        AudioProcessingSet *processing;
 
         /* The mode the device runs in, or resumes in after a release. */
         CaptureFormat format;
@@ -148,15 +152,21 @@ static void sink_update_plan(CaptureSink *s, uint32_t src_fourcc, uint32_t src_w
 static void on_frame(Device *d, const Frame *f, void *userdata) {
         Capture *c = userdata;
 
+        /* Audio processing runs once per combination of settings in use, whatever the streams. */
+        if (d->kind == DEVICE_KIND_AUDIO)
+                audio_processing_set_process(c->processing, f, c->format.sample_rate, c->format.channels);
+
         /* Streams never call back from a push, so the list stays as it is while we walk it. */
         for (CaptureSink *s = c->sinks; s; s = s->next) {
+                const Frame *processed;
+
                 if (!s->stream)
                         continue;
                 if (d->kind == DEVICE_KIND_VIDEO) {
                         sink_update_plan(s, f->fourcc, f->width, f->height, f->stride);
                         stream_push_video(s->stream, f, s->plan);
-                } else
-                        stream_push_audio(s->stream, f, c->format.channels);
+                } else if ((processed = audio_processing_set_output(c->processing, &s->req.processing, f)))
+                        stream_push_audio(s->stream, processed, c->format.channels);
         }
 }
 
@@ -377,6 +387,7 @@ static Capture *capture_free(Capture *c) {
         c->running = false;
         update_live(c);
 
+        audio_processing_set_free(c->processing);
         sd_event_source_disable_unref(c->release_timer);
         sd_event_source_disable_unref(c->error_event);
         sd_event_unref(c->event);
@@ -397,6 +408,10 @@ static int capture_new(Device *d, Capture **ret) {
         c = calloc(1, sizeof(Capture));
         if (!c)
                 return -ENOMEM;
+        if (d->kind == DEVICE_KIND_AUDIO && audio_processing_set_new(&c->processing) < 0) {
+                free(c);
+                return -ENOMEM;
+        }
         c->device = device_ref(d);
         c->event = sd_event_ref(event);
         c->next = captures;
@@ -546,6 +561,7 @@ int capture_sink_new(Device *d, const CaptureSinkRequest *req, CaptureSink **ret
         s->next = c->sinks;
         c->sinks = s;
         c->n_sinks++;
+        audio_processing_set_add_user(c->processing, &req->processing);
         capture_disarm_release(c);
         *ret = TAKE_PTR(s);
         return 0;
@@ -569,6 +585,7 @@ CaptureSink *capture_sink_free(CaptureSink *s) {
                         c->n_sinks--;
                         break;
                 }
+        audio_processing_set_remove_user(c->processing, &s->req.processing);
         scale_plan_free(s->plan);
         free(s);
 
@@ -618,6 +635,8 @@ int capture_sink_reconfigure(CaptureSink *s, const CaptureSinkRequest *req) {
         if (r < 0)
                 return r;
 
+        audio_processing_set_remove_user(c->processing, &s->req.processing);
+        audio_processing_set_add_user(c->processing, &req->processing);
         s->req = *req;
         if (c->device->kind == DEVICE_KIND_VIDEO)
                 sink_update_plan(s, c->format.fourcc, c->format.width, c->format.height,

@@ -66,6 +66,10 @@ void track_end(Track *t, TrackEndReason reason);
 void track_set_enabled(Track *t, bool enabled);
 void track_set_muted(Track *t, bool muted);
 
+/* What the capture fan-out must give a track with these settings. */
+typedef struct CaptureSinkRequest CaptureSinkRequest;
+void track_sink_request_from_settings(const SelectedSettings *s, CaptureSinkRequest *ret);
+
 /* Candidate of this track's device for the constraint engine, with the caller's ids. */
 ConstraintCandidate track_candidate(const Track *t);
 
