@@ -16,8 +16,10 @@ typedef void (*frame_worker_run_t)(void *job, void *userdata);
  * never holds the loop for long. */
 typedef void (*frame_worker_done_t)(void *job, void *userdata);
 
-/* name: the thread's name (at most 15 bytes), as ps and /proc show it. */
-int frame_worker_new(sd_event *event, const char *name, size_t capacity, frame_worker_run_t run,
+/* name: the thread's name (at most 15 bytes), as ps and /proc show it. nice: how much lower
+than the event loop's the thread's scheduling priority is (0 to 19), so that when the CPU is
+scarce the bus and the streams come first. */
+int frame_worker_new(sd_event *event, const char *name, int nice, size_t capacity, frame_worker_run_t run,
                      frame_worker_done_t done, void *userdata, FrameWorker **ret);
 
 /* Queue a job. -ENOBUFS when capacity jobs are in the worker already (queued, running, or done

@@ -111,7 +111,8 @@ int mjpeg_stage_new(sd_event *event, const char *thread_name, uint32_t width, ui
 
         r = mjpeg_decoder_new(&s->decoder);
         if (r >= 0)
-                r = frame_worker_new(event, thread_name, MJPEG_STAGE_SLOTS, decode, decoded, s, &s->worker);
+                r = frame_worker_new(event, thread_name, MJPEG_STAGE_NICE, MJPEG_STAGE_SLOTS, decode, decoded, s,
+                                     &s->worker);
         if (r < 0) {
                 mjpeg_stage_free(s);
                 return r;
@@ -147,6 +148,8 @@ int mjpeg_stage_submit(MjpegStage *s, const uint8_t *jpeg, size_t size, const Fr
                         slot = &s->slots[i];
         if (!slot) {
                 s->stats.dropped++;
+                log_debug("JPEG decoder behind by %d frames, dropping frame %" PRIu64 ".", MJPEG_STAGE_SLOTS,
+                          meta->sequence);
                 return -ENOBUFS;
         }
 

@@ -22,6 +22,9 @@
  * absorbed before a frame is dropped. Decoded pictures are allocated as the backlog needs
  * them, so a capture that keeps up holds two or three. */
 #define MJPEG_STAGE_SLOTS 8
+/* The decoding thread runs at the event loop's priority: it is on every frame's path, and a
+ * thread below it falls behind on a busy machine and drops frames (frame-worker.h). */
+#define MJPEG_STAGE_NICE 0
 
 typedef struct MjpegStage MjpegStage;
 

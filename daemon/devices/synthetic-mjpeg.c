@@ -115,7 +115,8 @@ int synthetic_mjpeg_new(sd_event *event, const char *name, uint32_t width, uint3
         }
         if (r >= 0) {
                 snprintf(thread, sizeof thread, "mg-enc-%s", name);
-                r = frame_worker_new(event, thread, SYNTHETIC_MJPEG_ENCODE_SLOTS, encode, encoded, m, &m->worker);
+                r = frame_worker_new(event, thread, SYNTHETIC_MJPEG_ENCODER_NICE, SYNTHETIC_MJPEG_ENCODE_SLOTS, encode,
+                                     encoded, m, &m->worker);
         }
         if (r < 0) {
                 synthetic_mjpeg_free(m);

@@ -14,6 +14,9 @@
 /* Frames drawn and encoded ahead at most; a tick finding them all busy is skipped, as a camera
  * that cannot keep up skips a frame (the sequence counts only frames sent). */
 #define SYNTHETIC_MJPEG_ENCODE_SLOTS 4
+/* The camera's encoder stands for hardware of its own: on the daemon's CPU it gives way to
+ * everything else the daemon does (frame-worker.h). */
+#define SYNTHETIC_MJPEG_ENCODER_NICE 8
 
 typedef struct SyntheticMjpeg SyntheticMjpeg;
 

@@ -132,7 +132,9 @@ static void write_stamp(uint8_t *p, const Frame *f) {
 
 static void video_tick(Device *d, SyntheticDevice *s) {
         const CaptureFormat *fmt = &d->format;
-        uint64_t now = now_nsec();
+        /* Taken when its tick was due, as a sensor's clock would stamp it, not when the event
+         * loop got round to it: the frames keep their pace however the loop was held up. */
+        uint64_t now = tick_usec(s, s->tick) * 1000;
         Frame f;
         int r;
 

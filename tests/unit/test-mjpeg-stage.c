@@ -10,6 +10,9 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,7 +73,7 @@ static void test_worker(void **state) {
         bool named = false;
 
         assert_int_equal(sd_event_new(&e), 0);
-        assert_int_equal(frame_worker_new(e, "mg-test-worker", 6, job_run, job_done, &t, &t.worker), 0);
+        assert_int_equal(frame_worker_new(e, "mg-test-worker", 5, 6, job_run, job_done, &t, &t.worker), 0);
         for (unsigned i = 0; i < 8; i++)
                 jobs[i] = (Job) { .index = i, .delay_ms = i == 0 ? 50 : 1 };
         for (unsigned i = 0; i < 6; i++)
@@ -114,7 +117,7 @@ static void test_worker_free(void **state) {
         for (unsigned i = 0; i < 4; i++)
                 jobs[i] = (Job) { .index = i, .delay_ms = 5 };
 
-        assert_int_equal(frame_worker_new(e, "mg-test-free", 4, job_run, job_done, &t, &t.worker), 0);
+        assert_int_equal(frame_worker_new(e, "mg-test-free", 0, 4, job_run, job_done, &t, &t.worker), 0);
         for (unsigned i = 0; i < 4; i++)
                 assert_int_equal(frame_worker_submit(t.worker, &jobs[i]), 0);
         t.worker = frame_worker_free(t.worker);
@@ -123,7 +126,7 @@ static void test_worker_free(void **state) {
         assert_int_equal(t.n_done, 0);
 
         t.free_in_done = true;
-        assert_int_equal(frame_worker_new(e, "mg-test-free", 4, job_run, job_done, &t, &t.worker), 0);
+        assert_int_equal(frame_worker_new(e, "mg-test-free", 0, 4, job_run, job_done, &t, &t.worker), 0);
         for (unsigned i = 0; i < 4; i++)
                 assert_int_equal(frame_worker_submit(t.worker, &jobs[i]), 0);
         run_until(e, &t.finished, 2000);
@@ -131,6 +134,65 @@ static void test_worker_free(void **state) {
         for (unsigned i = 0; i < 50; i++)
                 assert_true(sd_event_run(e, 1000) >= 0);
         assert_int_equal(t.n_done, 1);
+}
+
+/* A backlog of done jobs never holds another event source of the loop (the bus) for more than
+ * one job: the worker hands back one job per loop iteration, and sd-event serves the source that
+ * has been waiting longer first. */
+typedef struct Order {
+        unsigned dispatches;
+        unsigned bus_at; /* dispatch number at which the bus was served */
+        atomic_uint ran;
+} Order;
+
+static void counting_run(void *job, void *userdata) {
+        Order *o = userdata;
+
+        atomic_fetch_add(&o->ran, 1);
+}
+
+static void counting_done(void *job, void *userdata) {
+        Order *o = userdata;
+
+        o->dispatches++;
+}
+
+static int on_bus(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Order *o = userdata;
+        uint64_t v;
+
+        assert_int_equal(read(fd, &v, sizeof v), sizeof v);
+        o->bus_at = ++o->dispatches;
+        return 0;
+}
+
+static void test_worker_backlog_yields(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(sd_event_source_unrefp) sd_event_source *bus = NULL;
+        FrameWorker *w = NULL;
+        Order o = {};
+        Job jobs[8];
+        int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        uint64_t one = 1;
+
+        assert_true(fd >= 0);
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(sd_event_add_io(e, &bus, fd, EPOLLIN, on_bus, &o), 0);
+        assert_int_equal(frame_worker_new(e, "mg-test-order", 0, 8, counting_run, counting_done, &o, &w), 0);
+        for (unsigned i = 0; i < 8; i++)
+                assert_int_equal(frame_worker_submit(w, &jobs[i]), 0);
+        /* All eight done before the loop looks, then a bus message arrives. */
+        for (unsigned i = 0; i < 2000 && atomic_load(&o.ran) < 8; i++)
+                usleep(1000);
+        assert_int_equal(atomic_load(&o.ran), 8);
+        assert_int_equal(write(fd, &one, sizeof one), sizeof one);
+
+        while (o.dispatches < 9)
+                assert_true(sd_event_run(e, 1000 * 1000) > 0);
+        print_message("the bus was served at dispatch %u of 9\n", o.bus_at);
+        assert_true(o.bus_at <= 2);
+        frame_worker_free(w);
+        close(fd);
 }
 
 /* ---- the stage ---- */
@@ -275,6 +337,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_worker),
                 cmocka_unit_test(test_worker_free),
+                cmocka_unit_test(test_worker_backlog_yields),
                 cmocka_unit_test(test_stage),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
