@@ -137,8 +137,17 @@ $(BUILD)/bench/%: tests/bench/%.c tests/bench/common.c tests/bench/common.h $(LI
 	$(CC) $(CLIENT_CFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/common/util.o \
 		-L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS) -lpthread
 
+# The daemon-side benchmark of tests/bench/media-processing.c (MJPEG decoding, audio processing)
+# runs the daemon's own modules in-process: it links the daemon's archive, not the library;
+# tests/bench/run-media-processing prints its rows.
+MEDIA_BENCH := $(BUILD)/bench/media-processing
+$(MEDIA_BENCH): tests/bench/media-processing.c tests/bench/common.c tests/bench/common.h $(BUILD)/libmediagated.a \
+		| $(BUILD)/bench
+	$(CC) $(DAEMON_CFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/libmediagated.a \
+		$(DAEMON_LIBS) $(call pc_libs,libv4lconvert)
+
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_PROGS)
+	@$(MAKE) --no-print-directory all $(BENCH_PROGS) $(MEDIA_BENCH)
 	@tests/bench/run
 
 demo: deps
