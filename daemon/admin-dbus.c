@@ -9,11 +9,13 @@
 #include "capture.h"
 #include "grants.h"
 #include "history.h"
+#include "history-events.h"
 #include "log.h"
 #include "origin.h"
 #include "track.h"
 #include "mediagate-names.h"
 #include "mute.h"
+#include "policy-reload.h"
 #include "util.h"
 
 /* "" means no origin; anything else must be a well-formed, secure origin. */
@@ -435,7 +437,7 @@ static int method_reload_policy(sd_bus_message *message, void *userdata, sd_bus_
         Manager *m = userdata;
         int r;
 
-        r = manager_reload_policy(m);
+        r = policy_reload(m);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(message, NULL);

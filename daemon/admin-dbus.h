@@ -4,7 +4,7 @@
 #include <systemd/sd-bus.h>
 
 #include "admin-access.h"
-#include "manager.h"
+#include "manager-state.h"
 
 int admin_dbus_register(Manager *m);
 

@@ -203,100 +203,115 @@ static void cgroup_path_unit(const char *path, size_t len, const char **ret, siz
         }
 }
 
+/* The findings of a cgroup file so far; `seen` holds the hierarchy ids met, to catch forged
+ * duplicate lines. */
+typedef struct CgroupIds {
+        char *snap, *app;
+        char seen[64];
+} CgroupIds;
+
+/* cgroup v1: snap-confine puts each snap into the freezer's /snap.<name>. */
+static int cgroup_freezer_path(CgroupIds *ids, const char *path, size_t path_len) {
+        const char *last = (const char *) memrchr(path, '/', path_len) + 1;
+        size_t last_len = path_len - (size_t) (last - path);
+        char *id;
+
+        if (last_len <= 5 || memcmp(last, "snap.", 5) != 0 || !app_id_snap_name_is_valid_n(last + 5, last_len - 5))
+                return 0;
+        if (asprintf(&id, "%.*s", (int) last_len, last) < 0)
+                return -ENOMEM;
+        return found(&ids->snap, id);
+}
+
+/* The systemd hierarchy: a snap's unit anywhere, an app unit of the user manager. */
+static int cgroup_systemd_path(CgroupIds *ids, const char *path, size_t path_len) {
+        _cleanup_free_ char *u = NULL;
+        const char *unit;
+        size_t unit_len;
+        bool user;
+        char *id;
+        int r;
+
+        cgroup_path_unit(path, path_len, &unit, &unit_len, &user);
+        if (!unit)
+                return 0;
+        r = snap_id_from_unit_name(unit, unit_len, &id);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0)
+                return found(&ids->snap, id);
+        if (!user)
+                return 0;
+
+        u = strndup(unit, unit_len);
+        if (!u)
+                return -ENOMEM;
+        r = app_id_from_unit_name(u, &id);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        return found(&ids->app, id);
+}
+
+/* One line: "<hierarchy-id>:<controllers>:<path>"; the path may itself contain ':'. */
+static int cgroup_line(CgroupIds *ids, const char *line, size_t len) {
+        const char *c1, *c2, *path;
+        size_t ctl_len, path_len;
+        unsigned long hid;
+        int r;
+
+        c1 = memchr(line, ':', len);
+        c2 = c1 ? memchr(c1 + 1, ':', len - (size_t) (c1 + 1 - line)) : NULL;
+        if (!c1 || !c2 || c1 == line)
+                return -EBADMSG;
+        for (const char *p = line; p < c1; p++)
+                if (!isdigit((unsigned char) *p))
+                        return -EBADMSG;
+        hid = strtoul(line, NULL, 10);
+        if (hid < sizeof ids->seen) {
+                if (ids->seen[hid])
+                        return -EBADMSG;
+                ids->seen[hid] = 1;
+        }
+        path = c2 + 1;
+        path_len = len - (size_t) (path - line);
+        if (path_len == 0 || path[0] != '/')
+                return -EBADMSG;
+        ctl_len = (size_t) (c2 - c1 - 1);
+
+        if (controllers_contain(c1 + 1, ctl_len, "freezer")) {
+                r = cgroup_freezer_path(ids, path, path_len);
+                if (r < 0)
+                        return r;
+        }
+        if ((hid == 0 && ctl_len == 0) || controllers_contain(c1 + 1, ctl_len, "name=systemd"))
+                return cgroup_systemd_path(ids, path, path_len);
+        return 0;
+}
+
 int app_id_from_cgroup(const char *contents, char **ret) {
         _cleanup_free_ char *snap = NULL, *app = NULL;
-        char seen[64] = {}; /* hierarchy ids seen, to catch forged duplicate lines */
-        int r;
+        CgroupIds ids = {};
+        int r = 0;
 
         if (!contents)
                 return -EINVAL;
 
-        for (const char *line = contents; *line;) {
+        for (const char *line = contents; *line && r >= 0;) {
                 const char *nl = strchr(line, '\n');
                 size_t len = nl ? (size_t) (nl - line) : strlen(line);
-                const char *c1, *c2, *path, *unit;
-                size_t ctl_len, path_len, unit_len;
-                unsigned long hid;
-                bool systemd, freezer, user;
-                char *id;
 
-                if (len == 0) {
-                        if (!nl)
-                                break;
-                        line = nl + 1;
-                        continue;
-                }
-
-                /* "<hierarchy-id>:<controllers>:<path>"; the path may itself contain ':'. */
-                c1 = memchr(line, ':', len);
-                c2 = c1 ? memchr(c1 + 1, ':', len - (size_t) (c1 + 1 - line)) : NULL;
-                if (!c1 || !c2 || c1 == line)
-                        return -EBADMSG;
-                for (const char *p = line; p < c1; p++)
-                        if (!isdigit((unsigned char) *p))
-                                return -EBADMSG;
-                hid = strtoul(line, NULL, 10);
-                if (hid < sizeof seen) {
-                        if (seen[hid])
-                                return -EBADMSG;
-                        seen[hid] = 1;
-                }
-                path = c2 + 1;
-                path_len = len - (size_t) (path - line);
-                if (path_len == 0 || path[0] != '/')
-                        return -EBADMSG;
-                ctl_len = (size_t) (c2 - c1 - 1);
-
-                systemd = (hid == 0 && ctl_len == 0) ||
-                          controllers_contain(c1 + 1, ctl_len, "name=systemd");
-                freezer = controllers_contain(c1 + 1, ctl_len, "freezer");
-
-                if (freezer) {
-                        /* cgroup v1: snap-confine puts each snap into the freezer's /snap.<name>. */
-                        const char *last = memrchr(path, '/', path_len) + 1;
-                        size_t last_len = path_len - (size_t) (last - path);
-
-                        if (last_len > 5 && memcmp(last, "snap.", 5) == 0 &&
-                            app_id_snap_name_is_valid_n(last + 5, last_len - 5)) {
-                                if (asprintf(&id, "%.*s", (int) last_len, last) < 0)
-                                        return -ENOMEM;
-                                r = found(&snap, id);
-                                if (r < 0)
-                                        return r;
-                        }
-                }
-
-                if (systemd) {
-                        cgroup_path_unit(path, path_len, &unit, &unit_len, &user);
-                        if (unit) {
-                                r = snap_id_from_unit_name(unit, unit_len, &id);
-                                if (r == -ENOMEM)
-                                        return r;
-                                if (r >= 0) {
-                                        r = found(&snap, id);
-                                        if (r < 0)
-                                                return r;
-                                } else if (user) {
-                                        _cleanup_free_ char *u = strndup(unit, unit_len);
-
-                                        if (!u)
-                                                return -ENOMEM;
-                                        r = app_id_from_unit_name(u, &id);
-                                        if (r == -ENOMEM)
-                                                return r;
-                                        if (r >= 0) {
-                                                r = found(&app, id);
-                                                if (r < 0)
-                                                        return r;
-                                        }
-                                }
-                        }
-                }
-
+                if (len > 0)
+                        r = cgroup_line(&ids, line, len);
                 if (!nl)
                         break;
                 line = nl + 1;
         }
+        snap = ids.snap;
+        app = ids.app;
+        if (r < 0)
+                return r;
 
         /* A snap's confinement is set up by root; an app unit is chosen by the launcher. */
         if (snap) {

@@ -77,7 +77,7 @@ static int polkit_rule(BusGate *g, sd_bus_message *message, const char *action) 
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = polkit_verify_method(message, action, &g->manager->polkit_registry, &error);
+        r = polkit_verify_method(g->manager->polkit, message, action, &error);
         if (r < 0)
                 return refuse_with(message, r, &error);
         return r == 0 ? 1 : 0; /* 0: parked until polkit answers; 1: authorized, pass */

@@ -6,7 +6,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "manager.h"
+#include "manager-state.h"
 
 /* The connection that owns the object of `interface` at `path` (a request or a track), or NULL
  * when there is none (the bus then answers UnknownObject). */

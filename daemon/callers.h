@@ -5,7 +5,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "manager.h"
+#include "manager-state.h"
 
 /* Runs with the identified caller. Returns like a method handler: < 0 (with error set or as
  * an errno) makes the caller reply with that error; >= 0 means it replied itself. */

@@ -26,6 +26,7 @@ struct ConsentRegistry {
 };
 
 struct Prompt {
+        unsigned n_ref;
         Agent *agent; /* NULL once the prompt is over */
         sd_bus *bus;
         char *request_id;
@@ -34,7 +35,7 @@ struct Prompt {
         sd_event_source *timeout;
         prompt_callback_t cb;
         void *userdata;
-        bool dispatching; /* in the callback: freed by prompt_complete() afterwards */
+        bool done; /* answered or withdrawn: the callback never runs (again) */
         Prompt *prev, *next; /* in agent->prompts */
 };
 
@@ -89,8 +90,6 @@ static void prompt_detach(Prompt *p) {
 }
 
 static Prompt *prompt_free(Prompt *p) {
-        if (!p)
-                return NULL;
         prompt_detach(p);
         sd_bus_unref(p->bus);
         free(p->request_id);
@@ -98,7 +97,12 @@ static Prompt *prompt_free(Prompt *p) {
         free(p);
         return NULL;
 }
-DEFINE_CLEANUP_FUNC(Prompt, prompt_free);
+Prompt *prompt_unref(Prompt *p) {
+        if (!p || --p->n_ref > 0)
+                return NULL;
+        return prompt_free(p);
+}
+DEFINE_CLEANUP_FUNC(Prompt, prompt_unref);
 
 /* Agent.Cancel(request_id), not waiting for an answer: a dead or stuck agent must not hold
  * anything up, and there is nothing to do with its reply. */
@@ -121,12 +125,13 @@ static void prompt_send_cancel(Prompt *p) {
                                 p->agent->unique_name);
 }
 
-/* The one way a prompt ends with its callback: detach, tell, free. */
+/* The one way a prompt ends with its callback: detach, tell, drop consent.c's reference (held
+ * until the callback returned, so that the asker may drop its own from within it). */
 static void prompt_complete(Prompt *p, int error, const PromptResult *result) {
+        p->done = true;
         prompt_detach(p);
-        p->dispatching = true;
         p->cb(error, result, p->userdata);
-        prompt_free(p);
+        prompt_unref(p);
 }
 
 static void prompt_dismiss(Prompt *p) {
@@ -184,10 +189,13 @@ static int on_prompt_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
 Prompt *prompt_cancel(Prompt *p) {
         if (!p)
                 return NULL;
-        if (p->dispatching)
-                return NULL; /* answered: prompt_complete() frees it when the callback returns */
-        prompt_send_cancel(p);
-        return prompt_free(p);
+        if (!p->done) {
+                p->done = true;
+                prompt_send_cancel(p);
+                prompt_detach(p);
+                prompt_unref(p); /* consent.c's reference: the prompt is over */
+        }
+        return prompt_unref(p);
 }
 
 /* Agents */
@@ -450,7 +458,7 @@ static int append_devices(sd_bus_message *call, const PromptDevice *devices, siz
 int consent_prompt(Manager *m, uid_t uid, const char *request_id, const PromptDetails *details,
                    prompt_callback_t cb, void *userdata, Prompt **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
-        _cleanup_(prompt_freep) Prompt *p = NULL;
+        _cleanup_(prompt_unrefp) Prompt *p = NULL;
         Agent *a;
         int r;
 
@@ -458,11 +466,12 @@ int consent_prompt(Manager *m, uid_t uid, const char *request_id, const PromptDe
                 return -EINVAL;
         a = agent_for_uid(m->consent, uid);
         if (!a)
-                return -ENOENT;
+                return PROMPT_NO_AGENT;
 
         p = calloc(1, sizeof(Prompt));
         if (!p)
                 return -ENOMEM;
+        p->n_ref = 1;
         p->bus = sd_bus_ref(m->bus);
         p->cb = cb;
         p->userdata = userdata;
@@ -509,6 +518,8 @@ int consent_prompt(Manager *m, uid_t uid, const char *request_id, const PromptDe
                         return r;
         }
 
+        /* Open: consent.c's own reference, until the prompt is over. */
+        p->n_ref++;
         p->agent = a;
         p->next = a->prompts;
         if (a->prompts)
@@ -516,7 +527,7 @@ int consent_prompt(Manager *m, uid_t uid, const char *request_id, const PromptDe
         a->prompts = p;
         log_debug("Asked the consent agent %s %s about %s.", a->unique_name, a->object_path, request_id);
         *ret = TAKE_PTR(p);
-        return 0;
+        return PROMPT_SENT;
 }
 
 /* Answers */

@@ -9,7 +9,7 @@
 #include <systemd/sd-bus.h>
 
 #include "caller.h"
-#include "manager.h"
+#include "manager-state.h"
 
 /* Agents allowed at once: per uid, and in all. */
 #define CONSENT_AGENTS_PER_UID_MAX 8
@@ -57,9 +57,9 @@ void prompt_result_done(PromptResult *result);
 /* The agent's answer: error < 0 when there is none: -ETIMEDOUT (the configured prompt timeout
  * passed; the agent was sent Cancel), -EBADMSG (the answer was malformed: fail closed). An agent
  * that answers with a D-Bus error, unregisters, or leaves the bus gives DECISION_DISMISSED with
- * error 0. result is borrowed for the call. The Prompt is freed by consent.c as soon as the
- * callback returns: forget the pointer in the callback. Never called after prompt_cancel(), nor
- * from within consent_prompt(). */
+ * error 0. result is borrowed for the call. Called once, never after prompt_cancel(), nor from
+ * within consent_prompt(). consent.c holds its own reference while the callback runs: the asker
+ * may drop its reference (prompt_unref() or prompt_cancel()) from within it. */
 typedef void (*prompt_callback_t)(int error, const PromptResult *result, void *userdata);
 
 typedef struct Prompt Prompt;
@@ -89,16 +89,22 @@ bool consent_has_agent(Manager *m, uid_t uid);
 /* Ask the agent that serves uid (its most recent own agent, else the most recent agent of uid 0)
  * about a request. Every string of details is sanitized first (sanitize.h: sanitize_app_id(),
  * _origin(), _reason(), _label() give exactly what is shown; device ids and kinds are capped like
- * app ids). The call waits m->config.prompt_timeout_usec when
- * it is not 0, else for as long as it takes. Returns 0 with *ret set, -ENOENT when no agent
- * serves uid (NotAllowedError "no consent agent"), other errors when the call could not be sent
- * (the callback is then never called). */
+ * app ids). The call waits m->config.prompt_timeout_usec when it is not 0, else for as long as it
+ * takes. Returns PROMPT_SENT with *ret holding the asker's reference, PROMPT_NO_AGENT when no agent
+ * serves uid (NotAllowedError "no consent agent"), or a negative errno when the call could not be
+ * sent (the callback is then never called). */
+typedef enum PromptSent {
+        PROMPT_SENT,
+        PROMPT_NO_AGENT,
+} PromptSent;
 int consent_prompt(Manager *m, uid_t uid, const char *request_id, const PromptDetails *details,
                    prompt_callback_t cb, void *userdata, Prompt **ret);
 
-/* Withdraw: the agent is sent Cancel(request_id) (no reply awaited), the prompt is freed, the
- * callback does not run. NULL is fine; not to be called from within the prompt's own callback. */
+/* Withdraw an open prompt: the agent is sent Cancel(request_id) (no reply awaited) and the callback
+ * does not run. Drops the asker's reference; NULL is fine, and so is a prompt already over. */
 Prompt *prompt_cancel(Prompt *p);
+/* Drop the asker's reference without withdrawing anything (for a prompt that is over). */
+Prompt *prompt_unref(Prompt *p);
 
 /* The connection left the bus: its agents go, their open prompts complete as DECISION_DISMISSED. */
 void consent_peer_gone(Manager *m, const char *unique_name);

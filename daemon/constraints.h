@@ -1,11 +1,17 @@
-/* The constraint engine: parses getUserMedia()/applyConstraints() constraints out of a bus
- * message and runs SelectSettings over candidate devices (constraints.md). Pure: no bus, no devices opened. */
+/* The constraints of getUserMedia() and applyConstraints() as plain C (constraints.md): the
+ * constrainable properties, one constraint set, a track's basic and advanced sets, the candidates
+ * SelectSettings chooses among and the settings it chooses. Pure: no bus, no devices opened.
+ *
+ * The engine around it, one concern a file: constraints-parse (reading constraints),
+ * constraints-fitness (the fitness distance), constraints-region (crop-and-scale regions),
+ * constraints-select (SelectSettings), constraints-settings (what getSettings() and
+ * getCapabilities() show), and constraints-bus, the only one that knows sd_bus_message. */
 #pragma once
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <systemd/sd-bus.h>
 
 #include "devices/device.h"
 
@@ -23,29 +29,94 @@
  * bound of the frameRate capability. */
 #define CONSTRAINTS_MIN_DECIMATED_FRAME_RATE 1.0
 
-typedef struct TrackConstraints TrackConstraints; /* one MediaTrackConstraints: basic set + advanced sets */
+/* The constrainable properties that may select a device, in the fixed order constraints.md
+ * names the failing constraint in. */
+typedef enum ConstraintId {
+        CONSTRAINT_DEVICE_ID,
+        CONSTRAINT_GROUP_ID,
+        CONSTRAINT_FACING_MODE,
+        CONSTRAINT_RESIZE_MODE,
+        CONSTRAINT_WIDTH,
+        CONSTRAINT_HEIGHT,
+        CONSTRAINT_ASPECT_RATIO,
+        CONSTRAINT_FRAME_RATE,
+        CONSTRAINT_SAMPLE_RATE,
+        CONSTRAINT_SAMPLE_SIZE,
+        CONSTRAINT_ECHO_CANCELLATION,
+        CONSTRAINT_AUTO_GAIN_CONTROL,
+        CONSTRAINT_NOISE_SUPPRESSION,
+        CONSTRAINT_LATENCY,
+        CONSTRAINT_CHANNEL_COUNT,
+        _CONSTRAINT_MAX,
+} ConstraintId;
 
-typedef struct MediaStreamConstraints {
-        bool audio; /* audio requested */
-        bool video;
-        TrackConstraints *audio_constraints; /* NULL when requested as plain `true` or not requested */
-        TrackConstraints *video_constraints;
-} MediaStreamConstraints;
+typedef enum ConstraintType {
+        CONSTRAINT_TYPE_WHOLE,   /* WebIDL [Clamp] unsigned long */
+        CONSTRAINT_TYPE_DOUBLE,
+        CONSTRAINT_TYPE_STRING,  /* DOMString or sequence<DOMString> */
+        CONSTRAINT_TYPE_BOOLEAN,
+} ConstraintType;
 
-/* Parse GetUserMedia's first argument. m is positioned at the a{sv}; on success it is consumed.
- * Returns 0, or -EINVAL for a TypeError with *ret_message set to a human readable reason
- * (e.g. "constraint 'width' has wrong type 's'", "nothing requested", "nesting too deep"),
- * -ENOMEM, or another negative errno if reading the message fails. Unknown top-level keys are
- * ignored; nothing requested at all ({}, both false, only unknown keys) is a TypeError. */
-int media_stream_constraints_parse(sd_bus_message *m, MediaStreamConstraints **ret, char **ret_message);
-MediaStreamConstraints *media_stream_constraints_free(MediaStreamConstraints *c);
-static inline void media_stream_constraints_freep(MediaStreamConstraints **c) {
-        if (*c)
-                media_stream_constraints_free(*c);
-}
+typedef struct ConstraintDef {
+        const char *name;
+        ConstraintType type;
+        unsigned kinds; /* 1 << DeviceKind for each kind the property belongs to */
+} ConstraintDef;
 
-/* Parse one MediaTrackConstraints a{sv} for `kind` (Track.ApplyConstraints). Same errors. */
-int track_constraints_parse(sd_bus_message *m, DeviceKind kind, TrackConstraints **ret, char **ret_message);
+extern const ConstraintDef constraint_defs[_CONSTRAINT_MAX];
+
+/* The id of a property name, -1 for any other name. */
+int constraint_from_string(const char *s);
+/* Whether the property belongs to devices of the kind (the other kind's are dropped). */
+bool constraint_applies(ConstraintId id, DeviceKind kind);
+/* Whether name is a property of the kind that the W3C specs define but that may not select a
+ * device (brightness, zoom, ...): requiring one is a TypeError, an ideal of one is ignored. */
+bool constraint_is_unselectable(const char *name, DeviceKind kind);
+
+/* The members of a constraint given as a dictionary. */
+typedef enum RangeMember {
+        RANGE_MIN,
+        RANGE_MAX,
+        RANGE_EXACT,
+        RANGE_IDEAL,
+        _RANGE_MAX,
+} RangeMember;
+
+const char *range_member_to_string(RangeMember m); /* "min", "max", "exact", "ideal" */
+int range_member_from_string(const char *s);       /* -1 for any other name */
+
+/* One constraint as the client gave it. A bare value is kept in `ideal` (basic set) or `exact`
+ * (advanced set) with `bare` set, so that it is appended back in the same shape. */
+typedef struct Constraint {
+        bool present;
+        bool bare;
+        /* Rule 4: a boolean for a non-boolean property asks whether the settings have the
+         * property; exact_bool/ideal_bool hold the wanted answer. */
+        bool existence;
+        bool has_min, has_max, has_exact, has_ideal;
+        double min, max, exact, ideal;    /* numeric constraints */
+        char **exact_strv, **ideal_strv;  /* string constraints: never empty when set */
+        bool exact_is_list, ideal_is_list; /* the client sent 'as' rather than 's' */
+        bool exact_bool, ideal_bool;      /* boolean constraints and existence */
+} Constraint;
+
+/* Whether the constraint has required parts (min, max or exact). */
+bool constraint_is_required(const Constraint *c);
+
+typedef struct ConstraintSet {
+        Constraint c[_CONSTRAINT_MAX];
+} ConstraintSet;
+
+void constraint_set_done(ConstraintSet *set);
+
+/* One MediaTrackConstraints: the basic set and the advanced sets, for one kind of device. */
+typedef struct TrackConstraints {
+        DeviceKind kind;
+        ConstraintSet basic;
+        ConstraintSet *advanced;
+        size_t n_advanced;
+} TrackConstraints;
+
 TrackConstraints *track_constraints_free(TrackConstraints *c);
 static inline void track_constraints_freep(TrackConstraints **c) {
         if (*c)
@@ -55,11 +126,18 @@ static inline void track_constraints_freep(TrackConstraints **c) {
 int track_constraints_new_empty(DeviceKind kind, TrackConstraints **ret);
 DeviceKind track_constraints_get_kind(const TrackConstraints *c);
 
-/* Append the constraints as an a{sv} in the same shape the client sent, normalized: whole
- * numbers as 'u' after clamping, doubles as 'd', strings 's', lists 'as', booleans 'b', ranges
- * as a{sv} with min/max/exact/ideal, advanced as aa{sv}. Dropped names (unknown, other kind,
- * empty lists) do not appear. This is the Track "Constraints" property. */
-int track_constraints_append(sd_bus_message *m, const TrackConstraints *c);
+typedef struct MediaStreamConstraints {
+        bool audio; /* audio requested */
+        bool video;
+        TrackConstraints *audio_constraints; /* NULL when requested as plain `true` or not requested */
+        TrackConstraints *video_constraints;
+} MediaStreamConstraints;
+
+MediaStreamConstraints *media_stream_constraints_free(MediaStreamConstraints *c);
+static inline void media_stream_constraints_freep(MediaStreamConstraints **c) {
+        if (*c)
+                media_stream_constraints_free(*c);
+}
 
 /* One candidate device with the ids this caller sees (ids are per caller, computed elsewhere). */
 typedef struct ConstraintCandidate {
@@ -83,38 +161,17 @@ typedef struct SelectedSettings {
         bool echo_cancellation, auto_gain_control, noise_suppression;
 } SelectedSettings;
 
-/* SelectSettings. Returns 0 and fills *ret; -ENODEV when no candidate of the constraints' kind
- * exists (NotFoundError); -ERANGE when no setting satisfies the required constraints
- * (OverconstrainedError), with *ret_constraint set to the failing constraint name per
- * constraints.md (a static string, "" if none). Candidates should be in enumeration order;
- * candidates of the other kind are ignored.
- *
- * Microphones: echoCancellation, autoGainControl and noiseSuppression are offered as false,
- * and also as true where the device can; without a constraint the result is false (the
- * device's plain capture), as the tie-break by offer order gives. */
-int select_settings(const TrackConstraints *c, const ConstraintCandidate *candidates, size_t n,
-                    SelectedSettings *ret, const char **ret_constraint);
-
-/* The fitness distance of one settings point against the basic set (for tests and ranking). */
-double fitness_distance(const TrackConstraints *c, const ConstraintCandidate *cand, const SelectedSettings *s);
-double fitness_distance_numeric(double actual, double ideal); /* rule 7 */
-
-/* Track "Settings" property (getSettings()), as a{sv}:
- *   video: width u, height u, frameRate d, aspectRatio d, resizeMode s, facingMode s (may be
- *          ""), deviceId s, groupId s;
- *   audio: sampleRate u, sampleSize u, channelCount u, latency d, echoCancellation b,
- *          autoGainControl b, noiseSuppression b, deviceId s, groupId s. */
-int selected_settings_append(sd_bus_message *m, const SelectedSettings *s, const ConstraintCandidate *cand);
-
-/* getCapabilities() as a{sv}, with these exact signatures:
- *   video: width (uu) (1, largest native width); height (uu) (1, largest native height);
- *          frameRate (dd) (min(CONSTRAINTS_MIN_DECIMATED_FRAME_RATE, slowest native rate),
- *          fastest native rate); aspectRatio (dd) (1 / largest height, largest width / 1),
- *          rounded to 10 decimals; the four are left out for a camera without modes;
- *          facingMode as ([] or [the device's]); resizeMode as ["none", "crop-and-scale"];
- *          deviceId s; groupId s.
- *   audio: sampleRate (uu), sampleSize (uu), channelCount (uu): (smallest, largest) native
- *          value, each left out when the device lists none (sampleSize: 16 when unlisted);
- *          latency (dd) (latency, latency); echoCancellation, autoGainControl,
- *          noiseSuppression ab: [false] or [true, false]; deviceId s; groupId s. */
-int device_capabilities_append(sd_bus_message *m, const ConstraintCandidate *cand);
+/* Aspect ratios: rounded to 10 decimals, compared with CONSTRAINTS_ASPECT_TOLERANCE. Inline:
+ * the region scans call them for every row. */
+static inline double aspect_ratio_round(double v) {
+        return round(v * 1e10) / 1e10;
+}
+static inline double aspect_ratio_of(int64_t w, int64_t h) {
+        return aspect_ratio_round((double) w / (double) h);
+}
+static inline bool aspect_at_least(double aspect, double lo) {
+        return aspect >= lo - CONSTRAINTS_ASPECT_TOLERANCE;
+}
+static inline bool aspect_at_most(double aspect, double hi) {
+        return aspect <= hi + CONSTRAINTS_ASPECT_TOLERANCE;
+}

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 
 #include "devices/device.h"
-#include "manager.h"
+#include "manager-state.h"
 
 /* True when the caller (uid, app id, origin) holds a granted permission for the kind or has a
  * live track of it. */

@@ -8,7 +8,7 @@
 #include <systemd/sd-bus.h>
 
 #include "devices/device.h"
-#include "manager.h"
+#include "manager-state.h"
 
 /* A false→true change of Accessible or Live stays visible at least this long. */
 #define INDICATOR_HOLD_USEC (3 * 1000000ULL)

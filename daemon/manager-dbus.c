@@ -6,7 +6,7 @@
 #include "caller.h"
 #include "callers.h"
 #include "consent.h"
-#include "constraints.h"
+#include "constraints-bus.h"
 #include "decision.h"
 #include "device-id.h"
 #include "exposure.h"
@@ -201,7 +201,7 @@ static const char *permission_state(Manager *m, const Caller *subject, const cha
 typedef struct PermissionQuery {
         sd_bus_message *message;
         const char *state;
-        PolkitQuery *polkit; /* freed by polkit.c once it has answered */
+        PolkitQuery *polkit;
 } PermissionQuery;
 
 static void on_permission_polkit(int allowed, void *userdata) {
@@ -211,6 +211,7 @@ static void on_permission_polkit(int allowed, void *userdata) {
         r = sd_bus_reply_method_return(q->message, "s", allowed > 0 ? q->state : "denied");
         if (r < 0)
                 log_debug_errno(r, "Failed to answer QueryPermission: %m");
+        polkit_query_unref(q->polkit);
         sd_bus_message_unref(q->message);
         free(q);
 }
@@ -247,7 +248,7 @@ static int query_permission_with_caller(Manager *m, sd_bus_message *message, Cal
                 return -ENOMEM;
         q->message = sd_bus_message_ref(message);
         q->state = state;
-        r = polkit_check(m->bus, caller->unique_name,
+        r = polkit_check(m->polkit, caller->unique_name,
                          kind == DEVICE_KIND_VIDEO ? MG_POLKIT_ACTION_CAMERA : MG_POLKIT_ACTION_MICROPHONE, false,
                          on_permission_polkit, q, &q->polkit);
         if (r < 0) {

@@ -18,6 +18,7 @@
 #include "policy.h"
 #include "prompt-backoff.h"
 #include "polkit.h"
+#include "policy-reload.h"
 #include "request.h"
 #include "track.h"
 #include "devices/monitor.h"
@@ -99,40 +100,8 @@ static void on_capture_live(Device *d, bool live, void *userdata) {
         indicator_update(m->indicator);
 }
 
-/* End the live tracks (of one grant key, or all with key NULL) that the decision in force now
- * denies. A live track was granted, so only a deny ends it: a rule that prompts does not ask
- * again. Returns how many ended. */
-static size_t end_denied_tracks(Manager *m, const TrackKey *key, TrackEndReason reason) {
-        HashmapIter it = {};
-        Track *t, **ending;
-        size_t n = 0;
-
-        ending = calloc(hashmap_size(m->tracks) + 1, sizeof(Track *));
-        if (!ending)
-                return log_oom(), 0;
-        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL)) {
-                AccessDecision d;
-
-                if (t->ended || (key && (t->kind != key->kind || t->caller->uid != key->uid ||
-                                         !streq(t->caller->app_id, key->app_id) || !streq_ptr(t->origin, key->origin))))
-                        continue;
-                access_decide(m->policy, m->grants,
-                              &(AccessQuery){ .subject = t->caller, .origin = t->origin, .kind = t->kind,
-                                              .hardware_id = t->device->hardware_id, .polkit = POLKIT_ANSWER_YES },
-                              now_usec(CLOCK_BOOTTIME), &d);
-                if (d.outcome == POLICY_DENY)
-                        ending[n++] = track_ref(t);
-                access_decision_done(&d);
-        }
-        for (size_t i = 0; i < n; i++) {
-                if (reason == TRACK_END_REVOKED)
-                        history_record(m, HISTORY_REVOKED, ending[i]->caller, ending[i]->origin, ending[i]->kind,
-                                       ending[i]->device->hardware_id, 0, NULL);
-                track_end(ending[i], reason);
-                track_unref(ending[i]);
-        }
-        free(ending);
-        return n;
+static void on_tracks_changed(Manager *m) {
+        indicator_update(m->indicator);
 }
 
 /* A stored deny ends the live tracks it covers within the call. Revoking is RevokeGrant's to
@@ -142,7 +111,7 @@ static void on_grant_changed(GrantStore *s, GrantChange change, const GrantInfo 
         TrackKey key = { .uid = g->uid, .app_id = g->app_id, .origin = g->origin, .kind = g->kind };
 
         if (change == GRANT_CHANGE_SET && g->decision == GRANT_DENY)
-                (void) end_denied_tracks(userdata, &key, TRACK_END_REVOKED);
+                (void) tracks_end_denied(userdata, &key, TRACK_END_REVOKED);
 }
 
 /* A capturing device failed: its tracks end. */
@@ -302,6 +271,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         capture_set_live_handler(on_capture_live, m);
 
         r = indicator_new(m, m->config.indicator_leds, &m->indicator);
+        m->on_tracks_changed = on_tracks_changed;
         if (r < 0)
                 return r;
         r = mute_load(m);
@@ -331,12 +301,13 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         requests_free_all(m);
-        m->polkit_registry = polkit_verify_registry_free(m->polkit_registry);
+        m->polkit = polkit_authority_free(m->polkit);
         if (m->tracks)
                 tracks_drop_all(m, TRACK_END_SHUTDOWN);
         consent_free_all(m);
         capture_set_live_handler(NULL, NULL);
         capture_set_event_handler(NULL, NULL);
+        m->on_tracks_changed = NULL;
         m->indicator = indicator_free(m->indicator);
         grant_store_free(m->grants);
         history_free(m->history);
@@ -368,50 +339,13 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-void history_record_key(Manager *m, HistoryEventType type, uid_t uid, const char *app_id, const char *origin,
-                        DeviceKind kind, const char *device, uint64_t duration_usec, char **extra) {
-        HistoryEvent e = {
-                .type = type,
-                .uid = uid,
-                .kind = kind,
-                .duration_usec = duration_usec,
-                .app_id = app_id,
-                .origin = origin,
-                .device = device,
-                .extra = extra,
-        };
-        int r;
-
-        if (!m->history)
-                return;
-        r = history_append(m->history, &e);
-        if (r < 0)
-                log_warning_errno(r, "Failed to record a %s event: %m", history_event_type_to_string(type));
-}
-
-void history_record(Manager *m, HistoryEventType type, const Caller *caller, const char *origin, DeviceKind kind,
-                    const char *device, uint64_t duration_usec, char **extra) {
-        _cleanup_free_ char **with_broker = NULL;
-        size_t n = strv_length(extra);
-
-        /* A broker's subject: the event is the app's, and names the broker that asked for it. */
-        if (caller->broker) {
-                with_broker = new0(char *, n + 3);
-                if (with_broker) {
-                        memcpy(with_broker, extra, n * sizeof(char *));
-                        with_broker[n] = (char *) "broker";
-                        with_broker[n + 1] = caller->broker;
-                        extra = with_broker;
-                }
-        }
-        history_record_key(m, type, caller->uid, caller->app_id, origin, kind, device, duration_usec, extra);
-}
-
-void manager_peer_gone(Manager *m, const char *unique_name) {
+/* A connection left the bus (NameOwnerChanged): whatever it had goes. */
+static void manager_peer_gone(Manager *m, const char *unique_name) {
         requests_cancel_for_owner(m, unique_name);
         tracks_drop_owner(m, unique_name);
         consent_peer_gone(m, unique_name);
         grant_store_drop_owner(m->grants, unique_name);
+        polkit_authority_forget_subject(m->polkit, unique_name);
         callers_forget(m, unique_name);
 }
 
@@ -427,22 +361,6 @@ static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus
         }
         if (name[0] == ':' && isempty(new_owner))
                 manager_peer_gone(m, name);
-        return 0;
-}
-
-int manager_reload_policy(Manager *m) {
-        _cleanup_(policy_freep) Policy *fresh = NULL;
-        int r;
-
-        r = policy_load_dir(m->config.policy_dir ?: DEFAULT_POLICY_DIR, NULL, &fresh);
-        if (r < 0)
-                return log_error_errno(r, "Failed to reload the admin policy, keeping the old one: %m");
-        for (char * const *e = policy_errors(fresh); e && *e; e++)
-                log_error("%s", *e);
-        policy_free(m->policy);
-        m->policy = TAKE_PTR(fresh);
-        log_info("Admin policy reloaded: %zu rule(s).", policy_n_rules(m->policy));
-        (void) end_denied_tracks(m, NULL, TRACK_END_POLICY);
         return 0;
 }
 
@@ -464,7 +382,7 @@ static const char *object_owner(const char *interface, const char *path, void *u
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        (void) manager_reload_policy(userdata);
+        (void) policy_reload(userdata);
         return 0;
 }
 
@@ -517,6 +435,9 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch connections leaving the bus: %m");
 
+        r = polkit_authority_new(m->bus, &m->polkit);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up polkit checks: %m");
         /* The gate first: no call reaches a handler without passing it. */
         r = bus_gate_install(m, object_owner, m, &m->gate_slot);
         if (r < 0)

@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 
-#include "indicator.h"
 #include "ini.h"
 #include "log.h"
 #include "mediagate-names.h"
@@ -132,6 +131,6 @@ int mute_set(Manager *m, DeviceKind kind, bool muted) {
                 track_unref(list[i]);
         }
         free(list);
-        indicator_update(m->indicator);
+        manager_tracks_changed(m);
         return 0;
 }

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 
 #include "devices/device.h"
-#include "manager.h"
+#include "manager-state.h"
 
 /* Read DIR/privacy-switches into m->muted; a missing file means both off. A corrupt file is
  * logged and means both ON: when unsure, keep the devices quiet. */

@@ -9,10 +9,12 @@
 #include "bus-util.h"
 #include "caller.h"
 #include "consent.h"
+#include "constraints-select.h"
 #include "decision.h"
 #include "device-id.h"
 #include "exposure.h"
 #include "grants.h"
+#include "history-events.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "policy.h"
@@ -285,7 +287,7 @@ static bool select_devices(Request *r) {
                 }
                 q = select_settings(ks->constraints ?: empty, ks->candidates, ks->n_candidates, &ks->selected,
                                     &failed);
-                if (q < 0) {
+                if (q != SELECT_SETTINGS_FOUND) {
                         bool reveal = m->config.reveal_constraint_name == REVEAL_CONSTRAINT_ALWAYS ||
                                       exposure_holds(m, r->caller, r->origin, k);
 
@@ -317,7 +319,7 @@ static void on_polkit_answer(int allowed, void *userdata) {
         Request *r = answered->request;
 
         answered->polkit_answer = allowed > 0 ? POLKIT_ANSWER_YES : POLKIT_ANSWER_NO;
-        answered->polkit = NULL; /* a query is done once it has answered */
+        answered->polkit = polkit_query_unref(answered->polkit);
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
                 if (r->kinds[k].requested && r->kinds[k].polkit_answer == POLKIT_ANSWER_UNKNOWN)
                         return; /* still waiting */
@@ -332,7 +334,7 @@ static void start_polkit(Request *r) {
                 if (!ks->requested)
                         continue;
                 ks->polkit_answer = POLKIT_ANSWER_UNKNOWN;
-                q = polkit_check(r->manager->bus, r->owner,
+                q = polkit_check(r->manager->polkit, r->owner,
                                  k == DEVICE_KIND_VIDEO ? MG_POLKIT_ACTION_CAMERA : MG_POLKIT_ACTION_MICROPHONE,
                                  false, on_polkit_answer, ks, &ks->polkit);
                 if (q < 0) {
@@ -373,7 +375,8 @@ static bool apply_device_pick(Request *r, char **picked) {
                         request_fail(r, 2, "AbortError", NULL, "Out of memory.");
                         return false;
                 }
-                if (select_settings(ks->constraints ?: empty, ks->candidates, n, &ks->selected, &failed) < 0) {
+                if (select_settings(ks->constraints ?: empty, ks->candidates, n, &ks->selected, &failed) !=
+                    SELECT_SETTINGS_FOUND) {
                         /* The user saw the devices, so the name may be told. */
                         request_fail(r, 2, "OverconstrainedError", failed,
                                      "The chosen device cannot satisfy the required constraints.");
@@ -411,7 +414,7 @@ static void on_prompt_answer(int error, const PromptResult *result, void *userda
                                       result->decision == DECISION_ALLOW_ALWAYS ||
                                       result->decision == DECISION_ALLOW_TIMED);
 
-        r->prompt = NULL; /* freed by consent.c once the callback returns */
+        r->prompt = prompt_unref(r->prompt);
         prompt_backoff_record(r->manager->backoff, r->prompt_key, !allowed, now_usec(CLOCK_BOOTTIME));
         if (error < 0) {
                 request_fail(r, 1, "NotAllowedError", NULL, "%s",
@@ -495,7 +498,7 @@ static void prompt_user(Request *r) {
                 .pid = r->caller->pid,
         };
         q = consent_prompt(m, r->caller->uid, r->path, &details, on_prompt_answer, r, &r->prompt);
-        if (q == -ENOENT)
+        if (q == PROMPT_NO_AGENT)
                 return request_fail(r, 1, "NotAllowedError", NULL, "No consent agent is available.");
         if (q < 0)
                 return request_fail(r, 1, "NotAllowedError", NULL, "The prompt could not be shown.");

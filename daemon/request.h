@@ -6,7 +6,7 @@
 #include <systemd/sd-bus.h>
 
 #include "constraints.h"
-#include "manager.h"
+#include "manager-state.h"
 
 typedef enum RequestState {
         REQUEST_PENDING,

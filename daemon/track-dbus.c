@@ -6,6 +6,8 @@
 #include "bus-util.h"
 #include "caller.h"
 #include "capture.h"
+#include "constraints-bus.h"
+#include "constraints-select.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "stream.h"
@@ -240,7 +242,7 @@ static int method_apply_constraints(sd_bus_message *message, void *userdata, sd_
         if (r < 0)
                 return r;
         r = select_settings(c, &cand, 1, &settings, &failed);
-        if (r < 0) {
+        if (r != SELECT_SETTINGS_FOUND) {
                 /* The caller has a live track of this kind, so device information is exposed to it. */
                 log_info("ApplyConstraints on %s failed: %s.", t->path, failed);
                 return sd_bus_error_setf(error, MG_ERROR_OVERCONSTRAINED, "%s", failed);

@@ -6,7 +6,8 @@
 
 #include "caller.h"
 #include "capture.h"
-#include "indicator.h"
+#include "decision.h"
+#include "history-events.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "mediagate-wire.h"
@@ -82,7 +83,7 @@ int track_new(Manager *m, Caller *caller, const char *origin, Device *device, co
         r = capture_sink_new(device, &req, &t->sink);
         if (r < 0) {
                 hashmap_remove(m->tracks, t->path);
-                indicator_update(m->indicator);
+                manager_tracks_changed(m);
                 goto fail;
         }
         /* A track born under the privacy switch starts muted: the device is released soon. */
@@ -90,7 +91,7 @@ int track_new(Manager *m, Caller *caller, const char *origin, Device *device, co
                 capture_sink_set_active(t->sink, false);
         t->started_usec = now_usec(CLOCK_MONOTONIC);
         history_record(m, HISTORY_STARTED, caller, origin, t->kind, device->hardware_id, 0, NULL);
-        indicator_update(m->indicator);
+        manager_tracks_changed(m);
         *ret = t;
         return 0;
 
@@ -200,7 +201,7 @@ void track_end(Track *t, TrackEndReason reason) {
 
         /* The object stays, with ReadyState "ended", until its owner leaves the bus; only the
          * oldest ended tracks of a connection go when it keeps too many. */
-        indicator_update(m->indicator);
+        manager_tracks_changed(m);
         drop_excess_ended(m, t->owner);
         track_unref(t);
 }
@@ -217,7 +218,7 @@ void track_set_enabled(Track *t, bool enabled) {
         if (t->stream)
                 stream_set_enabled(t->stream, enabled);
         track_dbus_emit_changed(t, "Enabled");
-        indicator_update(t->manager->indicator);
+        manager_tracks_changed(t->manager);
 }
 
 void track_set_muted(Track *t, bool muted) {
@@ -228,7 +229,7 @@ void track_set_muted(Track *t, bool muted) {
                 stream_set_muted(t->stream, muted);
         apply_activity(t);
         track_dbus_emit_changed(t, "Muted");
-        indicator_update(t->manager->indicator);
+        manager_tracks_changed(t->manager);
 }
 
 ConstraintCandidate track_candidate(const Track *t) {
@@ -332,5 +333,38 @@ unsigned tracks_count_live(Manager *m, const char *owner, uid_t uid) {
         while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL))
                 if (!t->ended && (owner ? streq(t->owner, owner) : t->caller->uid == uid))
                         n++;
+        return n;
+}
+
+size_t tracks_end_denied(Manager *m, const TrackKey *key, TrackEndReason reason) {
+        HashmapIter it = {};
+        Track *t, **ending;
+        size_t n = 0;
+
+        ending = calloc(hashmap_size(m->tracks) + 1, sizeof(Track *));
+        if (!ending)
+                return log_oom(), 0;
+        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL)) {
+                AccessDecision d;
+
+                if (t->ended || (key && (t->kind != key->kind || t->caller->uid != key->uid ||
+                                         !streq(t->caller->app_id, key->app_id) || !streq_ptr(t->origin, key->origin))))
+                        continue;
+                access_decide(m->policy, m->grants,
+                              &(AccessQuery){ .subject = t->caller, .origin = t->origin, .kind = t->kind,
+                                              .hardware_id = t->device->hardware_id, .polkit = POLKIT_ANSWER_YES },
+                              now_usec(CLOCK_BOOTTIME), &d);
+                if (d.outcome == POLICY_DENY)
+                        ending[n++] = track_ref(t);
+                access_decision_done(&d);
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (reason == TRACK_END_REVOKED)
+                        history_record(m, HISTORY_REVOKED, ending[i]->caller, ending[i]->origin, ending[i]->kind,
+                                       ending[i]->device->hardware_id, 0, NULL);
+                track_end(ending[i], reason);
+                track_unref(ending[i]);
+        }
+        free(ending);
         return n;
 }

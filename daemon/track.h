@@ -7,7 +7,7 @@
 
 #include "constraints.h"
 #include "device-id.h"
-#include "manager.h"
+#include "manager-state.h"
 
 typedef struct CaptureSink CaptureSink;
 typedef struct Stream Stream;
@@ -97,5 +97,9 @@ typedef struct TrackKey {
 /* End every live track of the key; returns how many ended. */
 size_t tracks_end_for_key(Manager *m, const TrackKey *k, TrackEndReason reason);
 bool tracks_live_for(Manager *m, const TrackKey *k);
+/* End the live tracks (of one key, or all with key NULL) that the decision in force now denies
+ * (decision.h). A live track was granted, so only a deny ends it: a rule that prompts does not
+ * ask again. Returns how many ended. */
+size_t tracks_end_denied(Manager *m, const TrackKey *key, TrackEndReason reason);
 /* Live tracks of a connection (owner), or of a uid when owner is NULL. */
 unsigned tracks_count_live(Manager *m, const char *owner, uid_t uid);

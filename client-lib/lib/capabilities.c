@@ -1,7 +1,10 @@
 /* getCapabilities() as the daemon sends it: an a{sv} whose values are ranges, lists of strings
  * or of booleans. Where api.md leaves the numeric type open every numeric type is accepted; a
  * value of a shape we do not know is skipped, never trusted. */
-#include "internal.h"
+#include "capabilities.h"
+
+#include "bus-dict.h"
+#include "util.h"
 
 static void capability_done(MgCapability *cap) {
         free((char *) cap->name);

@@ -1,9 +1,10 @@
 /* MgClient: the connection to mediagated, the choice of bus, dispatching for apps on their own
- * loop, and the bus-wide signal subscriptions that route to requests and tracks. */
+ * loop, and the bus-wide signal subscriptions, reported to the handlers request.c wires. */
+#include "client.h"
+
 #include <poll.h>
 
 #include "bus-errors.h"
-#include "internal.h"
 #include "mediagate-names.h"
 
 #define MATCH_TRACK_ENDED                                               \
@@ -136,45 +137,29 @@ int mg_client_process(MgClient *c) {
         return r;
 }
 
-MgTrack *client_find_track(MgClient *c, const char *path) {
-        for (MgTrack *t = c->tracks; t; t = t->tracks_next)
-                if (streq(t->path, path))
-                        return t;
-        return NULL;
-}
-
 static int on_track_ended(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         MgClient *c = userdata;
         const char *reason;
-        MgTrack *t;
         int r;
 
-        t = client_find_track(c, sd_bus_message_get_path(m));
-        if (!t)
-                return 0;
         r = sd_bus_message_read(m, "s", &reason);
         if (r < 0)
                 return 0; /* malformed: ignore the signal, the socket still tells the truth */
-        track_mark_ended(t, reason);
+        c->handlers->track_ended(c, sd_bus_message_get_path(m), reason);
         return 0;
 }
 
 static int on_track_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         MgClient *c = userdata;
-        MgTrack *t;
         int r;
 
-        t = client_find_track(c, sd_bus_message_get_path(m));
-        if (!t)
-                return 0;
         r = sd_bus_message_skip(m, "s");
         if (r < 0)
                 return 0;
-        (void) track_update_properties(t, m, NULL);
+        c->handlers->track_properties_changed(c, sd_bus_message_get_path(m), m);
         return 0;
 }
 
-/* mediagated left the bus: nothing pending will be answered and every track is gone. */
 static int on_daemon_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         MgClient *c = userdata;
         const char *name, *old_owner, *new_owner;
@@ -184,28 +169,18 @@ static int on_daemon_owner_changed(sd_bus_message *m, void *userdata, sd_bus_err
         if (r < 0 || !streq(name, MG_BUS_NAME) || isempty(old_owner))
                 return 0;
 
-        mg_client_ref(c);
-        /* Callbacks may drop requests and tracks, so look for the next one from the start. */
-        while (c->requests)
-                request_daemon_vanished(c->requests);
-        for (;;) {
-                MgTrack *t;
-
-                for (t = c->tracks; t && t->ended; t = t->tracks_next)
-                        ;
-                if (!t)
-                        break;
-                track_mark_ended(t, "shutdown");
-        }
+        mg_client_ref(c); /* the handlers' callbacks may drop the app's last reference */
+        c->handlers->daemon_vanished(c);
         mg_client_unref(c);
         return 0;
 }
 
-int client_watch(MgClient *c, MgError *err) {
+int client_watch(MgClient *c, const ClientHandlers *handlers, MgError *err) {
         int r;
 
         if (c->watching)
                 return 0;
+        c->handlers = handlers;
 
         r = sd_bus_add_match(c->bus, &c->track_ended_slot, MATCH_TRACK_ENDED, on_track_ended, c);
         if (r < 0)

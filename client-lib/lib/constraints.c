@@ -1,5 +1,7 @@
 /* MediaStreamConstraints: JSON in JavaScript's shape, the builder that produces the same
  * shape, and the one conversion of that shape into the daemon's a{sv} (api.md "Constraints"). */
+#include "constraints.h"
+
 #include <limits.h>
 #include <math.h>
 

@@ -1,5 +1,6 @@
 /* enumerateDevices(): Manager.EnumerateDevices and the device list it returns. */
-#include "internal.h"
+#include "capabilities.h"
+#include "client.h"
 #include "mediagate-names.h"
 
 struct MgDevice {

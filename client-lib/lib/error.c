@@ -1,9 +1,10 @@
 /* MgError: how failures reach the app, named as the spec names them (the D-Bus error of a
  * method call, or results["error"] of a Response) or after the errno for local failures. */
+#include "error.h"
+
 #include <stdarg.h>
 
 #include "bus-errors.h"
-#include "internal.h"
 #include "mediagate-names.h"
 
 #define DBUS_ERROR_ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"

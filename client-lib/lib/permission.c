@@ -1,5 +1,5 @@
 /* navigator.permissions.query() for cameras and microphones: Manager.QueryPermission. */
-#include "internal.h"
+#include "client.h"
 #include "mediagate-names.h"
 
 static const char *const permission_states[] = {

@@ -1,9 +1,13 @@
 /* getUserMedia(): Manager.GetUserMedia, the Request object's Response, and waiting for it
  * either blocking or through a callback on the app's loop. */
+#include "request.h"
+
 #include <time.h>
 
-#include "internal.h"
+#include "client.h"
+#include "constraints.h"
 #include "mediagate-names.h"
+#include "track.h"
 
 #define HANDLE_TOKEN_MAX 64
 
@@ -45,10 +49,7 @@ static void request_release_tracks(MgRequest *req) {
         req->tracks = NULL;
         req->n_tracks = req->n_loading = 0;
         for (size_t i = 0; i < n; i++) {
-                if (tracks[i]->loading_request == req) {
-                        tracks[i]->load_slot = sd_bus_slot_unref(tracks[i]->load_slot);
-                        tracks[i]->loading_request = NULL;
-                }
+                track_cancel_load(tracks[i], req);
                 mg_track_unref(tracks[i]);
         }
         free(tracks);
@@ -78,7 +79,10 @@ void request_finish(MgRequest *req, int r, const MgError *err) {
         }
 }
 
-void request_track_loaded(MgRequest *req, int r, const MgError *err) {
+/* A track of a LOADING request has its properties (r == 0) or failed to get them. */
+static void request_track_loaded(MgTrack *t, int r, const MgError *err, void *userdata) {
+        MgRequest *req = userdata;
+
         if (req->state != REQUEST_LOADING)
                 return;
         if (r < 0) {
@@ -89,12 +93,27 @@ void request_track_loaded(MgRequest *req, int r, const MgError *err) {
                 request_finish(req, 0, NULL);
 }
 
-void request_daemon_vanished(MgRequest *req) {
+/* The daemon left the bus: fail the pending request. */
+static void request_daemon_vanished(MgRequest *req) {
         _cleanup_(mg_error_clear) MgError e = MG_ERROR_INIT;
 
         (void) error_setf(&e, -ECONNABORTED, "AbortError", "mediagated left the bus before answering.");
         request_finish(req, e.error, &e);
 }
+
+/* mediagated left the bus: every pending request fails, then every track ends. */
+static void on_daemon_vanished(MgClient *c) {
+        while (c->requests)
+                request_daemon_vanished(c->requests);
+        tracks_mark_ended(c, "shutdown");
+}
+
+/* The client's signals, routed here and to the tracks once a request starts watching. */
+static const ClientHandlers client_handlers = {
+        .track_ended = track_on_ended_signal,
+        .track_properties_changed = track_on_properties_signal,
+        .daemon_vanished = on_daemon_vanished,
+};
 
 /* What a Response's results carry: tracks (ao) on success, error, message and constraint on
  * failure. */
@@ -264,7 +283,7 @@ static int request_on_response(sd_bus_message *m, void *userdata, sd_bus_error *
         /* Every track object exists before the first GetAll goes out, so that a failure of one
          * stops all of them. */
         for (size_t i = 0; i < req->n_tracks && req->state == REQUEST_LOADING; i++) {
-                r = track_load(req->tracks[i], req);
+                r = track_load(req->tracks[i], request_track_loaded, req);
                 if (r < 0) {
                         r = error_set_errno(&e, r, "Failed to read the track properties");
                         request_finish(req, r, &e);
@@ -341,7 +360,7 @@ int mg_client_get_user_media(
         if (r < 0)
                 return r;
 
-        r = client_watch(c, err);
+        r = client_watch(c, &client_handlers, err);
         if (r < 0)
                 return r;
 

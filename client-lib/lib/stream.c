@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "internal.h"
+#include "client.h"
 #include "mediagate-names.h"
+#include "stream.h"
+#include "track.h"
 
 /* Far above any real pool; bounds the slot table an untrusted format can make us allocate. */
 #define STREAM_SLOTS_MAX 1024u

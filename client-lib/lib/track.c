@@ -1,8 +1,12 @@
 /* MediaStreamTrack: the Track object's properties as the app sees them, kept current from
  * PropertiesChanged and Ended, and its methods Stop, SetEnabled and ApplyConstraints. */
+#include "track.h"
+
 #include <math.h>
 
-#include "internal.h"
+#include "capabilities.h"
+#include "client.h"
+#include "constraints.h"
 #include "mediagate-names.h"
 
 #define DBUS_PROPERTIES "org.freedesktop.DBus.Properties"
@@ -303,11 +307,13 @@ int track_update_properties(MgTrack *t, sd_bus_message *m, MgError *err) {
 static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         _cleanup_(mg_error_clear) MgError e = MG_ERROR_INIT;
         MgTrack *t = userdata;
-        MgRequest *req = t->loading_request;
+        track_loaded_t loaded = t->loaded;
+        void *loaded_userdata = t->loaded_userdata;
         int r;
 
         t->load_slot = sd_bus_slot_unref(t->load_slot);
-        t->loading_request = NULL;
+        t->loaded = NULL;
+        t->loaded_userdata = NULL;
 
         if (sd_bus_message_is_method_error(m, NULL))
                 r = error_set_bus(&e, sd_bus_message_get_error(m), -sd_bus_message_get_errno(m));
@@ -317,20 +323,29 @@ static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                 r = error_set_protocol(&e, "track %s has no Kind", t->path);
 
         /* May drop the last reference to t when the request fails. */
-        if (req)
-                request_track_loaded(req, r, &e);
+        if (loaded)
+                loaded(t, r, &e, loaded_userdata);
         return 0;
 }
 
-int track_load(MgTrack *t, MgRequest *req) {
+int track_load(MgTrack *t, track_loaded_t loaded, void *userdata) {
         int r;
 
         r = sd_bus_call_method_async(t->client->bus, &t->load_slot, MG_BUS_NAME, t->path, DBUS_PROPERTIES,
                                      "GetAll", on_get_all, t, "s", MG_IFACE_TRACK);
         if (r < 0)
                 return r;
-        t->loading_request = req;
+        t->loaded = loaded;
+        t->loaded_userdata = userdata;
         return 0;
+}
+
+void track_cancel_load(MgTrack *t, void *userdata) {
+        if (!t->loaded || t->loaded_userdata != userdata)
+                return;
+        t->load_slot = sd_bus_slot_unref(t->load_slot);
+        t->loaded = NULL;
+        t->loaded_userdata = NULL;
 }
 
 void track_mark_ended(MgTrack *t, const char *reason) {
@@ -348,6 +363,40 @@ void track_mark_ended(MgTrack *t, const char *reason) {
                 t->ended_callback(t, t->ended_reason ?: reason, t->ended_userdata);
                 mg_track_unref(t);
         }
+}
+
+void tracks_mark_ended(MgClient *c, const char *reason) {
+        /* Callbacks may drop tracks, so look for the next one from the start. */
+        for (;;) {
+                MgTrack *t;
+
+                for (t = c->tracks; t && t->ended; t = t->tracks_next)
+                        ;
+                if (!t)
+                        break;
+                track_mark_ended(t, reason);
+        }
+}
+
+static MgTrack *track_find(MgClient *c, const char *path) {
+        for (MgTrack *t = c->tracks; t; t = t->tracks_next)
+                if (streq(t->path, path))
+                        return t;
+        return NULL;
+}
+
+void track_on_ended_signal(MgClient *c, const char *path, const char *reason) {
+        MgTrack *t = track_find(c, path);
+
+        if (t)
+                track_mark_ended(t, reason);
+}
+
+void track_on_properties_signal(MgClient *c, const char *path, sd_bus_message *m) {
+        MgTrack *t = track_find(c, path);
+
+        if (t)
+                (void) track_update_properties(t, m, NULL);
 }
 
 const char *mg_track_get_path(const MgTrack *t) {

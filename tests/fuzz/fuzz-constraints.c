@@ -14,7 +14,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "constraints.h"
+#include "constraints-bus.h"
+#include "constraints-fitness.h"
+#include "constraints-select.h"
 #include "devices/synthetic.h"
 #include "fuzz.h"
 #include "log.h"
@@ -159,19 +161,21 @@ static void select_and_append(sd_bus *bus, const TrackConstraints *c, DeviceKind
         r = select_settings(c, candidates, n_candidates, &s, &failed);
         if (debug)
                 fprintf(stderr, "  %s: select_settings: %s%s%s\n", device_kind_to_string(kind),
-                        r < 0 ? strerror(-r) : candidates[r == 0 ? s.candidate : 0].device->name,
+                        r < 0 ? strerror(-r) :
+                        r == SELECT_SETTINGS_FOUND ? candidates[s.candidate].device->name :
+                        r == SELECT_SETTINGS_NO_DEVICE ? "no device" : "overconstrained",
                         failed ? " constraint " : "", strempty(failed));
-        if (r == 0) {
+        if (r == SELECT_SETTINGS_FOUND) {
                 if (s.candidate >= n_candidates || candidates[s.candidate].device->kind != kind)
                         abort();
                 out = new_message(bus);
                 if (selected_settings_append(out, &s, &candidates[s.candidate]) < 0)
                         abort();
                 (void) fitness_distance(c, &candidates[s.candidate], &s);
-        } else if (r == -ERANGE) {
+        } else if (r == SELECT_SETTINGS_OVERCONSTRAINED) {
                 if (!failed)
                         abort();
-        } else if (r != -ENODEV)
+        } else if (r != SELECT_SETTINGS_NO_DEVICE)
                 abort();
 
         check_round_trip(bus, c);

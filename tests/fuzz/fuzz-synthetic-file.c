@@ -9,7 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "constraints.h"
+#include "constraints-bus.h"
+#include "constraints-select.h"
 #include "devices/synthetic.h"
 #include "fuzz.h"
 #include "log.h"
@@ -143,11 +144,13 @@ static void use_registry(DeviceRegistry *registry) {
                 r = select_settings(c, candidates, n, &s, &failed);
                 if (debug)
                         fprintf(stderr, "  select_settings(%s): %s\n", device_kind_to_string(k),
-                                r < 0 ? strerror(-r) : candidates[s.candidate].device->name);
-                if (r == -ENODEV && device_registry_count_kind(registry, k) == 0)
+                                r < 0 ? strerror(-r) :
+                                r == SELECT_SETTINGS_FOUND ? candidates[s.candidate].device->name :
+                                r == SELECT_SETTINGS_NO_DEVICE ? "no device" : "overconstrained");
+                if (r == SELECT_SETTINGS_NO_DEVICE && device_registry_count_kind(registry, k) == 0)
                         continue;
                 /* `true` is satisfied by any device: every camera has at least one mode. */
-                if (r < 0 || s.candidate >= n || candidates[s.candidate].device->kind != k)
+                if (r != SELECT_SETTINGS_FOUND || s.candidate >= n || candidates[s.candidate].device->kind != k)
                         abort();
                 if (sd_bus_message_new_method_call(bus, &m, NULL, "/", NULL, "M") < 0 ||
                     selected_settings_append(m, &s, &candidates[s.candidate]) < 0)

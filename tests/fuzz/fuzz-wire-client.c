@@ -15,6 +15,7 @@
 
 #include "fuzz.h"
 #include "internal.h"
+#include "lib/stream.h"
 #include "mediagate-wire.h"
 
 #define OPS_MAX 512

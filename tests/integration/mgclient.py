@@ -225,10 +225,27 @@ def start_polkit_mock(allowed=("org.mediagate.camera", "org.mediagate.microphone
     while not bus.name_has_owner("org.freedesktop.PolicyKit1"):
         assert time.monotonic() < deadline, "polkit mock did not start"
         time.sleep(0.02)
-    mock = dbus.Interface(bus.get_object("org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority"),
-                          "org.freedesktop.DBus.Mock")
+    mock = PolkitMock(dbus.Interface(bus.get_object("org.freedesktop.PolicyKit1",
+                                                    "/org/freedesktop/PolicyKit1/Authority"),
+                                     "org.freedesktop.DBus.Mock"))
     mock.SetAllowed(list(allowed))
     return proc, mock
+
+
+class PolkitMock:
+    """dbusmock's polkitd, announcing its changes as polkitd does with its Changed signal: the
+    daemon keeps polkit's answers until polkit says they changed. The signal reaches the daemon
+    before SetAllowed returns here, so the next call sees the new rules."""
+
+    def __init__(self, mock):
+        self._mock = mock
+
+    def SetAllowed(self, actions):
+        self._mock.SetAllowed(list(actions))
+        self._mock.EmitSignal("org.freedesktop.PolicyKit1.Authority", "Changed", "", [])
+
+    def __getattr__(self, name):
+        return getattr(self._mock, name)
 
 
 def error_of(results):

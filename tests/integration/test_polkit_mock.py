@@ -50,6 +50,7 @@ int main(int argc, char **argv) {
         /* argv: action interactive(0|1) [cancel-after-ms] */
         sd_event *event = NULL;
         sd_bus *bus = NULL;
+        PolkitAuthority *authority = NULL;
         PolkitQuery *q = NULL;
         const char *name;
         int r;
@@ -57,9 +58,10 @@ int main(int argc, char **argv) {
         if (argc < 3)
                 return 2;
         if (sd_event_default(&event) < 0 || sd_bus_open_user(&bus) < 0 ||
-            sd_bus_attach_event(bus, event, 0) < 0 || sd_bus_get_unique_name(bus, &name) < 0)
+            sd_bus_attach_event(bus, event, 0) < 0 || sd_bus_get_unique_name(bus, &name) < 0 ||
+            polkit_authority_new(bus, &authority) < 0)
                 return 3;
-        r = polkit_check(bus, name, argv[1], atoi(argv[2]) != 0, on_answer, event, &q);
+        r = polkit_check(authority, name, argv[1], atoi(argv[2]) != 0, on_answer, event, &q);
         if (r < 0) {
                 printf("error=%d\n", r);
                 return 4;
@@ -71,6 +73,8 @@ int main(int argc, char **argv) {
         }
         r = sd_event_loop(event);
         printf(answered < 0 ? "no-answer\n" : "allowed=%d\n", answered);
+        polkit_query_unref(q);
+        polkit_authority_free(authority);
         sd_bus_flush_close_unref(bus);
         sd_event_unref(event);
         return r < 0 ? 5 : 0;

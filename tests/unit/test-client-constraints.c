@@ -15,8 +15,12 @@
 #include <time.h>
 
 #include "bus-errors.h"
+#include "capabilities.h"
+#include "constraints.h"
 #include "internal.h"
 #include "mediagate-names.h"
+#include "request.h"
+#include "stream.h"
 
 /* ---- a bus that never connects, so that messages can be built, sealed and read back ---- */
 

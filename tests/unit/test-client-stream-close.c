@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "internal.h"
+#include "stream.h"
 
 #define SLOTS 2
 #define SLOT_SIZE 4096

@@ -473,7 +473,7 @@ static void on_answer(int error, const PromptResult *result, void *userdata) {
         o->n_calls++;
         o->error = error;
         if (o->slot)
-                *o->slot = NULL; /* freed by consent.c once we return */
+                *o->slot = prompt_unref(*o->slot); /* the asker's reference, dropped in the callback */
         if (error < 0) {
                 assert_null(result);
                 return;
@@ -525,7 +525,7 @@ typedef struct SelectCase {
         const char *name;
         Op ops[6];
         uid_t ask_uid;
-        int expected_agent; /* -1: no agent (-ENOENT) */
+        int expected_agent; /* -1: no agent (PROMPT_NO_AGENT) */
 } SelectCase;
 
 #define REG(u, n, i) { OP_REGISTER, u, n, i }
@@ -592,7 +592,7 @@ static void test_select(void **state) {
                         agents[k].mode = AGENT_HOLD;
                 r = ask(&f->m, c->ask_uid, "/req/select", &o, &p);
                 if (c->expected_agent < 0) {
-                        if (r != -ENOENT)
+                        if (r != PROMPT_NO_AGENT)
                                 fail_msg("case \"%s\": expected no agent, got %d", c->name, r);
                         continue;
                 }
@@ -1082,10 +1082,10 @@ static void test_no_agent(void **state) {
         Prompt *p = NULL;
 
         assert_false(consent_has_agent(&f->m, 1000));
-        assert_int_equal(ask(&f->m, 1000, "/req/alone", &o, &p), -ENOENT);
+        assert_int_equal(ask(&f->m, 1000, "/req/alone", &o, &p), PROMPT_NO_AGENT);
         assert_null(p);
         assert_int_equal(register_agent(&f->m, 1001, ":1.1", agent_paths[0]), 0);
-        assert_int_equal(ask(&f->m, 1000, "/req/alone", &o, &p), -ENOENT);
+        assert_int_equal(ask(&f->m, 1000, "/req/alone", &o, &p), PROMPT_NO_AGENT);
         run_for(&f->pair, 10000);
         assert_false(o.called);
         assert_int_equal(agents[0].n_prompts, 0);

@@ -1,5 +1,6 @@
-/* Unit tests for constraints.c: parsing (TypeErrors and limits), the fitness distance,
- * SelectSettings on the cameras and microphones of constraints.md, and the a{sv} output.
+/* Unit tests for the constraint engine (constraints*.c): parsing (TypeErrors and limits), the
+ * fitness distance, SelectSettings on the cameras and microphones of constraints.md, and the
+ * a{sv} output.
  * Every expected choice below is worked out by hand from constraints.md (see the notes by the rows). */
 #include <math.h>
 #include <setjmp.h>
@@ -12,7 +13,9 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
-#include "constraints.h"
+#include "constraints-bus.h"
+#include "constraints-fitness.h"
+#include "constraints-select.h"
 #include "devices/device.h"
 #include "util.h"
 
@@ -414,7 +417,7 @@ static int run_select(const char *description, DeviceKind kind, CandidateSet set
 typedef struct VideoCase {
         const char *constraints;
         CandidateSet set;
-        int expected;          /* 0, -ERANGE or -ENODEV */
+        int expected;          /* a SelectSettingsResult */
         const char *device_or_constraint; /* the chosen device's id, or the failing constraint */
         bool crop;
         uint32_t width, height;
@@ -422,7 +425,7 @@ typedef struct VideoCase {
         size_t mode;
 } VideoCase;
 
-#define OVER(c) -ERANGE, c
+#define OVER(c) SELECT_SETTINGS_OVERCONSTRAINED, c
 #define NONE_ false
 #define CROP true
 
@@ -562,8 +565,8 @@ static const VideoCase video_cases[] = {
         { "video={aspectRatio={min=d:3000}}", SET_USER, OVER("aspectRatio"), false, 0, 0, 0, 0 },
 
         /* NotFoundError: no camera at all. */
-        { "video=true", SET_NONE, -ENODEV, NULL, false, 0, 0, 0, 0 },
-        { "video=true", SET_MICS, -ENODEV, NULL, false, 0, 0, 0, 0 },
+        { "video=true", SET_NONE, SELECT_SETTINGS_NO_DEVICE, NULL, false, 0, 0, 0, 0 },
+        { "video=true", SET_MICS, SELECT_SETTINGS_NO_DEVICE, NULL, false, 0, 0, 0, 0 },
 };
 
 static void test_video_case(void **state) {
@@ -574,12 +577,12 @@ static void test_video_case(void **state) {
 
         r = run_select(t->constraints, DEVICE_KIND_VIDEO, t->set, &s, &constraint);
         assert_int_equal(r, t->expected);
-        if (r == -ERANGE) {
+        if (r == SELECT_SETTINGS_OVERCONSTRAINED) {
                 assert_non_null(constraint);
                 assert_string_equal(constraint, t->device_or_constraint);
                 return;
         }
-        if (r < 0)
+        if (r != SELECT_SETTINGS_FOUND)
                 return;
 
         assert_int_equal(s.kind, DEVICE_KIND_VIDEO);
@@ -640,8 +643,8 @@ static const AudioCase audio_cases[] = {
         { "audio={advanced=[{sampleRate=u:44100,channelCount=u:2}]}", SET_MICS, 0, "mic-1", 44100, 2, 16, false, false, false },
         { "audio={advanced=[{sampleRate=u:22050}],channelCount=u:2}", SET_MICS, 0, "mic-1", 48000, 2, 16, false, false, false },
         { "audio={advanced=[{noiseSuppression=true},{sampleRate=u:44100}]}", SET_MICS, 0, "mic-2", 48000, 1, 16, false, false, true },
-        { "audio=true", SET_USER, -ENODEV, NULL, 0, 0, 0, false, false, false },
-        { "audio=true", SET_NONE, -ENODEV, NULL, 0, 0, 0, false, false, false },
+        { "audio=true", SET_USER, SELECT_SETTINGS_NO_DEVICE, NULL, 0, 0, 0, false, false, false },
+        { "audio=true", SET_NONE, SELECT_SETTINGS_NO_DEVICE, NULL, 0, 0, 0, false, false, false },
 };
 
 static void test_audio_case(void **state) {
@@ -652,12 +655,12 @@ static void test_audio_case(void **state) {
 
         r = run_select(t->constraints, DEVICE_KIND_AUDIO, t->set, &s, &constraint);
         assert_int_equal(r, t->expected);
-        if (r == -ERANGE) {
+        if (r == SELECT_SETTINGS_OVERCONSTRAINED) {
                 assert_non_null(constraint);
                 assert_string_equal(constraint, t->device_or_constraint);
                 return;
         }
-        if (r < 0)
+        if (r != SELECT_SETTINGS_FOUND)
                 return;
 
         assert_int_equal(s.kind, DEVICE_KIND_AUDIO);
@@ -1118,7 +1121,7 @@ static void test_track_parse_kind(void **state) {
 
         /* As audio constraints, width is dropped and sampleRate 44100 picks mic-1. */
         assert_return_code(track_constraints_parse(m, DEVICE_KIND_AUDIO, &t, NULL), 0);
-        assert_int_equal(select_settings(t, set_mics, ELEMENTSOF(set_mics), &s, &constraint), 0);
+        assert_int_equal(select_settings(t, set_mics, ELEMENTSOF(set_mics), &s, &constraint), SELECT_SETTINGS_FOUND);
         assert_int_equal(s.candidate, 0);
         assert_int_equal(s.sample_rate, 44100);
         t = track_constraints_free(t);
@@ -1126,7 +1129,7 @@ static void test_track_parse_kind(void **state) {
         /* As video constraints, width 1 is a crop; sampleRate is dropped. */
         assert_return_code(sd_bus_message_rewind(m, true), 0);
         assert_return_code(track_constraints_parse(m, DEVICE_KIND_VIDEO, &t, NULL), 0);
-        assert_int_equal(select_settings(t, set_user, ELEMENTSOF(set_user), &s, &constraint), 0);
+        assert_int_equal(select_settings(t, set_user, ELEMENTSOF(set_user), &s, &constraint), SELECT_SETTINGS_FOUND);
         assert_true(s.crop_and_scale);
         assert_int_equal(s.width, 1);
         assert_int_equal(s.height, 1);

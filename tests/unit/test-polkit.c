@@ -1,6 +1,7 @@
 /* Unit tests for polkit.c against a fake polkit on a private socketpair connection: what is asked
  * (subject, action, flags, cancellation id), how every kind of answer is read (only an explicit
- * "authorized" is yes), cancellation, and the re-dispatch of a parked method call. */
+ * "authorized" is yes), cancellation, the cache of answers, and the re-dispatch of a parked
+ * method call. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +16,6 @@
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
 
-#include "hashmap.h"
 #include "mediagate-names.h"
 #include "polkit.h"
 #include "util.h"
@@ -34,6 +34,7 @@ typedef enum PolkitMode {
 typedef struct FakePolkit {
         PolkitMode mode;
         int authorized, challenge;
+        bool temporary; /* the answer names a temporary authorization */
         const char *error_name;
         const char *shape;
 
@@ -74,8 +75,12 @@ static int send_answer(sd_bus_message *call) {
                         assert_true(sd_bus_message_append(reply, "(sba{ss})", "yes", 0, 0) >= 0);
                 else
                         assert_string_equal(pk.shape, ""); /* an empty reply */
-        } else
-                assert_true(sd_bus_message_append(reply, "(bba{ss})", pk.authorized, pk.challenge, 1, "polkit.retains_authorization_after_challenge", "true") >= 0);
+        } else if (pk.temporary)
+                assert_true(sd_bus_message_append(reply, "(bba{ss})", pk.authorized, pk.challenge, 1,
+                                                  "polkit.temporary_authorization_id", "tmpauthz1") >= 0);
+        else
+                assert_true(sd_bus_message_append(reply, "(bba{ss})", pk.authorized, pk.challenge, 1,
+                                                  "polkit.retains_authorization_after_challenge", "true") >= 0);
         return sd_bus_send(NULL, reply, NULL);
 }
 
@@ -175,7 +180,7 @@ static void on_answer(int allowed, void *userdata) {
         a->n_calls++;
         a->allowed = allowed;
         if (a->slot)
-                *a->slot = NULL; /* freed by polkit.c once we return */
+                *a->slot = polkit_query_unref(*a->slot); /* the caller's reference, dropped in the callback */
 }
 
 typedef struct CheckCase {
@@ -206,6 +211,7 @@ static const CheckCase check_cases[] = {
 
 static void test_check(void **state) {
         _cleanup_free_ char *previous_id = NULL;
+        PolkitAuthority *authority = NULL;
         Pair p = {};
 
         pair_open(&p);
@@ -222,7 +228,9 @@ static void test_check(void **state) {
                 pk.error_name = c->error_name;
                 pk.shape = c->shape;
 
-                assert_int_equal(polkit_check(p.daemon, SUBJECT, MG_POLKIT_ACTION_CAMERA, c->interactive, on_answer, &a, &q),
+                /* A fresh authority each time: nothing answers from the cache here. */
+                assert_int_equal(polkit_authority_new(p.daemon, &authority), 0);
+                assert_int_equal(polkit_check(authority, SUBJECT, MG_POLKIT_ACTION_CAMERA, c->interactive, on_answer, &a, &q),
                                  0);
                 assert_non_null(q);
                 assert_false(a.called); /* never from within polkit_check() */
@@ -246,6 +254,7 @@ static void test_check(void **state) {
                 run_for(&p, 5000);
                 assert_int_equal(a.n_calls, 1);
                 assert_int_equal(pk.n_cancels, 0); /* nothing to cancel once answered */
+                authority = polkit_authority_free(authority);
         }
         fake_polkit_reset();
         pair_close(&p);
@@ -267,24 +276,30 @@ static const InvalidCase invalid_cases[] = {
 };
 
 static void test_check_invalid(void **state) {
+        PolkitAuthority *authority = NULL;
         Pair p = {};
 
         pair_open(&p);
+        assert_int_equal(polkit_authority_new(p.daemon, &authority), 0);
         for (size_t i = 0; i < ELEMENTSOF(invalid_cases); i++) {
                 const InvalidCase *c = &invalid_cases[i];
                 PolkitQuery *q = NULL;
                 Answer a = {};
 
-                if (polkit_check(p.daemon, c->subject, c->action, false, c->with_callback ? on_answer : NULL, &a, &q) !=
+                if (polkit_check(authority, c->subject, c->action, false, c->with_callback ? on_answer : NULL, &a, &q) !=
                     -EINVAL)
                         fail_msg("case \"%s\" was not refused", c->name);
                 assert_null(q);
         }
+        assert_int_equal(polkit_check(NULL, SUBJECT, MG_POLKIT_ACTION_CAMERA, false, on_answer, &(Answer){}, &(PolkitQuery *){ NULL }),
+                         -EINVAL);
+        polkit_authority_free(authority);
         pair_close(&p);
 }
 
 static void test_cancel(void **state) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *late = NULL;
+        PolkitAuthority *authority = NULL;
         Pair p = {};
         PolkitQuery *q = NULL;
         Answer a = { .slot = &q };
@@ -293,7 +308,8 @@ static void test_cancel(void **state) {
         add_fake_polkit(&p);
         fake_polkit_reset();
         pk.mode = PK_HOLD;
-        assert_int_equal(polkit_check(p.daemon, SUBJECT, MG_POLKIT_ACTION_MICROPHONE, true, on_answer, &a, &q), 0);
+        assert_int_equal(polkit_authority_new(p.daemon, &authority), 0);
+        assert_int_equal(polkit_check(authority, SUBJECT, MG_POLKIT_ACTION_MICROPHONE, true, on_answer, &a, &q), 0);
         run_until(&p, &pk.checked);
 
         assert_null(polkit_query_cancel(q));
@@ -309,6 +325,130 @@ static void test_cancel(void **state) {
         assert_false(a.called);
 
         assert_null(polkit_query_cancel(NULL));
+        polkit_authority_free(authority);
+        fake_polkit_reset();
+        pair_close(&p);
+}
+
+/* A check whose caller lets go of it from within its own callback, and one cancelled after it
+ * answered: both are fine (references, not "forget the pointer"). */
+static void test_reference_after_answer(void **state) {
+        PolkitAuthority *authority = NULL;
+        PolkitQuery *q = NULL;
+        Answer a = {};
+        Pair p = {};
+
+        pair_open(&p);
+        add_fake_polkit(&p);
+        fake_polkit_reset();
+        pk.authorized = 1;
+        assert_int_equal(polkit_authority_new(p.daemon, &authority), 0);
+        assert_int_equal(polkit_check(authority, SUBJECT, MG_POLKIT_ACTION_CAMERA, false, on_answer, &a, &q), 0);
+        run_until(&p, &a.called);
+        assert_int_equal(a.allowed, 1);
+        assert_null(polkit_query_cancel(q)); /* answered already: only the reference goes */
+        assert_int_equal(pk.n_cancels, 0);
+        polkit_authority_free(authority);
+        fake_polkit_reset();
+        pair_close(&p);
+}
+
+/* Table 3: the cache. Each row asks twice in a row; the second is answered from the cache only
+ * when the first answer rested on polkit's rules alone. */
+typedef struct CacheCase {
+        const char *name;
+        PolkitMode mode;
+        int authorized, challenge;
+        bool temporary, interactive;
+        int expected;
+        unsigned expected_checks; /* after both questions */
+} CacheCase;
+
+static const CacheCase cache_cases[] = {
+        { "yes is kept", PK_ANSWER, 1, 0, false, false, 1, 1 },
+        { "no is kept", PK_ANSWER, 0, 0, false, false, 0, 1 },
+        { "a challenge is not", PK_ANSWER, 0, 1, false, false, 0, 2 },
+        { "a temporary authorization is not", PK_ANSWER, 1, 0, true, false, 1, 2 },
+        { "interactive checks always ask", PK_ANSWER, 1, 0, false, true, 1, 2 },
+        { "errors are not", PK_ERROR, 0, 0, false, false, 0, 2 },
+};
+
+static void ask_once(Pair *p, PolkitAuthority *authority, const char *subject, bool interactive, int expected) {
+        PolkitQuery *q = NULL;
+        Answer a = { .allowed = -1, .slot = &q };
+
+        assert_int_equal(polkit_check(authority, subject, MG_POLKIT_ACTION_CAMERA, interactive, on_answer, &a, &q), 0);
+        assert_false(a.called); /* even a cached answer comes from the loop */
+        run_until(p, &a.called);
+        assert_int_equal(a.allowed, expected);
+        assert_null(q);
+}
+
+static void test_cache(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(cache_cases); i++) {
+                const CacheCase *c = &cache_cases[i];
+                PolkitAuthority *authority = NULL;
+                Pair p = {};
+
+                pair_open(&p);
+                add_fake_polkit(&p);
+                fake_polkit_reset();
+                pk.mode = c->mode;
+                pk.authorized = c->authorized;
+                pk.challenge = c->challenge;
+                pk.temporary = c->temporary;
+                pk.error_name = "org.freedesktop.PolicyKit1.Error.Failed";
+                assert_int_equal(polkit_authority_new(p.daemon, &authority), 0);
+                ask_once(&p, authority, SUBJECT, c->interactive, c->expected);
+                ask_once(&p, authority, SUBJECT, c->interactive, c->expected);
+                if (pk.n_checks != c->expected_checks)
+                        fail_msg("case \"%s\": %u checks, expected %u", c->name, pk.n_checks, c->expected_checks);
+                polkit_authority_free(authority);
+                fake_polkit_reset();
+                pair_close(&p);
+        }
+}
+
+/* What drops cached answers: polkit's Changed signal, and the subject leaving. */
+static void test_cache_invalidation(void **state) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *changed = NULL;
+        PolkitAuthority *authority = NULL;
+        Pair p = {};
+
+        pair_open(&p);
+        add_fake_polkit(&p);
+        fake_polkit_reset();
+        pk.authorized = 1;
+        assert_int_equal(polkit_authority_new(p.daemon, &authority), 0);
+        ask_once(&p, authority, SUBJECT, false, 1);
+        ask_once(&p, authority, ":1.43", false, 1);
+        assert_int_equal(pk.n_checks, 2);
+
+        /* The rules changed: polkit now says no, and is asked again. */
+        pk.authorized = 0;
+        assert_int_equal(sd_bus_message_new_signal(p.peer, &changed, "/org/freedesktop/PolicyKit1/Authority",
+                                                   "org.freedesktop.PolicyKit1.Authority", "Changed"),
+                         0);
+        assert_true(sd_bus_message_set_sender(changed, "org.freedesktop.PolicyKit1") >= 0);
+        assert_true(sd_bus_send(p.peer, changed, NULL) >= 0);
+        run_for(&p, 20000);
+        ask_once(&p, authority, SUBJECT, false, 0);
+        assert_int_equal(pk.n_checks, 3);
+        ask_once(&p, authority, SUBJECT, false, 0);
+        assert_int_equal(pk.n_checks, 3);
+
+        /* A subject that left is forgotten, the others are not. */
+        ask_once(&p, authority, ":1.43", false, 0);
+        assert_int_equal(pk.n_checks, 4);
+        polkit_authority_forget_subject(authority, SUBJECT);
+        ask_once(&p, authority, SUBJECT, false, 0);
+        ask_once(&p, authority, ":1.43", false, 0);
+        assert_int_equal(pk.n_checks, 5);
+
+        polkit_authority_flush(authority);
+        ask_once(&p, authority, ":1.43", false, 0);
+        assert_int_equal(pk.n_checks, 6);
+        polkit_authority_free(authority);
         fake_polkit_reset();
         pair_close(&p);
 }
@@ -316,7 +456,7 @@ static void test_cancel(void **state) {
 /* Table 2: polkit_verify_method() in a method handler. */
 
 typedef struct Handler {
-        Hashmap *registry;
+        PolkitAuthority *authority;
         const char *actions[2];
         unsigned n_dispatches;
         unsigned n_acted;
@@ -328,7 +468,7 @@ static int method_do(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
         h->n_dispatches++;
         for (size_t i = 0; i < ELEMENTSOF(h->actions) && h->actions[i]; i++) {
-                r = polkit_verify_method(m, h->actions[i], &h->registry, error);
+                r = polkit_verify_method(h->authority, m, h->actions[i], error);
                 if (r < 0)
                         return r;
                 if (r == 0)
@@ -411,6 +551,7 @@ static void test_verify(void **state) {
                 pair_open(&p);
                 add_fake_polkit(&p);
                 assert_int_equal(sd_bus_add_object_vtable(p.daemon, NULL, "/test", "org.example.Test", test_vtable, &h), 0);
+                assert_int_equal(polkit_authority_new(p.daemon, &h.authority), 0);
                 fake_polkit_reset();
                 pk.mode = c->mode;
                 pk.authorized = c->authorized;
@@ -434,8 +575,8 @@ static void test_verify(void **state) {
 
                 /* Once the loop is idle, nothing is kept. */
                 run_for(&p, 10000);
-                assert_int_equal(hashmap_size(h.registry), 0);
-                h.registry = polkit_verify_registry_free(h.registry);
+                assert_int_equal(polkit_authority_n_parked(h.authority), 0);
+                h.authority = polkit_authority_free(h.authority);
 
                 free(reply.error_name);
                 free(reply.result);
@@ -455,13 +596,14 @@ static void test_verify_registry_free_pending(void **state) {
         pair_open(&p);
         add_fake_polkit(&p);
         assert_int_equal(sd_bus_add_object_vtable(p.daemon, NULL, "/test", "org.example.Test", test_vtable, &h), 0);
+        assert_int_equal(polkit_authority_new(p.daemon, &h.authority), 0);
         fake_polkit_reset();
         pk.mode = PK_HOLD;
 
         call_do(&p, false, &reply, &call_slot);
         run_until(&p, &pk.checked);
-        assert_int_equal(hashmap_size(h.registry), 1);
-        h.registry = polkit_verify_registry_free(h.registry);
+        assert_int_equal(polkit_authority_n_parked(h.authority), 1);
+        h.authority = polkit_authority_free(h.authority);
         run_until(&p, &pk.cancel_arrived);
         assert_string_equal(pk.cancelled_id, pk.cancellation_id);
 
@@ -484,6 +626,9 @@ int main(void) {
                 cmocka_unit_test(test_check),
                 cmocka_unit_test(test_check_invalid),
                 cmocka_unit_test(test_cancel),
+                cmocka_unit_test(test_reference_after_answer),
+                cmocka_unit_test(test_cache),
+                cmocka_unit_test(test_cache_invalidation),
                 cmocka_unit_test(test_verify),
                 cmocka_unit_test(test_verify_registry_free_pending),
         };
