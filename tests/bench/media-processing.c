@@ -184,13 +184,21 @@ typedef struct StageRun {
         uint64_t delivered;
 } StageRun;
 
+/* Every frame submitted is delivered, or was dropped or refused by the stage: the run is over. */
+static void check_done(StageRun *run) {
+        MjpegStageStats stats;
+
+        mjpeg_stage_get_stats(run->stage, &stats);
+        if (run->sequence == run->frames && stats.delivered + stats.dropped + stats.failed == run->frames)
+                (void) sd_event_exit(run->event, 0);
+}
+
 static void on_decoded(const Frame *f, void *userdata) {
         StageRun *run = userdata;
 
         (void) samples_add(&run->latency, bench_now_ns() - run->submitted_ns[f->sequence % 64]);
         run->delivered++;
-        if (run->delivered == run->frames)
-                (void) sd_event_exit(run->event, 0);
+        check_done(run);
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -200,8 +208,10 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         run->submitted_ns[run->sequence % 64] = bench_now_ns();
         (void) mjpeg_stage_submit(run->stage, run->picture->jpeg, run->picture->size, &meta);
         run->sequence++;
-        if (run->sequence == run->frames)
+        if (run->sequence == run->frames) {
+                check_done(run);
                 return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        }
         run->next_usec += 1000000 / 30;
         (void) sd_event_source_set_time(s, run->next_usec);
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -275,6 +285,8 @@ int main(int argc, char *argv[]) {
         unsigned blocks = (unsigned) bench_arg_u64(argc, argv, "--blocks", 3000);
         Picture pictures[2] = {};
         int r;
+
+        setvbuf(stdout, NULL, _IOLBF, 0);
 
         r = make_pictures(pictures);
         if (r < 0) {
