@@ -6,16 +6,19 @@
 #include "device.h"
 
 struct TestPattern {
+        uint32_t id; /* tells its frames from other patterns' in a buffer's content tag */
         uint32_t fourcc, width, height;
         uint8_t *buffer;
+        uint64_t buffer_content;
         size_t size;
         /* The bars of one row (YUYV; or the NV12 Y row followed by its UV row), from which the
          * spot the block leaves is restored, and one row of the block. */
         uint8_t *template_row;
         uint8_t *block_row;
-        uint32_t block_width, block_height, block_x, block_y;
-        bool block_drawn;
+        uint32_t block_width, block_height;
 };
+
+static uint32_t last_id;
 
 /* 100% colour bars, BT.601 limited range: white, yellow, cyan, green, magenta, red, blue, black */
 static const struct {
@@ -87,65 +90,87 @@ int test_pattern_new(uint32_t fourcc, uint32_t width, uint32_t height, TestPatte
                 }
         }
 
-        /* The whole picture once; from now on each frame touches only the block. */
-        if (fourcc == PIXEL_FORMAT_YUYV)
-                for (uint32_t y = 0; y < h; y++)
-                        memcpy(p->buffer + (size_t) y * w * 2, p->template_row, (size_t) w * 2);
-        else {
-                for (uint32_t y = 0; y < h; y++)
-                        memcpy(p->buffer + (size_t) y * w, p->template_row, w);
-                for (uint32_t y = 0; y < h / 2; y++)
-                        memcpy(p->buffer + (size_t) w * h + (size_t) y * w, p->template_row + w, w);
-        }
-
         p->block_width = MIN(MAX((w / 8) & ~1u, 2u), w);
         p->block_height = MIN(MAX((h / 8) & ~1u, 2u), h);
+        p->id = ++last_id ?: ++last_id; /* never 0: content 0 means unknown */
         *ret = TAKE_PTR(p);
         return 0;
 }
 
-/* Copy a rectangle of rows from a one-row source (the bars, or the block). */
-static void paint_rect(TestPattern *p, uint32_t x, uint32_t y, const uint8_t *yuyv_or_y_row, const uint8_t *uv_row) {
+/* The bars over the whole picture. */
+static void paint_bars(TestPattern *p, uint8_t *buf) {
+        uint32_t w = p->width, h = p->height;
+
+        if (p->fourcc == PIXEL_FORMAT_YUYV)
+                for (uint32_t y = 0; y < h; y++)
+                        memcpy(buf + (size_t) y * w * 2, p->template_row, (size_t) w * 2);
+        else {
+                for (uint32_t y = 0; y < h; y++)
+                        memcpy(buf + (size_t) y * w, p->template_row, w);
+                for (uint32_t y = 0; y < h / 2; y++)
+                        memcpy(buf + (size_t) w * h + (size_t) y * w, p->template_row + w, w);
+        }
+}
+
+/* Copy a rectangle of rows from a one-row source (the bars, or the block) into buf. */
+static void paint_rect(TestPattern *p, uint8_t *buf, uint32_t x, uint32_t y, const uint8_t *yuyv_or_y_row,
+                       const uint8_t *uv_row) {
         uint32_t w = p->width, h = p->height, bw = p->block_width, bh = p->block_height;
 
         if (p->fourcc == PIXEL_FORMAT_YUYV) {
                 for (uint32_t r = y; r < y + bh; r++)
-                        memcpy(p->buffer + (size_t) r * w * 2 + (size_t) x * 2, yuyv_or_y_row, (size_t) bw * 2);
+                        memcpy(buf + (size_t) r * w * 2 + (size_t) x * 2, yuyv_or_y_row, (size_t) bw * 2);
                 return;
         }
         for (uint32_t r = y; r < y + bh; r++)
-                memcpy(p->buffer + (size_t) r * w + x, yuyv_or_y_row, bw);
+                memcpy(buf + (size_t) r * w + x, yuyv_or_y_row, bw);
         for (uint32_t r = y / 2; r < (y + bh) / 2; r++)
-                memcpy(p->buffer + (size_t) w * h + (size_t) r * w + x, uv_row, bw);
+                memcpy(buf + (size_t) w * h + (size_t) r * w + x, uv_row, bw);
 }
 
-uint8_t *test_pattern_draw(TestPattern *p, uint64_t sequence) {
-        uint32_t w = p->width, h = p->height, bw = p->block_width;
+/* Where the block is in frame `sequence`. */
+static void block_position(TestPattern *p, uint64_t sequence, uint32_t *ret_x, uint32_t *ret_y) {
+        *ret_x = bounce(sequence * MAX((p->width / 64) & ~1u, 2u), p->width - p->block_width);
+        *ret_y = bounce(sequence * MAX((p->height / 64) & ~1u, 2u), p->height - p->block_height);
+}
+
+static uint64_t content_of(TestPattern *p, uint64_t sequence) {
+        return ((uint64_t) p->id << 32) | ((sequence & 0xffffffffu) + 1);
+}
+
+void test_pattern_draw_into(TestPattern *p, uint8_t *buf, uint64_t *content, uint64_t sequence) {
+        uint32_t bw = p->block_width, x, y;
         uint8_t luma = (uint8_t) (16 + (sequence * 8) % 220);
 
-        /* Put the bars back where the block was, then draw it one step further on, in a
-         * grey that changes every frame: each frame differs, at a cost of w*h/64 pixels. */
-        if (p->block_drawn) {
+        /* Put the bars back where the block was (or everywhere, for a buffer of unknown content),
+         * then draw it where this frame has it, in a grey that changes every frame: each frame
+         * differs, at a cost of w*h/64 pixels. */
+        if (*content >> 32 == p->id) {
+                block_position(p, (*content & 0xffffffffu) - 1, &x, &y);
                 if (p->fourcc == PIXEL_FORMAT_YUYV)
-                        paint_rect(p, p->block_x, p->block_y, p->template_row + (size_t) p->block_x * 2, NULL);
+                        paint_rect(p, buf, x, y, p->template_row + (size_t) x * 2, NULL);
                 else
-                        paint_rect(p, p->block_x, p->block_y, p->template_row + p->block_x,
-                                   p->template_row + w + p->block_x);
-        }
-        p->block_x = bounce(sequence * MAX((w / 64) & ~1u, 2u), w - bw);
-        p->block_y = bounce(sequence * MAX((h / 64) & ~1u, 2u), h - p->block_height);
+                        paint_rect(p, buf, x, y, p->template_row + x, p->template_row + p->width + x);
+        } else
+                paint_bars(p, buf);
+
+        block_position(p, sequence, &x, &y);
         if (p->fourcc == PIXEL_FORMAT_YUYV) {
                 for (uint32_t i = 0; i < bw * 2; i += 2) {
                         p->block_row[i] = luma;
                         p->block_row[i + 1] = 128;
                 }
-                paint_rect(p, p->block_x, p->block_y, p->block_row, NULL);
+                paint_rect(p, buf, x, y, p->block_row, NULL);
         } else {
                 memset(p->block_row, luma, bw);
                 memset(p->block_row + bw, 128, bw);
-                paint_rect(p, p->block_x, p->block_y, p->block_row, p->block_row + bw);
+                paint_rect(p, buf, x, y, p->block_row, p->block_row + bw);
         }
-        p->block_drawn = true;
+        *content = content_of(p, sequence);
+}
+
+uint8_t *test_pattern_draw(TestPattern *p, uint64_t sequence) {
+        test_pattern_draw_into(p, p->buffer, &p->buffer_content, sequence);
         return p->buffer;
 }
 
