@@ -60,6 +60,19 @@ static int configure(SpeexPreprocessState *st, const AudioProcessingSettings *s)
         return 0;
 }
 
+static int ensure_out(AudioProcessor *p, uint32_t frames) {
+        int16_t *grown;
+
+        if (frames <= p->out_capacity)
+                return 0;
+        grown = reallocarray(p->out, (size_t) frames * p->channels, sizeof(int16_t));
+        if (!grown)
+                return -ENOMEM;
+        p->out = grown;
+        p->out_capacity = frames;
+        return 0;
+}
+
 int audio_processor_new(uint32_t rate, uint32_t channels, const AudioProcessingSettings *s, AudioProcessor **ret) {
         _cleanup_(audio_processor_freep) AudioProcessor *p = NULL;
         int r;
@@ -78,7 +91,7 @@ int audio_processor_new(uint32_t rate, uint32_t channels, const AudioProcessingS
         p->states = calloc(channels, sizeof(SpeexPreprocessState *));
         p->pending = calloc((size_t) p->block * channels, sizeof(int16_t));
         p->channel = calloc(p->block, sizeof(spx_int16_t));
-        if (!p->states || !p->pending || !p->channel)
+        if (!p->states || !p->pending || !p->channel || ensure_out(p, p->block) < 0)
                 return -ENOMEM;
 
         for (uint32_t c = 0; c < channels; c++) {
@@ -91,19 +104,6 @@ int audio_processor_new(uint32_t rate, uint32_t channels, const AudioProcessingS
         }
 
         *ret = TAKE_PTR(p);
-        return 0;
-}
-
-static int ensure_out(AudioProcessor *p, uint32_t frames) {
-        int16_t *grown;
-
-        if (frames <= p->out_capacity)
-                return 0;
-        grown = reallocarray(p->out, (size_t) frames * p->channels, sizeof(int16_t));
-        if (!grown)
-                return -ENOMEM;
-        p->out = grown;
-        p->out_capacity = frames;
         return 0;
 }
 
@@ -134,7 +134,8 @@ int audio_processor_process(AudioProcessor *p, const int16_t *in, uint32_t n_fra
         if (ret_delay_frames)
                 *ret_delay_frames = p->n_pending;
         if (n_out == 0) {
-                memcpy(p->pending + p->n_pending * ch, in, (size_t) n_frames * ch * sizeof(int16_t));
+                if (n_frames > 0)
+                        memcpy(p->pending + p->n_pending * ch, in, (size_t) n_frames * ch * sizeof(int16_t));
                 p->n_pending = total;
                 *ret_out = p->out;
                 *ret_n_out = 0;

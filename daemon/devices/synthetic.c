@@ -99,14 +99,6 @@ static void write_le64(uint8_t *p, uint64_t v) {
                 p[i] = (uint8_t) (v >> (8 * i));
 }
 
-static uint64_t now_nsec(void) {
-        struct timespec ts;
-
-        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-                return 0;
-        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
-}
-
 static uint64_t tick_usec(const SyntheticDevice *s, uint64_t tick) {
         /* From the start, not from the previous tick, so that rounding never adds up. */
         return s->start_usec + (uint64_t) llround((double) tick * s->period_usec);
@@ -208,7 +200,8 @@ static void audio_tick(Device *d, SyntheticDevice *s) {
                 .data = s->buffer,
                 .size = n_samples * 2,
                 .sequence = s->sequence++,
-                .timestamp_ns = now_nsec(),
+                /* When its tick was due, as for video frames. */
+                .timestamp_ns = tick_usec(s, s->tick) * 1000,
                 .n_frames = n,
         };
         memcpy(f.tag, s->tag, sizeof(f.tag));

@@ -99,7 +99,7 @@ static void test_exact_content_is_not_dithered(void **state) {
 
                 sample_dither_init(&d, 1);
                 for (size_t i = 0; i < 480; i++)
-                        sample_write(f, in, i, (int64_t) ((int16_t) (i * 997)) << shift);
+                        sample_write(f, in, i, (int64_t) ((int16_t) (i * 997)) * ((int64_t) 1 << shift));
                 assert_int_equal(sample_convert_to_s16(f, in, 480, out, &d), 0);
                 for (size_t i = 0; i < 480; i++)
                         assert_int_equal(s16_at(out, i), (int16_t) (i * 997));
