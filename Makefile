@@ -2,7 +2,7 @@
 #
 #   make            daemon (build/mediagated), client library, mediactl
 #   make demo       the whole flow on synthetic devices, on a private bus
-#   make check      every test tier
+#   make check      every test tier (make check-structure: the layout checks alone)
 #   make fuzz       run each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/run)
 #   make install    DESTDIR=... prefix=...
 #   make clean
@@ -71,7 +71,7 @@ UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBMEDIAGATE := $(BUILD)/libmediagate.so.$(VERSION)
 
-.PHONY: all deps demo check check-sanitized check-unit check-integration check-vm fuzz install uninstall clean
+.PHONY: all deps demo check check-sanitized check-unit check-integration check-vm check-structure fuzz install uninstall clean
 all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc
 
 deps:
@@ -173,6 +173,10 @@ check-integration: all
 
 check-vm: all
 	@tools/check --vm-only
+
+# The layout: include cycles and layering, long functions (tests/structure); no build needed.
+check-structure:
+	@tools/check --structure-only
 
 # Where the system looks for each kind of file, as its pkg-config file says, or a fallback below
 # $(prefix) where that .pc is not installed; each can be overridden on the command line. What

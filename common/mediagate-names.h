@@ -14,15 +14,31 @@
 #define MG_IFACE_ADMIN MG_BUS_NAME ".Admin"
 #define MG_IFACE_TESTING MG_BUS_NAME ".Testing"
 
+/* The errors: the short names of the spec (a Response's results["error"], libmediagate's
+ * MgError.name), and the D-Bus error names, which are the short ones after MG_ERROR_PREFIX. */
+#define MG_ERROR_NAME_TYPE "TypeError"
+#define MG_ERROR_NAME_NOT_FOUND "NotFoundError"
+#define MG_ERROR_NAME_OVERCONSTRAINED "OverconstrainedError"
+#define MG_ERROR_NAME_NOT_ALLOWED "NotAllowedError"
+#define MG_ERROR_NAME_NOT_READABLE "NotReadableError"
+#define MG_ERROR_NAME_ABORT "AbortError"
+#define MG_ERROR_NAME_SECURITY "SecurityError"
+#define MG_ERROR_NAME_LIMITS_EXCEEDED "LimitsExceeded"
+
 #define MG_ERROR_PREFIX MG_BUS_NAME ".Error."
-#define MG_ERROR_TYPE MG_ERROR_PREFIX "TypeError"
-#define MG_ERROR_NOT_FOUND MG_ERROR_PREFIX "NotFoundError"
-#define MG_ERROR_OVERCONSTRAINED MG_ERROR_PREFIX "OverconstrainedError"
-#define MG_ERROR_NOT_ALLOWED MG_ERROR_PREFIX "NotAllowedError"
-#define MG_ERROR_NOT_READABLE MG_ERROR_PREFIX "NotReadableError"
-#define MG_ERROR_ABORT MG_ERROR_PREFIX "AbortError"
-#define MG_ERROR_SECURITY MG_ERROR_PREFIX "SecurityError"
-#define MG_ERROR_LIMITS_EXCEEDED MG_ERROR_PREFIX "LimitsExceeded"
+#define MG_ERROR_TYPE MG_ERROR_PREFIX MG_ERROR_NAME_TYPE
+#define MG_ERROR_NOT_FOUND MG_ERROR_PREFIX MG_ERROR_NAME_NOT_FOUND
+#define MG_ERROR_OVERCONSTRAINED MG_ERROR_PREFIX MG_ERROR_NAME_OVERCONSTRAINED
+#define MG_ERROR_NOT_ALLOWED MG_ERROR_PREFIX MG_ERROR_NAME_NOT_ALLOWED
+#define MG_ERROR_NOT_READABLE MG_ERROR_PREFIX MG_ERROR_NAME_NOT_READABLE
+#define MG_ERROR_ABORT MG_ERROR_PREFIX MG_ERROR_NAME_ABORT
+#define MG_ERROR_SECURITY MG_ERROR_PREFIX MG_ERROR_NAME_SECURITY
+#define MG_ERROR_LIMITS_EXCEEDED MG_ERROR_PREFIX MG_ERROR_NAME_LIMITS_EXCEEDED
+
+/* Request.Response's response code. */
+#define MG_RESPONSE_SUCCESS 0U
+#define MG_RESPONSE_DENIED 1U /* denied or cancelled */
+#define MG_RESPONSE_FAILED 2U /* any other failure */
 
 #define MG_POLKIT_ACTION_CAMERA "org.mediagate.camera"
 #define MG_POLKIT_ACTION_MICROPHONE "org.mediagate.microphone"

@@ -119,9 +119,9 @@ static int nss_user_by_name(const char *name, uid_t *ret, void *userdata) {
                         continue;
                 if (result) {
                         *ret = pw.pw_uid;
-                        return 0;
+                        return 1;
                 }
-                return errno_is_not_found(e) ? -ESRCH : -e;
+                return errno_is_not_found(e) ? 0 : -e;
         }
         return -ERANGE;
 }
@@ -139,9 +139,9 @@ static int nss_group_by_name(const char *name, gid_t *ret, void *userdata) {
                         continue;
                 if (result) {
                         *ret = gr.gr_gid;
-                        return 0;
+                        return 1;
                 }
-                return errno_is_not_found(e) ? -ESRCH : -e;
+                return errno_is_not_found(e) ? 0 : -e;
         }
         return -ERANGE;
 }
@@ -164,8 +164,13 @@ static int nss_groups_of_uid(uid_t uid, gid_t **ret, size_t *ret_n, void *userda
                 e = getpwuid_r(uid, &pw, buf, size, &result);
                 if (e == ERANGE)
                         continue;
-                if (!result)
-                        return errno_is_not_found(e) ? -ESRCH : -e;
+                if (!result) {
+                        if (!errno_is_not_found(e))
+                                return -e;
+                        *ret = NULL; /* no user entry: in no group at all */
+                        *ret_n = 0;
+                        return 0;
+                }
                 name = strdup(pw.pw_name);
                 if (!name)
                         return -ENOMEM;
@@ -181,7 +186,7 @@ static int nss_groups_of_uid(uid_t uid, gid_t **ret, size_t *ret_n, void *userda
                 if (getgrouplist(name, primary, gids, &k) >= 0) {
                         *ret = TAKE_PTR(gids);
                         *ret_n = (size_t) k;
-                        return 0;
+                        return 1;
                 }
                 /* Too small: k is the size needed (some versions leave it; grow anyway). */
                 if (n >= 65536)
@@ -249,9 +254,11 @@ static int rule_to_text(const PolicyRule *rule, char **ret) {
                 if (k == KEY_KINDS) {
                         if (rule->kinds)
                                 fprintf(f, " Kinds=%s%s%s",
-                                        rule->kinds & (1U << DEVICE_KIND_VIDEO) ? "camera" : "",
+                                        rule->kinds & (1U << DEVICE_KIND_VIDEO) ?
+                                                device_kind_to_permission(DEVICE_KIND_VIDEO) : "",
                                         rule->kinds == ((1U << DEVICE_KIND_VIDEO) | (1U << DEVICE_KIND_AUDIO)) ? " " : "",
-                                        rule->kinds & (1U << DEVICE_KIND_AUDIO) ? "microphone" : "");
+                                        rule->kinds & (1U << DEVICE_KIND_AUDIO) ?
+                                                device_kind_to_permission(DEVICE_KIND_AUDIO) : "");
                         continue;
                 }
                 if (!rule->words[k])
@@ -441,7 +448,7 @@ static int resolve_id(FileParse *fp, unsigned line, bool group, const char *word
         }
         if (r == -ENOMEM)
                 return r;
-        if (r == -ESRCH)
+        if (r == 0)
                 r = file_error(fp, line, false, "unknown %s \"%s\".", what, word);
         else if (r < 0)
                 r = file_error(fp, line, false, "cannot look up %s \"%s\": %s.", what, word, strerror(-r));
@@ -487,14 +494,12 @@ static int rule_add_word(FileParse *fp, PolicyRule *rule, unsigned line, RuleKey
                         return r;
                 break;
         case KEY_KINDS:
-                if (streq(word, "camera"))
-                        rule->kinds |= 1U << DEVICE_KIND_VIDEO;
-                else if (streq(word, "microphone"))
-                        rule->kinds |= 1U << DEVICE_KIND_AUDIO;
-                else {
+                r = device_kind_from_permission(word);
+                if (r < 0) {
                         r = file_error(fp, line, false, "unknown kind \"%s\" (camera or microphone).", word);
                         return r < 0 ? r : 1;
                 }
+                rule->kinds |= 1U << r;
                 return 0;
         case KEY_DEVICES:
                 if (!is_printable_ascii(word)) {
@@ -901,10 +906,10 @@ static bool rule_matches_groups(const Policy *p, const PolicyRule *rule, uid_t u
         if (!m->looked_up) {
                 m->looked_up = true;
                 m->error = p->resolver.groups_of_uid(uid, &m->gids, &m->n_gids, p->resolver.userdata);
-                if (m->error == -ESRCH) { /* no user entry: in no group at all */
-                        m->error = 0;
+                if (m->error == 0) /* no user entry: in no group at all */
                         m->n_gids = 0;
-                }
+                if (m->error > 0)
+                        m->error = 0;
                 if (m->error < 0)
                         log_warning_errno(m->error, "Cannot look up the groups of uid %" PRIu32 ": %m",
                                           (uint32_t) uid);

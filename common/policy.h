@@ -150,13 +150,14 @@ typedef enum PolicyDecision {
 
 const char *policy_decision_to_string(PolicyDecision d); /* "none", "allow", "deny", "prompt" */
 
-/* How names and group memberships are looked up. Every function returns 0 or a negative errno:
- * -ESRCH for "no such user or group" (not an error of the lookup itself). */
+/* How names and group memberships are looked up. Every function returns 1 and the answer, 0 when
+ * there is no such user or group (an answer, not an error of the lookup), or a negative errno
+ * when the lookup itself failed. */
 typedef struct PolicyResolver {
         int (*user_by_name)(const char *name, uid_t *ret, void *userdata);
         int (*group_by_name)(const char *name, gid_t *ret, void *userdata);
-        /* The groups of uid: its primary group and every supplementary one. -ESRCH when the uid
-         * has no user entry (it is then in no group). Any other error: membership unknown. */
+        /* The groups of uid: its primary group and every supplementary one. 0 when the uid has no
+         * user entry (it is then in no group). An error: membership unknown. */
         int (*groups_of_uid)(uid_t uid, gid_t **ret, size_t *ret_n, void *userdata);
         void *userdata;
 } PolicyResolver;

@@ -243,8 +243,97 @@ static int grant_store_error(int r, sd_bus_error *error) {
         return sd_bus_error_set_errnof(error, r, "The grant store could not be changed: %s.", strerror(-r));
 }
 
+/* A grant change is answered once it ended (grants.h: on disk, or failed having changed
+ * nothing); until then this holds the call. */
+typedef struct PendingChange {
+        Manager *manager;
+        sd_bus_message *message;
+        uid_t by_uid;
+        AdminCall call;
+} PendingChange;
+
+static PendingChange *pending_change_free(PendingChange *p) {
+        if (!p)
+                return NULL;
+        sd_bus_message_unref(p->message);
+        admin_call_done(&p->call);
+        free(p);
+        return NULL;
+}
+
+/* Takes the call over. */
+static PendingChange *pending_change_new(Manager *m, sd_bus_message *message, const Caller *caller, AdminCall *call) {
+        PendingChange *p = new0(PendingChange, 1);
+
+        if (!p)
+                return NULL;
+        *p = (PendingChange){
+                .manager = m,
+                .message = sd_bus_message_ref(message),
+                .by_uid = caller->uid,
+                .call = *call,
+        };
+        *call = (AdminCall){};
+        return p;
+}
+
+/* "Stop this app now": the stored decisions went (durably), now every live track of the app
+ * ends, however it was allowed, and the history says so. */
+static int revoke_stored(PendingChange *p, int removed) {
+        _cleanup_free_ char *n_grants = NULL, *n_tracks = NULL, *by = NULL;
+        AdminCall *call = &p->call;
+        TrackKey key = {
+                .uid = call->target.uid,
+                .app_id = call->app_id,
+                .origin = call->origin,
+                .kind = call->kind,
+                .hardware_ids = call->devices,
+        };
+        size_t ended;
+
+        ended = tracks_end_for_key(p->manager, &key, TRACK_END_REVOKED);
+        if (asprintf(&n_grants, "%i", removed) < 0 || asprintf(&n_tracks, "%zu", ended) < 0 ||
+            asprintf(&by, "%u", (unsigned) p->by_uid) < 0)
+                return -ENOMEM;
+        history_record_key(p->manager, HISTORY_REVOKED, call->target.uid, call->app_id, call->origin, call->kind,
+                           NULL, 0, STRV_MAKE("grants", n_grants, "tracks", n_tracks, "by_uid", by));
+        log_info("Revoked by uid %u: %s for uid %u, %s, origin %s: %i grant(s), %zu live track(s).",
+                 (unsigned) p->by_uid, grant_kind_to_string(call->kind), (unsigned) call->target.uid, call->app_id,
+                 call->origin ?: "none", removed, ended);
+        return 0;
+}
+
+static void on_change_stored(int result, void *userdata) {
+        PendingChange *p = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        AdminCall *call = &p->call;
+
+        if (result >= 0 && call->op == ADMIN_OP_REVOKE_GRANT)
+                result = revoke_stored(p, result);
+        else if (result >= 0)
+                log_info("Grant set by uid %u: %s %s for uid %u, %s, origin %s.", (unsigned) p->by_uid,
+                         grant_decision_to_string(call->decision), grant_kind_to_string(call->kind),
+                         (unsigned) call->target.uid, call->app_id, call->origin ?: "none");
+        if (result >= 0)
+                (void) sd_bus_reply_method_return(p->message, NULL);
+        else {
+                grant_store_error(result, &error);
+                bus_reply_error(p->message, result, &error);
+        }
+        pending_change_free(p);
+}
+
+/* What starting a change gives: the reply follows from on_change_stored(), or the call fails now. */
+static int change_started(PendingChange *p, int r, sd_bus_error *error) {
+        if (r >= 0)
+                return 1;
+        pending_change_free(p); /* on_change_stored() will not run */
+        return grant_store_error(r, error);
+}
+
 static int set_grant_with_caller(Manager *m, sd_bus_message *message, Caller *caller, sd_bus_error *error) {
         _cleanup_(admin_call_done) AdminCall call = {};
+        PendingChange *p;
         uint64_t expires;
         int r;
 
@@ -252,15 +341,13 @@ static int set_grant_with_caller(Manager *m, sd_bus_message *message, Caller *ca
         if (r < 0)
                 return r;
         expires = call.seconds ? grant_store_now(m->grants, CLOCK_BOOTTIME) + call.seconds * 1000000ULL : 0;
-        /* Tracks a new deny covers end inside this call (the store's change callback). */
-        r = grant_store_set(m->grants, call.target.uid, call.app_id, call.origin, call.kind, call.devices,
-                            call.decision, expires, NULL);
-        if (r < 0)
-                return grant_store_error(r, error);
-        log_info("Grant set by uid %u: %s %s for uid %u, %s, origin %s.", (unsigned) caller->uid,
-                 grant_decision_to_string(call.decision), grant_kind_to_string(call.kind),
-                 (unsigned) call.target.uid, call.app_id, call.origin ?: "none");
-        return sd_bus_reply_method_return(message, NULL);
+        p = pending_change_new(m, message, caller, &call);
+        if (!p)
+                return -ENOMEM;
+        /* Tracks a new deny covers end once it is stored (the store's change callback). */
+        r = grant_store_set(m->grants, p->call.target.uid, p->call.app_id, p->call.origin, p->call.kind,
+                            p->call.devices, p->call.decision, expires, NULL, on_change_stored, p);
+        return change_started(p, r, error);
 }
 
 static int method_set_grant(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -268,38 +355,21 @@ static int method_set_grant(sd_bus_message *message, void *userdata, sd_bus_erro
 }
 
 /* "Stop this app now": the stored decisions go (durably, or the call fails and nothing changed),
- * then every live track of the app ends, however it was allowed, and the history says so. */
+ * then every live track of the app ends (revoke_stored()). */
 static int revoke_grant_with_caller(Manager *m, sd_bus_message *message, Caller *caller, sd_bus_error *error) {
         _cleanup_(admin_call_done) AdminCall call = {};
-        _cleanup_free_ char *n_grants = NULL, *n_tracks = NULL, *by = NULL;
-        TrackKey key;
-        size_t ended;
-        int removed, r;
+        PendingChange *p;
+        int r;
 
         r = admin_call_read(message, caller, &call, error);
         if (r < 0)
                 return r;
-        removed = grant_store_revoke(m->grants, call.target.uid, call.app_id, call.origin, call.kind, call.devices);
-        if (removed < 0)
-                return grant_store_error(removed, error);
-
-        key = (TrackKey){
-                .uid = call.target.uid,
-                .app_id = call.app_id,
-                .origin = call.origin,
-                .kind = call.kind,
-                .hardware_ids = call.devices,
-        };
-        ended = tracks_end_for_key(m, &key, TRACK_END_REVOKED);
-        if (asprintf(&n_grants, "%i", removed) < 0 || asprintf(&n_tracks, "%zu", ended) < 0 ||
-            asprintf(&by, "%u", (unsigned) caller->uid) < 0)
+        p = pending_change_new(m, message, caller, &call);
+        if (!p)
                 return -ENOMEM;
-        history_record_key(m, HISTORY_REVOKED, call.target.uid, call.app_id, call.origin, call.kind, NULL, 0,
-                           STRV_MAKE("grants", n_grants, "tracks", n_tracks, "by_uid", by));
-        log_info("Revoked by uid %u: %s for uid %u, %s, origin %s: %i grant(s), %zu live track(s).",
-                 (unsigned) caller->uid, grant_kind_to_string(call.kind), (unsigned) call.target.uid, call.app_id,
-                 call.origin ?: "none", removed, ended);
-        return sd_bus_reply_method_return(message, NULL);
+        r = grant_store_revoke(m->grants, p->call.target.uid, p->call.app_id, p->call.origin, p->call.kind,
+                               p->call.devices, on_change_stored, p);
+        return change_started(p, r, error);
 }
 
 static int method_revoke_grant(sd_bus_message *message, void *userdata, sd_bus_error *error) {

@@ -77,10 +77,10 @@ int app_id_from_unit_name(const char *unit, char **ret) {
         int r;
 
         if (!unit)
-                return -ENOENT;
+                return 0;
         body = startswith(unit, "app-");
         if (!body)
-                return -ENOENT;
+                return 0;
         len = strlen(body);
 
         if ((end = endswith_n(body, len, ".scope"))) {
@@ -88,7 +88,7 @@ int app_id_from_unit_name(const char *unit, char **ret) {
                 len = (size_t) (end - body);
                 p = memrchr(body, '-', len);
                 if (!p || !all_alnum(p + 1, len - (size_t) (p + 1 - body)))
-                        return -ENOENT;
+                        return 0;
                 len = (size_t) (p - body);
         } else if ((end = endswith_n(body, len, ".service"))) {
                 /* app[-<launcher>]-<id>[@<random>].service, or the pre-v248 "-autostart". */
@@ -99,7 +99,7 @@ int app_id_from_unit_name(const char *unit, char **ret) {
                 else if ((end = endswith_n(body, len, "-autostart")))
                         len = (size_t) (end - body);
         } else
-                return -ENOENT;
+                return 0;
 
         /* An optional alphanumeric launcher ("gnome", "KDE", "flatpak") before the first "-";
          * the id itself has its dashes escaped. */
@@ -109,15 +109,15 @@ int app_id_from_unit_name(const char *unit, char **ret) {
                 body = p + 1;
         }
         if (len == 0)
-                return -ENOENT;
+                return 0;
 
         r = unit_unescape(body, len, &id);
         if (r == -ENOMEM)
                 return r;
         if (r < 0 || !app_id_desktop_id_is_valid(id))
-                return -ENOENT;
+                return 0; /* escaped wrong, or not a desktop-file id */
         *ret = TAKE_PTR(id);
-        return 0;
+        return 1;
 }
 
 /* "snap.<name>[.<anything>].scope|.service" → "snap.<name>". */
@@ -127,23 +127,23 @@ static int snap_id_from_unit_name(const char *unit, size_t len, char **ret) {
         char *id;
 
         if (len < 5 || memcmp(unit, "snap.", 5) != 0)
-                return -ENOENT;
+                return 0;
         body = unit + 5;
         len -= 5;
         end = endswith_n(body, len, ".scope");
         if (!end)
                 end = endswith_n(body, len, ".service");
         if (!end)
-                return -ENOENT;
+                return 0;
         len = (size_t) (end - body);
         dot = memchr(body, '.', len);
         name_len = dot ? (size_t) (dot - body) : len;
         if (!app_id_snap_name_is_valid_n(body, name_len))
-                return -ENOENT;
+                return 0;
         if (asprintf(&id, "snap.%.*s", (int) name_len, body) < 0)
                 return -ENOMEM;
         *ret = id;
-        return 0;
+        return 1;
 }
 
 /* Record a finding; two different findings of one kind mean the file contradicts itself. */
@@ -236,9 +236,9 @@ static int cgroup_systemd_path(CgroupIds *ids, const char *path, size_t path_len
         if (!unit)
                 return 0;
         r = snap_id_from_unit_name(unit, unit_len, &id);
-        if (r == -ENOMEM)
+        if (r < 0)
                 return r;
-        if (r >= 0)
+        if (r > 0)
                 return found(&ids->snap, id);
         if (!user)
                 return 0;
@@ -247,10 +247,8 @@ static int cgroup_systemd_path(CgroupIds *ids, const char *path, size_t path_len
         if (!u)
                 return -ENOMEM;
         r = app_id_from_unit_name(u, &id);
-        if (r == -ENOMEM)
+        if (r <= 0)
                 return r;
-        if (r < 0)
-                return 0;
         return found(&ids->app, id);
 }
 
@@ -316,13 +314,13 @@ int app_id_from_cgroup(const char *contents, char **ret) {
         /* A snap's confinement is set up by root; an app unit is chosen by the launcher. */
         if (snap) {
                 *ret = TAKE_PTR(snap);
-                return 0;
+                return 1;
         }
         if (app) {
                 *ret = TAKE_PTR(app);
-                return 0;
+                return 1;
         }
-        return -ENOENT;
+        return 0;
 }
 
 /* ---- Flatpak ---- */
@@ -356,13 +354,13 @@ int app_id_from_flatpak_info(const char *text, size_t size, char **ret) {
                 return info.error < 0 ? info.error : r;
         }
         if (!info.name)
-                return -ENODATA;
+                return 0; /* a runtime, not an app */
         if (!app_id_flatpak_name_is_valid(info.name)) {
                 free(info.name);
                 return -EINVAL;
         }
         *ret = info.name;
-        return 0;
+        return 1;
 }
 
 int flatpak_app_id_at(int root_fd, char **ret) {
@@ -377,7 +375,7 @@ int flatpak_app_id_at(int root_fd, char **ret) {
         fd = openat(root_fd, ".flatpak-info", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0) {
                 if (errno == ENOENT)
-                        return -ENOENT; /* the one answer that means "not a Flatpak" */
+                        return 0; /* the one answer that means "not a Flatpak" */
                 return log_debug_errno(EACCES, "Cannot open .flatpak-info: %s", strerror(errno));
         }
         if (fstat(fd, &st) < 0)
@@ -396,7 +394,9 @@ int flatpak_app_id_at(int root_fd, char **ret) {
                 return r;
         if (r < 0)
                 return log_debug_errno(EACCES, "Unusable .flatpak-info: %s", strerror(-r));
-        return 0;
+        if (r == 0)
+                return log_debug_errno(EACCES, "Unusable .flatpak-info: it names no application.");
+        return 1;
 }
 
 /* ---- the host executable ---- */

@@ -128,6 +128,23 @@ static uint64_t process_start_time(pid_t pid) {
         return start;
 }
 
+/* Whether the process of pid was already running at CLOCK_BOOTTIME connected_by. The start time
+ * in /proc/<pid>/stat counts on the same clock, in ticks; read after the pid was pinned, and
+ * trusted once caller_identify_pid() found the pinned process still alive. */
+static int started_by(const Caller *c, uint64_t connected_by) {
+        uint64_t start = c->start_time ?: process_start_time(c->pid);
+        long hz = sysconf(_SC_CLK_TCK);
+
+        if (connected_by == CALLER_CONNECTED_ANY)
+                return 0;
+        if (start == 0 || hz <= 0)
+                return -ESRCH;
+        if (start > connected_by * (uint64_t) hz / 1000000u)
+                return log_warning_errno(ESRCH, "pid %i started after the connection %s appeared: its pid was reused, "
+                                         "refusing the connection.", (int) c->pid, c->unique_name);
+        return 0;
+}
+
 bool caller_is_alive(const Caller *c) {
         struct pollfd p;
 
@@ -214,11 +231,11 @@ int caller_identify_pid(Caller *c) {
         }
 
         r = flatpak_app_id_at(root_fd, &id);
-        if (r >= 0)
+        if (r > 0)
                 kind = CALLER_APP_FLATPAK;
         else if (r == -ENOMEM)
                 return r;
-        else if (r != -ENOENT)
+        else if (r < 0)
                 return log_warning_errno(EACCES,
                                          "pid %i has an unusable /.flatpak-info, refusing it.",
                                          (int) c->pid);
@@ -232,9 +249,9 @@ int caller_identify_pid(Caller *c) {
                         return log_warning_errno(r, "Cannot read the cgroup of pid %i: %m",
                                                  (int) c->pid);
                 r = app_id_from_cgroup(cgroup, &id);
-                if (r >= 0)
+                if (r > 0)
                         kind = startswith(id, "snap.") ? CALLER_APP_SNAP : CALLER_APP_SCOPE;
-                else if (r != -ENOENT)
+                else if (r < 0)
                         return log_warning_errno(r, "Cannot parse the cgroup of pid %i: %m",
                                                  (int) c->pid);
                 else {
@@ -287,7 +304,8 @@ static int read_u32_variant(sd_bus_message *m, uint32_t *ret) {
         return sd_bus_message_exit_container(m);
 }
 
-int caller_new_from_credentials(sd_bus_message *reply, const char *unique_name, Caller **ret) {
+int caller_new_from_credentials(sd_bus_message *reply, const char *unique_name, uint64_t connected_by,
+                                Caller **ret) {
         _cleanup_(caller_unrefp) Caller *c = NULL;
         _cleanup_close_ int bus_pidfd = -1;
         bool have_uid = false, have_pid = false;
@@ -399,6 +417,9 @@ int caller_new_from_credentials(sd_bus_message *reply, const char *unique_name, 
                         return log_warning_errno(r, "pidfd_open(%i) failed: %m", (int) c->pid);
                 else
                         c->pidfd = r;
+                r = started_by(c, connected_by);
+                if (r < 0)
+                        return r;
         }
 
         r = caller_identify_pid(c);
@@ -411,6 +432,7 @@ int caller_new_from_credentials(sd_bus_message *reply, const char *unique_name, 
 
 typedef struct CallerQuery {
         char *unique_name;
+        uint64_t connected_by;
         caller_callback_t callback;
         void *userdata;
 } CallerQuery;
@@ -429,7 +451,7 @@ static int on_credentials(sd_bus_message *reply, void *userdata, sd_bus_error *r
         CallerQuery *q = userdata;
         int r;
 
-        r = caller_new_from_credentials(reply, q->unique_name, &c);
+        r = caller_new_from_credentials(reply, q->unique_name, q->connected_by, &c);
         if (r < 0) {
                 log_debug_errno(r, "Cannot identify %s: %m", q->unique_name);
                 q->callback(r, NULL, q->userdata);
@@ -441,8 +463,8 @@ static int on_credentials(sd_bus_message *reply, void *userdata, sd_bus_error *r
         return 0;
 }
 
-int caller_query(sd_bus *bus, const char *unique_name, caller_callback_t cb, void *userdata,
-                 sd_bus_slot **ret_slot) {
+int caller_query(sd_bus *bus, const char *unique_name, uint64_t connected_by, caller_callback_t cb,
+                 void *userdata, sd_bus_slot **ret_slot) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         CallerQuery *q;
         int r;
@@ -458,6 +480,7 @@ int caller_query(sd_bus *bus, const char *unique_name, caller_callback_t cb, voi
                 caller_query_free(q);
                 return -ENOMEM;
         }
+        q->connected_by = connected_by;
         q->callback = cb;
         q->userdata = userdata;
 

@@ -54,20 +54,31 @@ int caller_new_brokered(const Caller *broker, const char *app_id, Caller **ret);
  * caller_ref() to keep it. Never called if the query's slot is dropped first. */
 typedef void (*caller_callback_t)(int error, Caller *c, void *userdata);
 
+/* connected_by below: a CLOCK_BOOTTIME time (µs) by which the connection already existed, or
+ * this for "not known". */
+#define CALLER_CONNECTED_ANY UINT64_MAX
+
 /* Ask the bus driver for the credentials of unique_name (":1.42"; well-known names are refused:
  * their owner may change) without blocking, then identify the process. Returns < 0 if the call
  * could not even be sent (the callback is then not called). With ret_slot, the caller owns the
  * pending call: unref the slot to cancel it (the callback will not run). Without, the call is
  * tied to the bus connection. */
-int caller_query(sd_bus *bus, const char *unique_name, caller_callback_t cb, void *userdata,
-                 sd_bus_slot **ret_slot);
+int caller_query(sd_bus *bus, const char *unique_name, uint64_t connected_by, caller_callback_t cb,
+                 void *userdata, sd_bus_slot **ret_slot);
 
 /* The synchronous half of caller_query(), split out for tests: turn a GetConnectionCredentials
  * reply (or error reply) into an identified Caller. UnixUserID and ProcessID (or ProcessFD) are
- * required; ProcessFD is used where the bus sends it (dbus-broker), otherwise the pid is turned
- * into a pidfd at once. Errors: the bus error's errno, -EBADMSG for a malformed reply, -ENODATA
- * for missing credentials, -ESRCH when the process is gone, and those of caller_identify_pid(). */
-int caller_new_from_credentials(sd_bus_message *reply, const char *unique_name, Caller **ret);
+ * required. ProcessFD is used where the bus sends it (dbus-broker): it pins the process that
+ * connected, which cannot be mistaken for another. Otherwise there is only the pid the bus saw
+ * at connection time, which may belong to another process by now (the one that connected
+ * handed the socket to a child and exited): it is turned into a pidfd at once, and a process
+ * that started after connected_by cannot have made the connection and is refused (-ESRCH). The
+ * start time is read in clock ticks (10 ms), so a reuse within the same tick is the window left.
+ * Errors: the bus error's errno, -EBADMSG for a malformed reply, -ENODATA for missing
+ * credentials, -ESRCH when the process is gone or came later, and those of
+ * caller_identify_pid(). */
+int caller_new_from_credentials(sd_bus_message *reply, const char *unique_name, uint64_t connected_by,
+                                Caller **ret);
 
 /* Fill in app_id and app_kind from /proc/<pid>, c->pid and c->pidfd being set. The process must
  * still be the pidfd's process before and after /proc is read, else -ESRCH (its pid may have been

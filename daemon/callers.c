@@ -1,6 +1,7 @@
 /* The cache of identified callers and the queue of method calls waiting for an identity.
  * A connection's credentials do not change while it is on the bus, so each connection is
- * identified once; the entry goes when the connection leaves. */
+ * identified once; the entry goes when the connection leaves. And when each connection
+ * appeared, which bounds the start of the process that made it (caller.h). */
 #include "callers.h"
 
 #include "bus-util.h"
@@ -13,6 +14,11 @@ typedef struct Waiter {
         sd_bus_message *message;
         caller_continuation_t cont;
 } Waiter;
+
+typedef struct ConnectionSeen {
+        char *unique_name;
+        uint64_t boottime; /* when its NameOwnerChanged arrived */
+} ConnectionSeen;
 
 typedef struct CallerLookup {
         Manager *manager;
@@ -80,6 +86,44 @@ static void on_caller_identified(int error, Caller *caller, void *userdata) {
         caller_lookup_free(l);
 }
 
+static ConnectionSeen *connection_seen_free(ConnectionSeen *c) {
+        if (c) {
+                free(c->unique_name);
+                free(c);
+        }
+        return NULL;
+}
+
+void callers_watch_started(Manager *m) {
+        m->connections_seen_since = now_usec(CLOCK_BOOTTIME);
+}
+
+void callers_connection_appeared(Manager *m, const char *unique_name) {
+        ConnectionSeen *c;
+
+        if (!m->connections_seen && !(m->connections_seen = hashmap_new()))
+                return (void) log_oom();
+        c = new0(ConnectionSeen, 1);
+        if (!c || !(c->unique_name = strdup(unique_name))) {
+                connection_seen_free(c);
+                return (void) log_oom(); /* it counts as there since the watch began: stricter */
+        }
+        c->boottime = now_usec(CLOCK_BOOTTIME);
+        connection_seen_free(hashmap_remove(m->connections_seen, unique_name));
+        if (hashmap_put(m->connections_seen, c->unique_name, c) < 0)
+                connection_seen_free(c);
+}
+
+/* The latest time by which the connection existed: when its name appeared, else (it was there
+ * before the daemon watched) when the watch began, else (not watching yet) now. */
+static uint64_t connected_by(Manager *m, const char *unique_name) {
+        ConnectionSeen *c = m->connections_seen ? hashmap_get(m->connections_seen, unique_name) : NULL;
+
+        if (c)
+                return c->boottime;
+        return m->connections_seen_since ?: now_usec(CLOCK_BOOTTIME);
+}
+
 int manager_with_caller(Manager *m, sd_bus_message *message, caller_continuation_t cont,
                         sd_bus_error *error) {
         const char *sender = sd_bus_message_get_sender(message);
@@ -107,7 +151,7 @@ int manager_with_caller(Manager *m, sd_bus_message *message, caller_continuation
                         free(l);
                         return -ENOMEM;
                 }
-                r = caller_query(m->bus, sender, on_caller_identified, l, &l->slot);
+                r = caller_query(m->bus, sender, connected_by(m, sender), on_caller_identified, l, &l->slot);
                 if (r < 0) {
                         caller_lookup_free(l);
                         return r;
@@ -137,6 +181,8 @@ void callers_forget(Manager *m, const char *unique_name) {
         Caller *c = hashmap_remove(m->callers, unique_name);
 
         caller_unref(c);
+        if (m->connections_seen)
+                connection_seen_free(hashmap_remove(m->connections_seen, unique_name));
         /* A lookup in flight for a departed connection completes with an error from the bus
          * (the name has no owner any more) and denies its waiters. */
 }
@@ -149,4 +195,11 @@ void callers_free_all(Manager *m) {
                 caller_unref(c);
         while ((l = hashmap_steal_first(m->caller_lookups)))
                 caller_lookup_free(l);
+        if (m->connections_seen) {
+                ConnectionSeen *seen;
+
+                while ((seen = hashmap_steal_first(m->connections_seen)))
+                        connection_seen_free(seen);
+                m->connections_seen = hashmap_free(m->connections_seen);
+        }
 }

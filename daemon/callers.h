@@ -19,6 +19,13 @@ int manager_with_caller(Manager *m, sd_bus_message *message, caller_continuation
 /* The identified caller of a connection, NULL while it is not known (yet). */
 Caller *callers_find(Manager *m, const char *unique_name);
 
+/* When connections appeared (NameOwnerChanged with no old owner), as the bound a caller's process
+ * start is checked against: a pid the bus reports may by now belong to a process that came later
+ * (caller.h). callers_watch_started() marks when the watch began (names already there count as
+ * appeared then). */
+void callers_watch_started(Manager *m);
+void callers_connection_appeared(Manager *m, const char *unique_name);
+
 /* Forget everything about a connection that left the bus. */
 void callers_forget(Manager *m, const char *unique_name);
 void callers_free_all(Manager *m);

@@ -6,7 +6,9 @@
 #include <nettle/hmac.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include "durable-write.h"
 #include "log.h"
 #include "util.h"
 
@@ -17,7 +19,8 @@ static int read_secret(int dir_fd, DeviceIdSecret *ret) {
         struct stat st;
         ssize_t n;
 
-        fd = openat(dir_fd, SECRET_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        /* Not following a link, nor waiting on a FIFO put there. */
+        fd = openat(dir_fd, SECRET_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
@@ -31,40 +34,32 @@ static int read_secret(int dir_fd, DeviceIdSecret *ret) {
 }
 
 static int create_secret(int dir_fd, DeviceIdSecret *ret) {
-        char tmp[] = SECRET_FILE ".tmpXXXXXX";
-        _cleanup_close_ int fd = -1;
+        DeviceIdSecret fresh;
         int r;
 
-        if (getrandom(ret->key, sizeof ret->key, 0) != sizeof ret->key)
+        if (getrandom(fresh.key, sizeof fresh.key, 0) != sizeof fresh.key)
                 return -EIO;
-
-        /* mkstemp needs a path; the directory fd keeps us in the state directory. */
-        for (int attempt = 0; attempt < 16 && fd < 0; attempt++) {
-                uint8_t rnd[6];
-
-                if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
-                        return -EIO;
-                for (size_t i = 0; i < 6; i++)
-                        tmp[sizeof tmp - 7 + i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rnd[i] % 36];
-                fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-                if (fd < 0 && errno != EEXIST)
-                        return -errno;
-        }
-        if (fd < 0)
-                return -EEXIST;
-        if (write(fd, ret->key, sizeof ret->key) != (ssize_t) sizeof ret->key || fsync(fd) < 0) {
-                r = -errno ?: -EIO;
-                (void) unlinkat(dir_fd, tmp, 0);
-                return r;
-        }
         /* Never replace a secret that exists: ids would change under everyone's feet. */
-        if (renameat2(dir_fd, tmp, dir_fd, SECRET_FILE, RENAME_NOREPLACE) < 0) {
-                r = -errno;
-                (void) unlinkat(dir_fd, tmp, 0);
+        r = durable_write_at(dir_fd, SECRET_FILE, fresh.key, sizeof fresh.key, 0600, DURABLE_WRITE_NOREPLACE);
+        if (r < 0)
                 return r;
-        }
-        (void) fsync(dir_fd);
+        *ret = fresh;
         return 0;
+}
+
+/* A secret that cannot serve (wrong size, not a regular file, unreadable) is kept aside for
+ * inspection, as a damaged grants file is, and a new one takes its place: the device ids every
+ * app knows change once, and the daemon serves on. */
+static int replace_damaged(int dir_fd, const char *state_dir, int error, DeviceIdSecret *ret) {
+        char name[sizeof SECRET_FILE + 64];
+        int r;
+
+        r = durable_set_aside(dir_fd, SECRET_FILE, now_usec(CLOCK_REALTIME), name, sizeof name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set the damaged %s/%s aside: %m", state_dir, SECRET_FILE);
+        log_error_errno(error, "%s/%s is %s; it was kept as %s and a new one is made. Device ids change.",
+                        state_dir, SECRET_FILE, error == -EBADMSG ? "damaged" : "unreadable", name);
+        return create_secret(dir_fd, ret);
 }
 
 int device_id_secret_load(const char *state_dir, DeviceIdSecret *ret) {
@@ -73,19 +68,28 @@ int device_id_secret_load(const char *state_dir, DeviceIdSecret *ret) {
 
         dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
-                return log_error_errno(errno, "Failed to open the state directory %s: %m", state_dir);
-
-        r = read_secret(dir_fd, ret);
-        if (r == -ENOENT) {
-                r = create_secret(dir_fd, ret);
-                if (r == -EEXIST) /* created meanwhile by someone else */
-                        r = read_secret(dir_fd, ret);
-                if (r >= 0)
-                        log_info("Created a new device-id secret in %s.", state_dir);
+                r = -errno;
+        else {
+                (void) durable_write_remove_leftovers(dir_fd, SECRET_FILE);
+                r = read_secret(dir_fd, ret);
+                if (r == -ENOENT) {
+                        r = create_secret(dir_fd, ret);
+                        if (r == -EEXIST) /* created meanwhile by someone else */
+                                r = read_secret(dir_fd, ret);
+                        if (r >= 0)
+                                log_info("Created a new device-id secret in %s.", state_dir);
+                } else if (r < 0)
+                        r = replace_damaged(dir_fd, state_dir, r, ret);
         }
-        if (r < 0)
-                return log_error_errno(r, "Failed to load %s/%s: %m", state_dir, SECRET_FILE);
-        return 0;
+        if (r >= 0)
+                return 0;
+
+        /* Nowhere to keep one: ids for this run only, rather than no service. */
+        log_error_errno(r, "Failed to keep a device-id secret in %s, device ids will change at the next start: %m",
+                        state_dir);
+        if (getrandom(ret->key, sizeof ret->key, 0) != sizeof ret->key)
+                return log_error_errno(EIO, "Failed to make a device-id secret: %m");
+        return 1;
 }
 
 static void compute(const DeviceIdSecret *secret, const char *domain, const char *app_id,

@@ -12,7 +12,10 @@ typedef struct DeviceIdSecret {
         uint8_t key[DEVICE_ID_SECRET_SIZE];
 } DeviceIdSecret;
 
-/* Load the secret from DIR/device-id-secret, creating it (atomically, mode 0600) on first use. */
+/* Load the secret from DIR/device-id-secret, creating it (durably, mode 0600) on first use. A
+ * damaged or unreadable one is set aside (device-id-secret.corrupt-<UTC time>) and replaced.
+ * Returns 0; 1 when no secret could be kept on disk (one for this run only is in *ret); < 0 only
+ * when no secret could be made at all. */
 int device_id_secret_load(const char *state_dir, DeviceIdSecret *ret);
 
 /* HMAC-SHA256(secret, domain, app id, origin, hardware id) as DEVICE_ID_LENGTH hex characters.

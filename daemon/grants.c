@@ -1,77 +1,21 @@
-/* The grant store: a table keyed by (uid, app id, origin, kind), each entry a list of
- * decisions that differ by their device set and scope; expiry; the atomic grants file.
- *
- * Timed grants and the wall clock. In memory a deadline is on CLOCK_BOOTTIME, which counts
- * suspend and ignores changes of the wall clock, so while the daemon runs a five-minute grant
- * lasts five minutes of real time, whatever the clock does. CLOCK_BOOTTIME starts again at each
- * boot, so the file holds CLOCK_REALTIME deadlines plus, in its "saved" line, the realtime and
- * boottime of the moment it was written and the boot id. When the file is read again:
- *
- *     left     = deadline_realtime - saved_realtime        (time the grant had when written)
- *     elapsed  = max(0, now_realtime - saved_realtime,
- *                    now_boottime - saved_boottime if the boot id is the same)
- *     deadline = now_boottime + (left - elapsed), or expired if elapsed >= left
- *
- * so a loaded deadline is never later than the realtime deadline implies (elapsed counts at least
- * the wall clock), and never later than what was left when the file was written: a wall clock
- * set back a year while the daemon was down does not give a grant another year. In the same boot
- * the boottime elapsed is exact even when the wall clock jumped. Across a reboot with a clock
- * set back, the time the machine was off cannot be known, and the grant gets at most what it
- * had left when written. A clock set forward while the daemon was down ends grants early:
- * failing towards a new prompt, never towards access. */
+/* The grant store's table: decisions keyed by (uid, app id, origin, kind), each entry a list of
+ * decisions that differ by their device set and scope; lookups, listings, expiry, and the
+ * in-memory half of every change. How changes reach the disk first: grants-changes.c. */
 #include "grants.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <sys/random.h>
-#include <sys/stat.h>
 
 #include "grants-file.h"
-#include "hashmap.h"
+#include "grants-internal.h"
 #include "log.h"
 #include "util.h"
 
-#define TMP_PREFIX GRANTS_FILE ".tmp"
-#define CORRUPT_PREFIX GRANTS_FILE ".corrupt-"
-
-typedef struct GrantBucket GrantBucket;
-
-struct Grant {
-        Grant *next;
-        GrantBucket *bucket;
-        char **devices; /* NULL = all devices of the kind; else sorted, unique */
-        GrantDecision decision;
-        uint64_t expires; /* CLOCK_BOOTTIME µs, 0 = never */
-        char *owner;      /* NULL = persistent */
-};
-
-struct GrantBucket {
-        char *key;
-        uid_t uid;
-        char *app_id;
-        char *origin; /* NULL = none */
-        DeviceKind kind;
-        Grant *grants;
-        bool doomed; /* emptied, to be freed once the change callbacks have run */
-        GrantBucket *next_doomed;
-};
-
-struct GrantStore {
-        Hashmap *buckets; /* key → GrantBucket */
-        size_t n_grants;
-
-        GrantClockFunc clock;
-        void *clock_userdata;
-        char boot_id[33];
-
-        int dir_fd; /* the state directory once loaded, -1 = memory only */
-        char *dir;
-        bool dirty; /* a persistent change that is not on disk yet */
-
-        GrantChangeCallback change_cb;
-        void *change_userdata;
-};
+/* Persistent grants per uid, for GRANTS_PER_UID_MAX. */
+typedef struct UidCount {
+        char key[16];
+        size_t n;
+} UidCount;
 
 static const char *const decision_table[] = {
         [GRANT_ALLOW] = "allow",
@@ -109,7 +53,7 @@ int grant_kind_from_string(const char *s) {
         return -EINVAL;
 }
 
-static uint64_t add_sat(uint64_t a, uint64_t b) {
+uint64_t grant_add_sat(uint64_t a, uint64_t b) {
         return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
@@ -188,13 +132,32 @@ GrantStore *grant_store_new(void) {
         if (!s)
                 return NULL;
         s->dir_fd = -1;
+        s->queued_tail = &s->queued;
         s->buckets = hashmap_new();
-        if (!s->buckets) {
-                free(s);
-                return NULL;
-        }
+        s->uid_counts = hashmap_new();
+        if (!s->buckets || !s->uid_counts)
+                return grant_store_free(s);
         (void) grant_store_set_boot_id(s, NULL);
         return s;
+}
+
+/* An empty store on the same clocks, for the persistent grants as the next write stores them. */
+GrantStore *grant_store_new_shadow(GrantStore *parent) {
+        GrantStore *s = grant_store_new();
+
+        if (!s)
+                return NULL;
+        s->clock = parent->clock;
+        s->clock_userdata = parent->clock_userdata;
+        memcpy(s->boot_id, parent->boot_id, sizeof s->boot_id);
+        return s;
+}
+
+static void uid_counts_clear(GrantStore *s) {
+        UidCount *c;
+
+        while ((c = hashmap_steal_first(s->uid_counts)))
+                free(c);
 }
 
 GrantStore *grant_store_free(GrantStore *s) {
@@ -203,10 +166,17 @@ GrantStore *grant_store_free(GrantStore *s) {
 
         if (!s)
                 return NULL;
+        /* The write in flight ends first (its thread reads the shadow); waiting changes fail. */
+        s->worker = background_worker_free(s->worker);
+        grant_store_cancel_changes(s);
+        grant_store_free(s->shadow);
         /* One walk (draining with hashmap_steal_first() would rescan the table each time). */
         while (hashmap_iterate(s->buckets, &it, (void **) &b, NULL))
                 bucket_free(b);
         hashmap_free(s->buckets);
+        if (s->uid_counts)
+                uid_counts_clear(s);
+        hashmap_free(s->uid_counts);
         safe_close(s->dir_fd);
         free(s->dir);
         free(s);
@@ -261,7 +231,7 @@ static bool same_devices(char * const *a, char * const *b) {
         return true;
 }
 
-static bool grant_expired(const Grant *g, uint64_t now_boottime) {
+bool grant_expired(const Grant *g, uint64_t now_boottime) {
         return g->expires && g->expires <= now_boottime;
 }
 
@@ -279,10 +249,10 @@ static void grant_info(const Grant *g, uint64_t now_rt, uint64_t now_boot, Grant
                 .owner = g->owner,
         };
         if (g->expires)
-                ret->expires_realtime_usec = add_sat(now_rt, g->expires > now_boot ? g->expires - now_boot : 0);
+                ret->expires_realtime_usec = grant_add_sat(now_rt, g->expires > now_boot ? g->expires - now_boot : 0);
 }
 
-static void notify(GrantStore *s, GrantChange change, const Grant *g) {
+void grant_store_notify(GrantStore *s, GrantChange change, const Grant *g) {
         GrantInfo info;
 
         if (!s->change_cb)
@@ -291,7 +261,7 @@ static void notify(GrantStore *s, GrantChange change, const Grant *g) {
         s->change_cb(s, change, &info, s->change_userdata);
 }
 
-static int validate(uid_t uid, const char *app_id, const char *origin, DeviceKind kind, GrantDecision decision) {
+int grant_validate(uid_t uid, const char *app_id, const char *origin, DeviceKind kind, GrantDecision decision) {
         if (uid == GRANT_UID_INVALID || isempty(app_id) || strlen(app_id) > GRANT_FILE_FIELD_MAX ||
             (origin && strlen(origin) > GRANT_FILE_FIELD_MAX) || kind < 0 || kind >= _DEVICE_KIND_MAX ||
             (decision != GRANT_ALLOW && decision != GRANT_DENY))
@@ -332,18 +302,49 @@ static void bucket_drop_if_empty(GrantStore *s, GrantBucket *b) {
         bucket_free(b);
 }
 
-/* Insert or update in memory only. Returns 1 when something changed, 0 when the grant was
- * already there as it is, <0 on error (nothing changed then). */
-static int store_put(GrantStore *s, uid_t uid, const char *app_id, const char *origin, DeviceKind kind,
-                     char **devices, GrantDecision decision, uint64_t expires, const char *owner, Grant **ret) {
+static UidCount *uid_count(GrantStore *s, uid_t uid, bool create) {
+        char key[16];
+        UidCount *c;
+
+        snprintf(key, sizeof key, "%u", (unsigned) uid);
+        c = hashmap_get(s->uid_counts, key);
+        if (c || !create)
+                return c;
+        c = calloc(1, sizeof(UidCount));
+        if (!c)
+                return NULL;
+        memcpy(c->key, key, sizeof key);
+        if (hashmap_put(s->uid_counts, c->key, c) < 0) {
+                free(c);
+                return NULL;
+        }
+        return c;
+}
+
+/* A persistent grant went: one less for its uid. */
+static void uid_count_drop(GrantStore *s, const Grant *g) {
+        UidCount *c;
+
+        if (g->owner || !(c = uid_count(s, g->bucket->uid, false)))
+                return;
+        if (--c->n == 0) {
+                hashmap_remove(s->uid_counts, c->key);
+                free(c);
+        }
+}
+
+int grant_store_put(GrantStore *s, uid_t uid, const char *app_id, const char *origin, DeviceKind kind,
+                    char **devices, GrantDecision decision, uint64_t expires, const char *owner, size_t limit,
+                    Grant **ret) {
         _cleanup_strv_free_ char **sorted = NULL;
+        UidCount *count = NULL;
         GrantBucket *b;
         Grant *g;
         int r;
 
         if (isempty(origin))
                 origin = NULL;
-        r = validate(uid, app_id, origin, kind, decision);
+        r = grant_validate(uid, app_id, origin, kind, decision);
         if (r < 0)
                 return r;
         if (devices) {
@@ -370,11 +371,15 @@ static int store_put(GrantStore *s, uid_t uid, const char *app_id, const char *o
                 return 1;
         }
 
-        g = calloc(1, sizeof(Grant));
+        if (!owner) {
+                count = uid_count(s, uid, true);
+                r = !count ? -ENOMEM : limit > 0 && count->n >= limit ? -EDQUOT : 0;
+        }
+        g = r < 0 ? NULL : calloc(1, sizeof(Grant));
         if (!g || (owner && !(g->owner = strdup(owner)))) {
                 grant_free(g);
                 bucket_drop_if_empty(s, b);
-                return -ENOMEM;
+                return r < 0 ? r : -ENOMEM;
         }
         g->bucket = b;
         g->devices = TAKE_PTR(sorted);
@@ -383,25 +388,10 @@ static int store_put(GrantStore *s, uid_t uid, const char *app_id, const char *o
         g->next = b->grants;
         b->grants = g;
         s->n_grants++;
+        if (count)
+                count->n++;
         *ret = g;
         return 1;
-}
-
-int grant_store_set(GrantStore *s, uid_t uid, const char *app_id, const char *origin, DeviceKind kind,
-                    char **devices, GrantDecision decision, uint64_t expires_boottime_usec,
-                    const char *owner) {
-        Grant *g;
-        int r, q = 0;
-
-        r = store_put(s, uid, app_id, origin, kind, devices, decision, expires_boottime_usec, owner, &g);
-        if (r <= 0)
-                return r;
-        if (!owner) {
-                s->dirty = true;
-                q = grant_store_save(s);
-        }
-        notify(s, GRANT_CHANGE_SET, g);
-        return q;
 }
 
 GrantDecision grant_store_lookup(GrantStore *s, uid_t uid, const char *app_id, const char *origin,
@@ -514,7 +504,6 @@ int grant_store_list(GrantStore *s, const GrantFilter *filter, GrantListCallback
 typedef struct Removed {
         Grant **grants;
         size_t n, alloc;
-        bool persistent;
 } Removed;
 
 static int removed_add(Removed *rm, Grant *g) {
@@ -528,8 +517,6 @@ static int removed_add(Removed *rm, Grant *g) {
                 rm->alloc = want;
         }
         rm->grants[rm->n++] = g;
-        if (!g->owner)
-                rm->persistent = true;
         return 0;
 }
 
@@ -544,19 +531,15 @@ static int take_grant(GrantStore *s, Grant **p, Removed *rm) {
         *p = g->next;
         g->next = NULL;
         s->n_grants--;
+        uid_count_drop(s, g);
         return 0;
 }
 
-/* Write the file if persistent grants went, tell the callback, then free everything. */
-static int removed_finish(GrantStore *s, Removed *rm, GrantChange change) {
+/* Tell the callback, then free everything. */
+static void removed_finish(GrantStore *s, Removed *rm, GrantChange change) {
         uint64_t now_rt = grant_store_now(s, CLOCK_REALTIME), now_boot = grant_store_now(s, CLOCK_BOOTTIME);
         GrantBucket *doomed = NULL;
-        int r = 0;
 
-        if (rm->persistent) {
-                s->dirty = true;
-                r = grant_store_save(s);
-        }
         for (size_t i = 0; i < rm->n && s->change_cb; i++) {
                 GrantInfo info;
 
@@ -583,10 +566,9 @@ static int removed_finish(GrantStore *s, Removed *rm, GrantChange change) {
         }
         free(rm->grants);
         *rm = (Removed){};
-        return r;
 }
 
-int grant_store_revoke(GrantStore *s, uid_t uid, const char *app_id, const char *origin, DeviceKind kind,
+int grant_store_remove(GrantStore *s, uid_t uid, const char *app_id, const char *origin, DeviceKind kind,
                        char **devices) {
         _cleanup_strv_free_ char **sorted = NULL;
         Removed rm = {};
@@ -619,13 +601,11 @@ int grant_store_revoke(GrantStore *s, uid_t uid, const char *app_id, const char 
                 if (r < 0)
                         break;
         }
-        if (r < 0) {
-                /* Out of memory half way: what was taken is revoked all the same. */
-                (void) removed_finish(s, &rm, GRANT_CHANGE_REVOKED);
-                return r;
-        }
-        r = (int) rm.n;
-        return removed_finish(s, &rm, GRANT_CHANGE_REVOKED) ?: r;
+        if (r >= 0)
+                r = (int) rm.n;
+        /* Out of memory half way: what was taken is revoked all the same. */
+        removed_finish(s, &rm, GRANT_CHANGE_REVOKED);
+        return r;
 }
 
 int grant_store_expire(GrantStore *s) {
@@ -642,8 +622,8 @@ int grant_store_expire(GrantStore *s) {
                         else
                                 p = &(*p)->next;
         n = (int) rm.n;
-        /* Expired grants are never written, so a failed write changes nothing that counts. */
-        (void) removed_finish(s, &rm, GRANT_CHANGE_EXPIRED);
+        /* Expired grants are never written: nothing to write for them. */
+        removed_finish(s, &rm, GRANT_CHANGE_EXPIRED);
         return r < 0 ? r : n;
 }
 
@@ -661,189 +641,7 @@ uint64_t grant_store_next_expiry(GrantStore *s) {
 
 /* The file */
 
-static int compare_records(const void *x, const void *y) {
-        const GrantRecord *a = x, *b = y;
-        int c;
-
-        if (a->uid != b->uid)
-                return a->uid < b->uid ? -1 : 1;
-        c = strcmp(a->app_id, b->app_id);
-        if (c)
-                return c;
-        c = strcmp(strempty(a->origin), strempty(b->origin));
-        if (c)
-                return c;
-        if (!a->origin != !b->origin)
-                return a->origin ? 1 : -1;
-        if (a->kind != b->kind)
-                return a->kind < b->kind ? -1 : 1;
-        if (!a->devices || !b->devices)
-                return (a->devices ? 1 : 0) - (b->devices ? 1 : 0);
-        for (size_t i = 0;; i++) {
-                if (!a->devices[i] || !b->devices[i])
-                        return (a->devices[i] ? 1 : 0) - (b->devices[i] ? 1 : 0);
-                c = strcmp(a->devices[i], b->devices[i]);
-                if (c)
-                        return c;
-        }
-}
-
-/* The persistent, unexpired grants as file records (borrowing the store's strings), sorted so
- * that the same store always gives the same file. */
-static int collect_records(GrantStore *s, uint64_t now_rt, uint64_t now_boot, GrantRecord **ret, size_t *ret_n) {
-        _cleanup_free_ GrantRecord *records = NULL;
-        HashmapIter it = {};
-        GrantBucket *b;
-        size_t n = 0;
-
-        records = calloc(MAX(s->n_grants, 1u), sizeof(GrantRecord));
-        if (!records)
-                return -ENOMEM;
-        while (hashmap_iterate(s->buckets, &it, (void **) &b, NULL))
-                for (Grant *g = b->grants; g; g = g->next) {
-                        if (g->owner || grant_expired(g, now_boot))
-                                continue;
-                        records[n++] = (GrantRecord){
-                                .uid = b->uid,
-                                .kind = b->kind,
-                                .decision = g->decision,
-                                .expires_realtime_usec = g->expires ? add_sat(now_rt, g->expires - now_boot) : 0,
-                                .app_id = b->app_id,
-                                .origin = b->origin,
-                                .devices = g->devices,
-                        };
-                }
-        qsort(records, n, sizeof(GrantRecord), compare_records);
-        *ret = TAKE_PTR(records);
-        *ret_n = n;
-        return 0;
-}
-
-static int write_all(int fd, const char *p, size_t size) {
-        while (size > 0) {
-                ssize_t k = write(fd, p, size);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                size -= (size_t) k;
-        }
-        return 0;
-}
-
-/* A new file in the directory with a random name after prefix; O_EXCL, never following links. */
-static int open_tmpfile(int dir_fd, const char *prefix, char *name, size_t size) {
-        static const char letters[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-
-        for (int attempt = 0; attempt < 16; attempt++) {
-                uint8_t rnd[8];
-                int fd;
-
-                if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
-                        return -EIO;
-                snprintf(name, size, "%s", prefix);
-                for (size_t i = 0; i < sizeof rnd; i++)
-                        name[strlen(prefix) + i] = letters[rnd[i] % (sizeof letters - 1)];
-                name[strlen(prefix) + sizeof rnd] = 0;
-                fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-                if (fd >= 0 || errno != EEXIST)
-                        return fd >= 0 ? fd : -errno;
-        }
-        return -EEXIST;
-}
-
-int grant_store_save(GrantStore *s) {
-        uint64_t now_rt = grant_store_now(s, CLOCK_REALTIME), now_boot = grant_store_now(s, CLOCK_BOOTTIME);
-        _cleanup_free_ GrantRecord *records = NULL;
-        _cleanup_free_ char *text = NULL;
-        _cleanup_close_ int fd = -1;
-        GrantFileHeader header = {
-                .saved_realtime_usec = now_rt,
-                .saved_boottime_usec = now_boot,
-        };
-        char tmp[sizeof TMP_PREFIX + 16];
-        size_t n, size;
-        int r;
-
-        if (s->dir_fd < 0)
-                return 0;
-
-        memcpy(header.boot_id, s->boot_id, sizeof header.boot_id);
-        r = collect_records(s, now_rt, now_boot, &records, &n);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write the grants: %m");
-        r = grant_file_serialize(&header, records, n, &text, &size);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write the grants: %m");
-
-        fd = open_tmpfile(s->dir_fd, TMP_PREFIX, tmp, sizeof tmp);
-        if (fd < 0)
-                return log_error_errno(fd, "Failed to create a temporary grants file in %s: %m", s->dir);
-        r = write_all(fd, text, size);
-        if (r >= 0 && fsync(fd) < 0)
-                r = -errno;
-        if (r >= 0 && close(TAKE_FD(fd)) < 0)
-                r = -errno;
-        /* The rename is the moment the new version replaces the old one, whole. */
-        if (r >= 0 && renameat(s->dir_fd, tmp, s->dir_fd, GRANTS_FILE) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void) unlinkat(s->dir_fd, tmp, 0);
-                return log_error_errno(r, "Failed to write %s/%s: %m", s->dir, GRANTS_FILE);
-        }
-        /* Make the rename itself durable. */
-        if (fsync(s->dir_fd) < 0)
-                return log_error_errno(errno, "Failed to sync %s: %m", s->dir);
-        s->dirty = false;
-        return 0;
-}
-
-/* Remove the temporary files of writes that were interrupted: they were never the store. */
-static void remove_stale_tmpfiles(int dir_fd) {
-        _cleanup_close_ int fd = -1;
-        DIR *d;
-        struct dirent *de;
-
-        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return;
-        d = fdopendir(fd);
-        if (!d)
-                return;
-        TAKE_FD(fd);
-        while ((de = readdir(d)))
-                if (startswith(de->d_name, TMP_PREFIX))
-                        (void) unlinkat(dir_fd, de->d_name, 0);
-        closedir(d);
-}
-
-/* Keep a damaged file for inspection under a name that says when it was found. */
-static int set_aside(GrantStore *s, char *ret_name, size_t size) {
-        time_t t = (time_t) (grant_store_now(s, CLOCK_REALTIME) / 1000000u);
-        char stamp[32];
-        struct tm tm;
-
-        if (!gmtime_r(&t, &tm) || strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) == 0)
-                snprintf(stamp, sizeof stamp, "%" PRIu64, (uint64_t) t);
-        for (unsigned i = 0; i < 1000; i++) {
-                if (i == 0)
-                        snprintf(ret_name, size, "%s%s", CORRUPT_PREFIX, stamp);
-                else
-                        snprintf(ret_name, size, "%s%s-%u", CORRUPT_PREFIX, stamp, i);
-                if (renameat2(s->dir_fd, GRANTS_FILE, s->dir_fd, ret_name, RENAME_NOREPLACE) >= 0) {
-                        (void) fsync(s->dir_fd);
-                        return 0;
-                }
-                if (errno != EEXIST)
-                        return -errno;
-        }
-        return -EEXIST;
-}
-
-static void drop_persistent(GrantStore *s) {
+void grant_store_drop_persistent(GrantStore *s) {
         HashmapIter it = {};
         GrantBucket *b;
 
@@ -860,125 +658,5 @@ static void drop_persistent(GrantStore *s) {
                 }
                 bucket_drop_if_empty(s, b);
         }
-}
-
-/* The boottime deadline of a loaded timed grant, by the rule at the top of this file; 0 when
- * it has expired. */
-static uint64_t loaded_deadline(const GrantFileHeader *h, const char *boot_id, uint64_t expires_rt,
-                                uint64_t now_rt, uint64_t now_boot) {
-        uint64_t left, elapsed = 0;
-
-        if (expires_rt <= h->saved_realtime_usec)
-                return 0;
-        left = expires_rt - h->saved_realtime_usec;
-        if (now_rt > h->saved_realtime_usec)
-                elapsed = now_rt - h->saved_realtime_usec;
-        if (!isempty(h->boot_id) && streq(h->boot_id, boot_id) && now_boot >= h->saved_boottime_usec)
-                elapsed = MAX(elapsed, now_boot - h->saved_boottime_usec);
-        if (elapsed >= left)
-                return 0;
-        return add_sat(now_boot, left - elapsed) ?: 1;
-}
-
-static bool is_damage(int r) {
-        return r == -EBADMSG || r == -EPROTONOSUPPORT || r == -EFBIG;
-}
-
-static void attach_dir(GrantStore *s, int *dir_fd, char **dir) {
-        safe_close(s->dir_fd);
-        s->dir_fd = TAKE_FD(*dir_fd);
-        free(s->dir);
-        s->dir = TAKE_PTR(*dir);
-}
-
-static int read_grants_file(int dir_fd, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -1;
-        struct stat st;
-
-        fd = openat(dir_fd, GRANTS_FILE, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
-        if (fd < 0)
-                return errno == ELOOP ? -EBADMSG : -errno; /* a symlink there is not our file */
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADMSG;
-        return read_full_fd(fd, GRANT_FILE_SIZE_MAX, ret, ret_size);
-}
-
-int grant_store_load(GrantStore *s, const char *dir) {
-        _cleanup_close_ int dir_fd = -1;
-        _cleanup_free_ char *text = NULL, *dir_copy = NULL;
-        GrantRecord *records = NULL;
-        GrantFileHeader header;
-        uint64_t now_rt, now_boot;
-        size_t size = 0, n = 0, loaded = 0;
-        unsigned line = 0;
-        int r;
-
-        /* Whatever happens below, the old persistent grants are gone: the file is the truth. */
-        drop_persistent(s);
-        s->dir_fd = safe_close(s->dir_fd);
-        s->dirty = false;
-
-        dir_copy = strdup(dir);
-        if (!dir_copy)
-                return log_oom();
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd < 0)
-                return log_error_errno(errno, "Failed to open the state directory %s: %m", dir);
-
-        remove_stale_tmpfiles(dir_fd);
-        r = read_grants_file(dir_fd, &text, &size);
-        if (r == -ENOENT) {
-                log_debug("No %s/%s yet: no grants stored.", dir, GRANTS_FILE);
-                goto attach;
-        }
-        if (r >= 0)
-                r = grant_file_parse(text, size, &header, &records, &n, &line);
-        if (is_damage(r)) {
-                char name[sizeof CORRUPT_PREFIX + 48];
-                int q;
-
-                attach_dir(s, &dir_fd, &dir_copy);
-                q = set_aside(s, name, sizeof name);
-                if (q < 0)
-                        log_error_errno(q, "Failed to set the damaged %s/%s aside: %m", dir, GRANTS_FILE);
-                log_error_errno(r, "The grants file %s/%s is %s (line %u): no grants are in force. %s%s%s",
-                                dir, GRANTS_FILE,
-                                r == -EPROTONOSUPPORT ? "of another version" : "damaged or truncated", line,
-                                q < 0 ? "" : "It was kept as ", q < 0 ? "" : name, q < 0 ? "" : ".");
-                return 1;
-        }
-        if (r < 0)
-                return log_error_errno(r, "Failed to read %s/%s, no grants are in force: %m", dir, GRANTS_FILE);
-
-        now_rt = grant_store_now(s, CLOCK_REALTIME);
-        now_boot = grant_store_now(s, CLOCK_BOOTTIME);
-        for (size_t i = 0; i < n; i++) {
-                GrantRecord *g = &records[i];
-                uint64_t expires = 0;
-                Grant *added;
-
-                if (g->expires_realtime_usec) {
-                        expires = loaded_deadline(&header, s->boot_id, g->expires_realtime_usec, now_rt, now_boot);
-                        if (expires == 0)
-                                continue; /* ran out while we were away */
-                }
-                r = store_put(s, g->uid, g->app_id, g->origin, g->kind, g->devices, g->decision, expires, NULL,
-                              &added);
-                if (r < 0) {
-                        /* All or nothing. */
-                        drop_persistent(s);
-                        grant_records_free(records, n);
-                        return log_error_errno(r, "Failed to load %s/%s, no grants are in force: %m", dir,
-                                               GRANTS_FILE);
-                }
-                loaded++;
-        }
-        grant_records_free(records, n);
-        log_debug("Loaded %zu grant(s) from %s/%s.", loaded, dir, GRANTS_FILE);
-
-attach:
-        attach_dir(s, &dir_fd, &dir_copy);
-        return 0;
+        uid_counts_clear(s);
 }

@@ -1,12 +1,14 @@
 /* The grant store: lasting user decisions keyed by (uid, app id, origin, kind, optional
  * device set), allow or deny, with an expiry on CLOCK_BOOTTIME. Persistent grants (no owner)
- * are kept in the state directory (format: grants-file.h), every change written atomically;
- * connection-scoped grants (owner = a unique bus name) live in memory and go with it. */
+ * are kept in the state directory (format: grants-file.h): a change is in force only once it is
+ * on disk, and the write happens off the event loop. Connection-scoped grants (owner = a unique
+ * bus name) live in memory and go with it. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 #include <time.h>
 
 #include "devices/device.h"
@@ -22,6 +24,9 @@ typedef struct GrantStore GrantStore;
 
 #define GRANT_UID_INVALID ((uid_t) -1)
 #define GRANTS_FILE "grants"
+/* Persistent grants one uid may hold; a change that would store more fails with -EDQUOT
+ * (LimitsExceeded on the bus). It bounds the file and the time each write takes. */
+#define GRANTS_PER_UID_MAX 1024u
 
 /* "allow" / "deny" (NULL for GRANT_NONE), and back (-EINVAL for anything else). */
 const char *grant_decision_to_string(GrantDecision d);
@@ -46,17 +51,34 @@ void grant_store_set_clock(GrantStore *s, GrantClockFunc now, void *userdata);
 int grant_store_set_boot_id(GrantStore *s, const char *boot_id);
 uint64_t grant_store_now(GrantStore *s, clockid_t clock);
 
+/* How a change ended, called once for each change that was accepted. result < 0: it failed and
+ * nothing changed, in memory or on disk: -EDQUOT (the uid holds GRANTS_PER_UID_MAX grants
+ * already), -EIO (the grants file could not be read, see grant_store_load()), -ECANCELED (the
+ * store was freed first), or the error of writing the file (-ENOSPC, ...). Else the change is on
+ * disk and in force: 0 for grant_store_set(), the number of grants removed for
+ * grant_store_revoke(). */
+typedef void (*GrantDoneFunc)(int result, void *userdata);
+
+/* Changes are written in the order they were made; those made while a write is in flight go
+ * together in the next one. With an event loop attached the write runs on a thread and done
+ * follows on the loop; without, everything happens within the call. done may be NULL (failures
+ * are logged either way). Lookups and listings see a change only once done is due. */
+int grant_store_attach_event(GrantStore *s, sd_event *event);
+/* Whether changes are waiting or being written. */
+bool grant_store_busy(GrantStore *s);
+/* Wait until every change made so far has ended (at shutdown: answered before the bus closes). */
+void grant_store_flush(GrantStore *s);
+
 /* Add or replace the decision for (uid, app_id, origin, kind, devices). devices: hardware ids
  * the grant is limited to, NULL = every device of the kind (an empty list is -EINVAL).
- * expires_boottime_usec: 0 = until revoked. owner: NULL for a persistent grant (written to
- * disk before this returns, when a directory is attached), or the unique name of the
- * connection the decision belongs to. A persistent grant and a connection's grant for the same
- * key are separate entries (a deny among them wins). An empty origin is the same as NULL.
- * Returns 0, -EINVAL, -ENOMEM, or the error of writing the file (the change is then kept in
- * memory and written with the next change or grant_store_save()). */
+ * expires_boottime_usec: 0 = until revoked. owner: NULL for a persistent grant, or the unique
+ * name of the connection the decision belongs to (never written; in memory once done is due). A
+ * persistent grant and a connection's grant for the same key are separate entries (a deny among
+ * them wins). An empty origin is the same as NULL. Returns -EINVAL or -ENOMEM when the change is
+ * refused at once (done is not called), else 0 and done tells how it ended. */
 int grant_store_set(GrantStore *s, uid_t uid, const char *app_id, const char *origin, DeviceKind kind,
                     char **devices, GrantDecision decision, uint64_t expires_boottime_usec,
-                    const char *owner);
+                    const char *owner, GrantDoneFunc done, void *userdata);
 
 /* The decision for a caller and a device (hardware_id NULL: any device of the kind, i.e. a deny
  * for the kind or an allow without device limit). Expired entries are ignored (and removed by
@@ -98,11 +120,10 @@ int grant_store_list(GrantStore *s, const GrantFilter *filter, GrantListCallback
 
 /* Remove the grants of (uid, app_id, origin, kind): with devices NULL every one of them
  * (whatever its device set and scope), else only those with exactly this device set. Fires the
- * change callback for each, after the file was written. Returns the number removed, or a
- * negative errno when writing the file failed (the grants are gone from memory all the same;
- * the file is written again with the next change or grant_store_save()). */
+ * change callback for each once the file was written. Returns like grant_store_set(); done gets
+ * the number removed. */
 int grant_store_revoke(GrantStore *s, uid_t uid, const char *app_id, const char *origin, DeviceKind kind,
-                       char **devices);
+                       char **devices, GrantDoneFunc done, void *userdata);
 
 /* Remove every grant that has expired by now (the store's clock); returns how many. */
 int grant_store_expire(GrantStore *s);
@@ -110,7 +131,7 @@ int grant_store_expire(GrantStore *s);
  * for a timer that calls grant_store_expire(). */
 uint64_t grant_store_next_expiry(GrantStore *s);
 
-/* Told about every change, after it is in memory and on disk: the lead ends the live tracks
+/* Told about every change, after it is on disk and in memory: the owner ends the live tracks
  * that the store no longer allows (re-check them with grant_store_lookup()). */
 typedef enum GrantChange {
         GRANT_CHANGE_SET,     /* added or replaced by grant_store_set(); g is the new grant */
@@ -124,16 +145,17 @@ size_t grant_store_size(GrantStore *s); /* every grant held, expired or not, of 
 
 /* Attach the state directory and read its grants file, replacing the persistent grants in
  * memory (connection-scoped ones stay). Timed grants come back as boottime deadlines that are
- * never later than the file allows (see grants.c). Returns:
+ * never later than the file allows (see grants-disk.c). Returns:
  *   0  loaded (or no file yet: no persistent grants);
  *   1  the file was corrupt, truncated or of another version: no persistent grants (fail
  *      closed), the file renamed to grants.corrupt-<UTC time>, logged; the next change writes
  *      a fresh file;
- *  <0  the directory or the file could not be read (not corruption): no persistent grants,
- *      and no directory attached, so that the unreadable file is never overwritten.
- * Leftover temporary files of an interrupted write are removed. */
+ *  <0  the directory or the file could not be read (not corruption): no persistent grants, and
+ *      the unreadable file is never written over: each later change reads it again first and,
+ *      while that fails, fails with -EIO;
+ *  -EBUSY while changes are waiting (nothing done).
+ * Leftovers of an interrupted write are removed. A store never loaded is memory only. */
 int grant_store_load(GrantStore *s, const char *dir);
-/* Write the persistent grants to the attached directory now: temporary file in the same
- * directory, write, fsync, rename over "grants", fsync of the directory. 0 without a
- * directory (a store that was never loaded is memory only). */
+/* Write the persistent grants to the attached directory now, on this thread (durable-write.h).
+ * 0 without a directory; -EIO when the file could not be read. */
 int grant_store_save(GrantStore *s);

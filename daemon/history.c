@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "durable-write.h"
 #include "grants-file.h"
 #include "grants.h"
 #include "log.h"
@@ -79,6 +80,10 @@ static int write_all(int fd, const char *p, size_t size, size_t *ret_written) {
         return 0;
 }
 
+static int open_append(History *h) {
+        return openat(h->dir_fd, HISTORY_FILE, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+}
+
 /* Open (create) the current file and make it ready for the next line: a header when it is new,
  * a newline when it ends in the middle of one. 1 if the file is not ours (then rotated away). */
 static int open_current(History *h) {
@@ -89,8 +94,15 @@ static int open_current(History *h) {
         ssize_t k;
         int r;
 
-        fd = openat(h->dir_fd, HISTORY_FILE, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
-                    0600);
+        fd = open_append(h);
+        if (fd < 0 && errno == ENOENT) {
+                /* A new file appears with its header, whole, or not at all (a full disk). */
+                r = durable_write_at(h->dir_fd, HISTORY_FILE, header, sizeof header - 1, 0600,
+                                     DURABLE_WRITE_NOREPLACE);
+                if (r < 0 && r != -EEXIST)
+                        return r;
+                fd = open_append(h);
+        }
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
@@ -152,6 +164,7 @@ int history_open(const char *dir, const HistoryOptions *options, History **ret) 
                 history_free(h);
                 return log_error_errno(r, "Failed to open the history in %s: %m", dir);
         }
+        (void) durable_write_remove_leftovers(h->dir_fd, HISTORY_FILE);
         r = open_current(h);
         if (r > 0) {
                 log_warning("%s/%s is not a version %d history file, starting a new one.", dir, HISTORY_FILE,

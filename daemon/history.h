@@ -29,7 +29,8 @@
  *
  * When `history` would grow past the size limit (1 MiB unless configured), it is renamed to
  * `history.1` (replacing the older one) and a new `history` begins, so the two together hold
- * between one and two limits of the most recent events. */
+ * between one and two limits of the most recent events. A new file is created with its header in
+ * one durable write (durable-write.h), so that it never exists without one. */
 #pragma once
 
 #include <errno.h>

@@ -31,6 +31,7 @@ struct Indicator {
         sd_event_source *hold_timer;
         Led *leds;
         size_t n_leds;
+        bool stopped; /* everything published off for good: the daemon is stopping */
 };
 
 static const char *const accessible_names[] = { "MicrophoneAccessible", "CameraAccessible" };
@@ -57,6 +58,32 @@ static int parse_led(const char *spec, Led *ret) {
         return 0;
 }
 
+/* The LEDs follow the published Live values. Each is written when its state differs from what
+ * it was last set to, and at least once: a LED left on by a daemon that was killed is put out at
+ * start. */
+static void write_leds(Indicator *ind) {
+        for (size_t i = 0; i < ind->n_leds; i++) {
+                Led *led = &ind->leds[i];
+                int on = 0, fd;
+
+                for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
+                        if (led->kinds[k] && ind->live[k].published)
+                                on = 1;
+                if (on == led->state)
+                        continue;
+                fd = open(led->path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_TRUNC);
+                if (fd < 0 || write(fd, on ? "1\n" : "0\n", 2) != 2) {
+                        log_warning_errno(errno, "Failed to switch the indicator LED %s %s: %m", led->path,
+                                          on ? "on" : "off");
+                        if (fd >= 0)
+                                close(fd);
+                        continue;
+                }
+                close(fd);
+                led->state = on;
+        }
+}
+
 int indicator_new(Manager *m, char **leds, Indicator **ret) {
         Indicator *ind;
         int r;
@@ -79,6 +106,7 @@ int indicator_new(Manager *m, char **leds, Indicator **ret) {
                 }
                 ind->n_leds++;
         }
+        write_leds(ind);
         *ret = ind;
         return 0;
 }
@@ -153,29 +181,6 @@ static int collect_clients(Indicator *ind, ClientEntry **ret, size_t *ret_n) {
         return 0;
 }
 
-static void write_leds(Indicator *ind) {
-        for (size_t i = 0; i < ind->n_leds; i++) {
-                Led *led = &ind->leds[i];
-                int on = 0, fd;
-
-                for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
-                        if (led->kinds[k] && ind->live[k].published)
-                                on = 1;
-                if (on == led->state)
-                        continue;
-                fd = open(led->path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_TRUNC);
-                if (fd < 0 || write(fd, on ? "1\n" : "0\n", 2) != 2) {
-                        log_warning_errno(errno, "Failed to switch the indicator LED %s %s: %m", led->path,
-                                          on ? "on" : "off");
-                        if (fd >= 0)
-                                close(fd);
-                        continue;
-                }
-                close(fd);
-                led->state = on;
-        }
-}
-
 static int on_hold_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Indicator *ind = userdata;
 
@@ -236,7 +241,7 @@ void indicator_update(Indicator *ind) {
         size_t n = 0;
         int r;
 
-        if (!ind)
+        if (!ind || ind->stopped)
                 return;
         compute(ind, accessible, live);
         /* Live first: an indicator never shows Live without Accessible for long. */
@@ -254,8 +259,8 @@ void indicator_update(Indicator *ind) {
         }
         changed[n] = NULL;
 
+        write_leds(ind);
         if (n > 0) {
-                write_leds(ind);
                 if (m->bus) {
                         r = sd_bus_emit_properties_changed_strv(m->bus, MG_OBJECT_PATH, MG_IFACE_MANAGER,
                                                                 (char **) changed);
@@ -272,6 +277,38 @@ void indicator_update(Indicator *ind) {
         }
 }
 
+void indicator_stop(Indicator *ind) {
+        Manager *m;
+        const char *changed[2 * _DEVICE_KIND_MAX + 2];
+        size_t n = 0;
+        int r;
+
+        if (!ind || ind->stopped)
+                return;
+        m = ind->manager;
+        ind->stopped = true;
+        ind->hold_timer = sd_event_source_disable_unref(ind->hold_timer);
+        /* No hold now: a stopping daemon serves nobody, and the last word must be "off". */
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
+                if (ind->live[k].published)
+                        changed[n++] = live_names[k];
+                if (ind->accessible[k].published)
+                        changed[n++] = accessible_names[k];
+                ind->live[k].published = ind->accessible[k].published = false;
+        }
+        if (!isempty(ind->clients_signature))
+                changed[n++] = "Clients";
+        free(ind->clients_signature);
+        ind->clients_signature = NULL;
+        changed[n] = NULL;
+        write_leds(ind);
+        if (n > 0 && m->bus && sd_bus_is_open(m->bus) > 0) {
+                r = sd_bus_emit_properties_changed_strv(m->bus, MG_OBJECT_PATH, MG_IFACE_MANAGER, (char **) changed);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to announce the indicator state: %m");
+        }
+}
+
 bool indicator_get_accessible(Indicator *ind, DeviceKind kind) {
         return ind->accessible[kind].published;
 }
@@ -285,9 +322,13 @@ int indicator_append_clients(Indicator *ind, sd_bus_message *reply) {
         size_t n;
         int r;
 
-        r = collect_clients(ind, &entries, &n);
-        if (r < 0)
-                return r;
+        if (ind->stopped)
+                n = 0;
+        else {
+                r = collect_clients(ind, &entries, &n);
+                if (r < 0)
+                        return r;
+        }
         r = sd_bus_message_open_container(reply, 'a', "(ssssbb)");
         if (r < 0)
                 return r;

@@ -15,13 +15,18 @@
 
 typedef struct Indicator Indicator;
 
-/* leds: IndicatorLed= values ("camera:PATH", "microphone:PATH" or "PATH" for both). */
+/* leds: IndicatorLed= values ("camera:PATH", "microphone:PATH" or "PATH" for both). The LEDs are
+ * switched off at once (one left on by a daemon that was killed goes out). */
 int indicator_new(Manager *m, char **leds, Indicator **ret);
 Indicator *indicator_free(Indicator *ind);
 
 /* Recompute from the tracks, the devices and the switches, publish what changed (at once for
  * true, after the hold for false) and drive the LEDs. Cheap; call after any change. */
 void indicator_update(Indicator *ind);
+
+/* The daemon stops: everything is published off at once (no hold), the LEDs go off, and later
+ * updates change nothing. Call it after the tracks ended, before the bus closes. */
+void indicator_stop(Indicator *ind);
 
 /* What the Manager's property getters return. */
 bool indicator_get_accessible(Indicator *ind, DeviceKind kind);

@@ -366,20 +366,19 @@ static int method_unregister_agent(sd_bus_message *message, void *userdata, sd_b
         return manager_with_caller(userdata, message, unregister_agent_with_caller, error);
 }
 
-static int property_get_indicator(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        DeviceKind kind = startswith(property, "Camera") ? DEVICE_KIND_VIDEO : DEVICE_KIND_AUDIO;
-        bool v;
-
-        if (endswith(property, "Accessible"))
-                v = indicator_get_accessible(m->indicator, kind);
-        else if (endswith(property, "Live"))
-                v = indicator_get_live(m->indicator, kind);
-        else
-                v = m->muted[kind];
-        return sd_bus_message_append(reply, "b", v);
-}
+/* One getter per indicator property, each saying plainly what it reads. */
+#define DEFINE_INDICATOR_GETTER(function, value)                                                            \
+        static int function(sd_bus *bus, const char *path, const char *interface, const char *property,    \
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {                  \
+                Manager *m = userdata;                                                                      \
+                return sd_bus_message_append(reply, "b", (int) (value));                                    \
+        }
+DEFINE_INDICATOR_GETTER(property_get_camera_accessible, indicator_get_accessible(m->indicator, DEVICE_KIND_VIDEO))
+DEFINE_INDICATOR_GETTER(property_get_microphone_accessible, indicator_get_accessible(m->indicator, DEVICE_KIND_AUDIO))
+DEFINE_INDICATOR_GETTER(property_get_camera_live, indicator_get_live(m->indicator, DEVICE_KIND_VIDEO))
+DEFINE_INDICATOR_GETTER(property_get_microphone_live, indicator_get_live(m->indicator, DEVICE_KIND_AUDIO))
+DEFINE_INDICATOR_GETTER(property_get_camera_muted, m->muted[DEVICE_KIND_VIDEO])
+DEFINE_INDICATOR_GETTER(property_get_microphone_muted, m->muted[DEVICE_KIND_AUDIO])
 
 static int property_get_clients(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -390,12 +389,15 @@ static int property_get_clients(sd_bus *bus, const char *path, const char *inter
 
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("CameraAccessible", "b", property_get_indicator, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("MicrophoneAccessible", "b", property_get_indicator, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("CameraLive", "b", property_get_indicator, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("MicrophoneLive", "b", property_get_indicator, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("CameraMuted", "b", property_get_indicator, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("MicrophoneMuted", "b", property_get_indicator, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CameraAccessible", "b", property_get_camera_accessible, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MicrophoneAccessible", "b", property_get_microphone_accessible, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CameraLive", "b", property_get_camera_live, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MicrophoneLive", "b", property_get_microphone_live, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CameraMuted", "b", property_get_camera_muted, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MicrophoneMuted", "b", property_get_microphone_muted, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Clients", "a(ssssbb)", property_get_clients, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("EnumerateDevices",
                                 SD_BUS_ARGS("a{sv}", options),

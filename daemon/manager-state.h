@@ -39,6 +39,8 @@ typedef struct Manager {
 
         Hashmap *callers;        /* unique name → Caller, identified connections */
         Hashmap *caller_lookups; /* unique name → CallerLookup, identification in flight */
+        Hashmap *connections_seen; /* unique name → when it appeared on the bus (callers.c) */
+        uint64_t connections_seen_since; /* CLOCK_BOOTTIME µs the watch of appearances began */
         Hashmap *requests;       /* object path → Request, pending */
         Hashmap *tracks;         /* object path → Track, live */
         GrantStore *grants;           /* lasting user decisions, kept in the state directory */
@@ -47,6 +49,7 @@ typedef struct Manager {
         Indicator *indicator;
         PromptBackoff *backoff;       /* prompts refused again and again are not shown for a while */
         bool muted[_DEVICE_KIND_MAX]; /* the global privacy switches */
+        bool stopped;                 /* manager_stop() ran */
         PolkitAuthority *polkit;      /* polkit checks, their cache, calls parked for polkit */
 
         sd_bus_slot *manager_slot;

@@ -262,6 +262,10 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 log_error_errno(r, "Failed to read the grants in %s; no stored decision applies until it is fixed: %m",
                                 m->state_dir);
         grant_store_set_change_callback(m->grants, on_grant_changed, m);
+        /* Grant writes fsync: off the loop, so that live streams never wait for the disk. */
+        r = grant_store_attach_event(m->grants, m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the grant writer: %m");
         r = history_open(m->state_dir, NULL, &m->history);
         if (r < 0)
                 log_error_errno(r, "Failed to open the access history in %s, not recording it: %m", m->state_dir);
@@ -297,9 +301,29 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         return 0;
 }
 
+void manager_stop(Manager *m) {
+        if (m->stopped)
+                return;
+        m->stopped = true;
+        /* The order is what indicators and agents rely on: open prompts are withdrawn (agents get
+         * Cancel), streams end and devices stop, accepted grant changes are answered, then the
+         * indicators say "off"; all of it reaches the bus before it closes. */
+        if (m->requests)
+                requests_free_all(m);
+        consent_free_all(m);
+        if (m->tracks)
+                tracks_drop_all(m, TRACK_END_SHUTDOWN);
+        if (m->grants)
+                grant_store_flush(m->grants);
+        indicator_stop(m->indicator);
+        if (m->bus && sd_bus_is_open(m->bus) > 0)
+                (void) sd_bus_flush(m->bus);
+}
+
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_stop(m);
         requests_free_all(m);
         m->polkit = polkit_authority_free(m->polkit);
         if (m->tracks)
@@ -361,6 +385,14 @@ static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus
         }
         if (name[0] == ':' && isempty(new_owner))
                 manager_peer_gone(m, name);
+        else if (name[0] == ':' && isempty(old_owner))
+                callers_connection_appeared(m, name);
+        return 0;
+}
+
+static int on_name_owner_watched(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        if (!sd_bus_message_is_method_error(message, NULL))
+                callers_watch_started(userdata);
         return 0;
 }
 
@@ -391,16 +423,14 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
         (void) sd_notify(false, "STOPPING=1");
+        /* Before the loop exits: leaving it closes the bus (sd-bus's exit handler). */
+        manager_stop(m);
         return sd_event_exit(m->event, 0);
 }
 
-int manager_start(Manager *m) {
+static int watch_signals(Manager *m) {
         sigset_t mask;
         int r;
-
-        r = mediagate_error_map_register();
-        if (r < 0)
-                return log_error_errno(r, "Failed to register the error map: %m");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -415,6 +445,11 @@ int manager_start(Manager *m) {
                 r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals: %m");
+        return 0;
+}
+
+static int attach_bus(Manager *m) {
+        int r;
 
         /* Without the bus there is nothing to serve: leave the loop when it goes. */
         r = sd_bus_set_exit_on_disconnect(m->bus, true);
@@ -427,18 +462,22 @@ int manager_start(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-
         /* Departures of connections end their requests, tracks and agents. */
         r = sd_bus_match_signal_async(m->bus, &m->name_owner_slot, "org.freedesktop.DBus",
                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                      "NameOwnerChanged", on_name_owner_changed, NULL, m);
+                                      "NameOwnerChanged", on_name_owner_changed, on_name_owner_watched, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch connections leaving the bus: %m");
-
+                return log_error_errno(r, "Failed to watch connections coming and leaving: %m");
         r = polkit_authority_new(m->bus, &m->polkit);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up polkit checks: %m");
-        /* The gate first: no call reaches a handler without passing it. */
+        return 0;
+}
+
+/* The gate first: no call reaches a handler without passing it. Then every object. */
+static int export_objects(Manager *m) {
+        int r;
+
         r = bus_gate_install(m, object_owner, m, &m->gate_slot);
         if (r < 0)
                 return log_error_errno(r, "Failed to install the authorization gate: %m");
@@ -463,6 +502,22 @@ int manager_start(Manager *m) {
         r = sd_bus_add_object_manager(m->bus, NULL, MG_OBJECT_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the object manager: %m");
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        int r;
+
+        r = mediagate_error_map_register();
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the error map: %m");
+        r = watch_signals(m);
+        if (r >= 0)
+                r = attach_bus(m);
+        if (r >= 0)
+                r = export_objects(m);
+        if (r < 0)
+                return r;
 
         /* Synchronous on purpose: nothing is served before the name is ours, and a taken name
          * is a fatal configuration problem the admin must see. */

@@ -22,4 +22,8 @@ static inline void manager_freep(Manager **m) {
 /* Connect to the bus, export the objects, take the name; then serve until a signal. */
 int manager_start(Manager *m);
 int manager_run(Manager *m);
+/* Wind down while the bus is still there: prompts withdrawn, streams ended, the indicators
+ * published off. SIGTERM and SIGINT do it before the loop exits; manager_free() does it
+ * otherwise. Once only. */
+void manager_stop(Manager *m);
 

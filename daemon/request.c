@@ -12,6 +12,7 @@
 #include "constraints-select.h"
 #include "decision.h"
 #include "device-id.h"
+#include "device-kind.h"
 #include "exposure.h"
 #include "grants.h"
 #include "history-events.h"
@@ -39,6 +40,7 @@ typedef struct KindState {
 } KindState;
 
 struct Request {
+        unsigned n_ref; /* the table's, and one held by each callback while it runs */
         Manager *manager;
         char *path;
         char *owner;
@@ -51,7 +53,16 @@ struct Request {
         KindState kinds[_DEVICE_KIND_MAX];
         Prompt *prompt;
         sd_event_source *start_source;
+        struct StoreWait *store_wait; /* the user's decision being stored */
 };
+
+/* The request goes on (the devices open, or it fails as denied) once the user's lasting decision
+ * is on disk, so that what the app is then told is already in force for its next request. */
+typedef struct StoreWait {
+        Request *request; /* NULL once the request went */
+        unsigned pending; /* changes not yet ended, plus one while they are being made */
+        void (*then)(Request *r);
+} StoreWait;
 
 static const char *const state_names[] = {
         [REQUEST_PENDING] = "pending",
@@ -76,24 +87,29 @@ const char *request_get_owner(const Request *r) {
         return r->owner;
 }
 
-static const char *kind_permission_name(DeviceKind k) {
-        return k == DEVICE_KIND_VIDEO ? "camera" : "microphone";
+
+/* Nothing pending any more: no polkit check, no prompt, no start. */
+static void request_stop_waiting(Request *r) {
+        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
+                r->kinds[k].polkit = polkit_query_cancel(r->kinds[k].polkit);
+        r->prompt = prompt_cancel(r->prompt);
+        r->start_source = sd_event_source_disable_unref(r->start_source);
+        /* A decision being stored stays stored, but nothing follows it for this request. */
+        if (r->store_wait)
+                r->store_wait->request = NULL;
+        r->store_wait = NULL;
 }
 
 static Request *request_free(Request *r) {
-        if (!r)
-                return NULL;
+        request_stop_waiting(r);
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
                 KindState *ks = &r->kinds[k];
 
-                polkit_query_cancel(ks->polkit);
                 for (size_t i = 0; i < ks->n_candidates; i++)
                         device_unref((Device *) ks->candidates[i].device);
                 free(ks->candidates);
                 free(ks->ids);
         }
-        prompt_cancel(r->prompt);
-        sd_event_source_disable_unref(r->start_source);
         media_stream_constraints_free(r->constraints);
         caller_unref(r->caller);
         free(r->path);
@@ -105,10 +121,25 @@ static Request *request_free(Request *r) {
         return NULL;
 }
 
-/* Leave the table and go away; the object disappears from the bus with it. */
+static Request *request_ref(Request *r) {
+        r->n_ref++;
+        return r;
+}
+
+static Request *request_unref(Request *r) {
+        if (!r || --r->n_ref > 0)
+                return NULL;
+        return request_free(r);
+}
+DEFINE_CLEANUP_FUNC(Request, request_unref);
+
+/* Leave the table (and so the bus) and stop waiting for anything; the memory goes with the last
+ * reference, which a callback still running holds. */
 static void request_drop(Request *r) {
-        hashmap_remove(r->manager->requests, r->path);
-        request_free(r);
+        if (hashmap_remove(r->manager->requests, r->path) != r)
+                return; /* dropped already */
+        request_stop_waiting(r);
+        request_unref(r);
 }
 
 static int emit_response(Request *r, uint32_t response, const char *error_name, const char *message,
@@ -161,21 +192,18 @@ static void record_for_kinds(Request *r, HistoryEventType type, char **extra) {
         }
 }
 
-/* End the request with a failure. response: 1 denied or cancelled, 2 other failure. */
-static void request_fail(Request *r, uint32_t response, const char *error_name, const char *constraint,
-                         const char *format, ...) _printf_(5, 6);
-static void request_fail(Request *r, uint32_t response, const char *error_name, const char *constraint,
-                         const char *format, ...) {
+/* End the request without tracks: Response(response, {error, message[, constraint]}), the
+ * history told of a denial, and the request gone from the table (and the bus). */
+static void request_end(Request *r, uint32_t response, const char *error_name, const char *constraint,
+                        const char *format, va_list ap) _printf_(5, 0);
+static void request_end(Request *r, uint32_t response, const char *error_name, const char *constraint,
+                        const char *format, va_list ap) {
         char message[512];
-        va_list ap;
         int k;
 
-        va_start(ap, format);
         vsnprintf(message, sizeof message, format, ap);
-        va_end(ap);
-
         r->state = REQUEST_FAILED;
-        if (streq(error_name, "NotAllowedError"))
+        if (streq(error_name, MG_ERROR_NAME_NOT_ALLOWED))
                 record_for_kinds(r, HISTORY_DENIED, STRV_MAKE("reason", message));
         log_info("Request %s of %s (uid %u) failed: %s: %s", r->path, r->caller->app_id,
                  (unsigned) r->caller->uid, error_name, message);
@@ -183,6 +211,27 @@ static void request_fail(Request *r, uint32_t response, const char *error_name, 
         if (k < 0)
                 log_debug_errno(k, "Failed to send the Response of %s: %m", r->path);
         request_drop(r);
+}
+
+/* Denied (NotAllowedError): by the policy, polkit, a stored decision, the user or nobody. */
+static void request_deny(Request *r, const char *format, ...) _printf_(2, 3);
+static void request_deny(Request *r, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        request_end(r, MG_RESPONSE_DENIED, MG_ERROR_NAME_NOT_ALLOWED, NULL, format, ap);
+        va_end(ap);
+}
+
+/* Any other failure; constraint only for OverconstrainedError. */
+static void request_fail(Request *r, const char *error_name, const char *constraint, const char *format, ...)
+        _printf_(4, 5);
+static void request_fail(Request *r, const char *error_name, const char *constraint, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        request_end(r, MG_RESPONSE_FAILED, error_name, constraint, format, ap);
+        va_end(ap);
 }
 
 static bool kind_denied(Request *r, DeviceKind k) {
@@ -212,94 +261,114 @@ static bool policy_denies(Request *r, DeviceKind k, const Device *d) {
         return deny;
 }
 
-/* Step 3: candidates and SelectSettings for each requested kind. Returns false when the
- * request failed (and is gone). */
-static bool select_devices(Request *r) {
+/* Every device of kind k is a candidate, with the caller's device and group ids. */
+static int gather_candidates(Request *r, KindState *ks) {
         Manager *m = r->manager;
+        size_t n = device_registry_count_kind(m->registry, ks->kind), i = 0;
 
+        ks->candidates = calloc(MAX(n, 1u), sizeof(ConstraintCandidate));
+        ks->ids = calloc(MAX(n, 1u), sizeof(*ks->ids));
+        if (!ks->candidates || !ks->ids)
+                return -ENOMEM;
+        for (size_t j = 0; j < device_registry_count(m->registry) && i < n; j++) {
+                Device *d = device_registry_get(m->registry, j);
+
+                if (d->kind != ks->kind)
+                        continue;
+                device_id_compute(&m->device_id_secret, r->caller->app_id, r->origin, d->hardware_id, ks->ids[i][0]);
+                group_id_compute(&m->device_id_secret, r->caller->app_id, r->origin,
+                                 d->group_hardware_id ?: d->hardware_id, ks->ids[i][1]);
+                ks->candidates[i] = (ConstraintCandidate){ .device = device_ref(d),
+                                                           .device_id = ks->ids[i][0],
+                                                           .group_id = ks->ids[i][1] };
+                i++;
+        }
+        ks->n_candidates = i;
+        return 0;
+}
+
+/* Keep the candidates keep() says yes to, in their order; returns how many are left. */
+static size_t keep_candidates(Request *r, KindState *ks, bool (*keep)(Request *r, const ConstraintCandidate *c,
+                                                                       void *arg),
+                              void *arg) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < ks->n_candidates; i++) {
+                if (!keep(r, &ks->candidates[i], arg)) {
+                        device_unref((Device *) ks->candidates[i].device);
+                        continue;
+                }
+                memcpy(ks->ids[n], ks->ids[i], sizeof ks->ids[n]);
+                ks->candidates[n] = ks->candidates[i];
+                ks->candidates[n].device_id = ks->ids[n][0];
+                ks->candidates[n].group_id = ks->ids[n][1];
+                n++;
+        }
+        return ks->n_candidates = n;
+}
+
+static bool policy_allows_candidate(Request *r, const ConstraintCandidate *c, void *arg) {
+        const KindState *ks = arg;
+
+        return !policy_denies(r, ks->kind, c->device);
+}
+
+/* SelectSettings on the candidates left. Returns false when the request failed (and is gone). */
+static bool select_kind_settings(Request *r, KindState *ks) {
+        _cleanup_(track_constraints_freep) TrackConstraints *empty = NULL;
+        const char *failed = "";
+        bool reveal;
+
+        if (!ks->constraints && track_constraints_new_empty(ks->kind, &empty) < 0) {
+                request_fail(r, MG_ERROR_NAME_ABORT, NULL, "Out of memory.");
+                return false;
+        }
+        if (select_settings(ks->constraints ?: empty, ks->candidates, ks->n_candidates, &ks->selected, &failed) ==
+            SELECT_SETTINGS_FOUND)
+                return true;
+        /* A kind the user denied for good reveals nothing: NotAllowed, not Overconstrained. */
+        if (kind_denied(r, ks->kind)) {
+                request_deny(r, "Permission denied.");
+                return false;
+        }
+        reveal = r->manager->config.reveal_constraint_name == REVEAL_CONSTRAINT_ALWAYS ||
+                 exposure_holds(r->manager, r->caller, r->origin, ks->kind);
+        log_info("Request %s: no setting satisfies '%s'.", r->path, failed);
+        request_fail(r, MG_ERROR_NAME_OVERCONSTRAINED, reveal ? failed : "",
+                     "No device setting satisfies the required constraints.");
+        return false;
+}
+
+/* Step 3: candidates and SelectSettings for each requested kind, in constraints.md's order of
+ * errors. Returns false when the request failed (and is gone). */
+static bool select_devices(Request *r) {
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
                 KindState *ks = &r->kinds[k];
-                size_t n = device_registry_count_kind(m->registry, k), i = 0;
-                _cleanup_(track_constraints_freep) TrackConstraints *empty = NULL;
-                const char *failed = "";
-                int q;
+                size_t present;
 
                 if (!ks->requested)
                         continue;
-                ks->candidates = calloc(MAX(n, 1u), sizeof(ConstraintCandidate));
-                ks->ids = calloc(MAX(n, 1u), sizeof(*ks->ids));
-                if (!ks->candidates || !ks->ids) {
-                        request_fail(r, 2, "AbortError", NULL, "Out of memory.");
+                if (gather_candidates(r, ks) < 0) {
+                        request_fail(r, MG_ERROR_NAME_ABORT, NULL, "Out of memory.");
                         return false;
                 }
-                for (size_t j = 0; j < device_registry_count(m->registry) && i < n; j++) {
-                        Device *d = device_registry_get(m->registry, j);
-
-                        if (d->kind != k)
-                                continue;
-                        device_id_compute(&m->device_id_secret, r->caller->app_id, r->origin, d->hardware_id,
-                                          ks->ids[i][0]);
-                        group_id_compute(&m->device_id_secret, r->caller->app_id, r->origin,
-                                         d->group_hardware_id ?: d->hardware_id, ks->ids[i][1]);
-                        ks->candidates[i] = (ConstraintCandidate){ .device = device_ref(d),
-                                                                   .device_id = ks->ids[i][0],
-                                                                   .group_id = ks->ids[i][1] };
-                        i++;
-                }
-                ks->n_candidates = i;
-                n = i;
-
                 /* Devices the admin policy denies to this caller are not candidates at all. */
-                i = 0;
-                for (size_t j = 0; j < n; j++) {
-                        if (policy_denies(r, k, ks->candidates[j].device)) {
-                                device_unref((Device *) ks->candidates[j].device);
-                                continue;
-                        }
-                        memcpy(ks->ids[i], ks->ids[j], sizeof ks->ids[i]);
-                        ks->candidates[i] = ks->candidates[j];
-                        ks->candidates[i].device_id = ks->ids[i][0];
-                        ks->candidates[i].group_id = ks->ids[i][1];
-                        i++;
-                }
-                ks->n_candidates = i;
-                if (n > 0 && i == 0) {
-                        request_fail(r, 1, "NotAllowedError", NULL, "The admin policy does not allow the %s.",
-                                     kind_permission_name(k));
+                present = ks->n_candidates;
+                if (present > 0 && keep_candidates(r, ks, policy_allows_candidate, ks) == 0) {
+                        request_deny(r, "The admin policy does not allow the %s.", device_kind_to_permission(k));
                         return false;
                 }
-
                 /* A kind the user denied for good reveals nothing, not even whether a device exists. */
-                if (i == 0) {
+                if (ks->n_candidates == 0) {
                         if (kind_denied(r, k))
-                                request_fail(r, 1, "NotAllowedError", NULL, "Permission denied.");
+                                request_deny(r, "Permission denied.");
                         else
-                                request_fail(r, 2, "NotFoundError", NULL, "No %s is available.",
-                                             k == DEVICE_KIND_VIDEO ? "camera" : "microphone");
+                                request_fail(r, MG_ERROR_NAME_NOT_FOUND, NULL, "No %s is available.",
+                                             device_kind_to_permission(k));
                         return false;
                 }
-                if (!ks->constraints) {
-                        q = track_constraints_new_empty(k, &empty);
-                        if (q < 0) {
-                                request_fail(r, 2, "AbortError", NULL, "Out of memory.");
-                                return false;
-                        }
-                }
-                q = select_settings(ks->constraints ?: empty, ks->candidates, ks->n_candidates, &ks->selected,
-                                    &failed);
-                if (q != SELECT_SETTINGS_FOUND) {
-                        bool reveal = m->config.reveal_constraint_name == REVEAL_CONSTRAINT_ALWAYS ||
-                                      exposure_holds(m, r->caller, r->origin, k);
-
-                        if (kind_denied(r, k)) {
-                                request_fail(r, 1, "NotAllowedError", NULL, "Permission denied.");
-                                return false;
-                        }
-                        log_info("Request %s: no setting satisfies '%s'.", r->path, failed);
-                        request_fail(r, 2, "OverconstrainedError", reveal ? failed : "",
-                                     "No device setting satisfies the required constraints.");
+                if (!select_kind_settings(r, ks))
                         return false;
-                }
         }
         return true;
 }
@@ -316,7 +385,7 @@ static void ask_user_or_decide(Request *r);
 
 static void on_polkit_answer(int allowed, void *userdata) {
         KindState *answered = userdata;
-        Request *r = answered->request;
+        _cleanup_(request_unrefp) Request *r = request_ref(answered->request);
 
         answered->polkit_answer = allowed > 0 ? POLKIT_ANSWER_YES : POLKIT_ANSWER_NO;
         answered->polkit = polkit_query_unref(answered->polkit);
@@ -338,10 +407,14 @@ static void start_polkit(Request *r) {
                                  k == DEVICE_KIND_VIDEO ? MG_POLKIT_ACTION_CAMERA : MG_POLKIT_ACTION_MICROPHONE,
                                  false, on_polkit_answer, ks, &ks->polkit);
                 if (q < 0) {
-                        request_fail(r, 1, "NotAllowedError", NULL, "The authorization check failed.");
+                        request_deny(r, "The authorization check failed.");
                         return;
                 }
         }
+}
+
+static bool candidate_picked(Request *r, const ConstraintCandidate *c, void *arg) {
+        return strv_contains(arg, c->device_id);
 }
 
 /* Apply the user's device choice: keep only the picked candidates and select again. */
@@ -350,35 +423,22 @@ static bool apply_device_pick(Request *r, char **picked) {
                 KindState *ks = &r->kinds[k];
                 _cleanup_(track_constraints_freep) TrackConstraints *empty = NULL;
                 const char *failed = "";
-                size_t n = 0;
 
                 if (!ks->requested)
                         continue;
-                for (size_t i = 0; i < ks->n_candidates; i++) {
-                        if (!strv_contains(picked, ks->candidates[i].device_id)) {
-                                device_unref((Device *) ks->candidates[i].device);
-                                continue;
-                        }
-                        memcpy(ks->ids[n], ks->ids[i], sizeof ks->ids[n]);
-                        ks->candidates[n] = ks->candidates[i];
-                        ks->candidates[n].device_id = ks->ids[n][0];
-                        ks->candidates[n].group_id = ks->ids[n][1];
-                        n++;
-                }
-                ks->n_candidates = n;
                 ks->picked = true;
-                if (n == 0) {
-                        request_fail(r, 1, "NotAllowedError", NULL, "No %s was chosen.", kind_permission_name(k));
+                if (keep_candidates(r, ks, candidate_picked, picked) == 0) {
+                        request_deny(r, "No %s was chosen.", device_kind_to_permission(k));
                         return false;
                 }
                 if (!ks->constraints && track_constraints_new_empty(k, &empty) < 0) {
-                        request_fail(r, 2, "AbortError", NULL, "Out of memory.");
+                        request_fail(r, MG_ERROR_NAME_ABORT, NULL, "Out of memory.");
                         return false;
                 }
-                if (select_settings(ks->constraints ?: empty, ks->candidates, n, &ks->selected, &failed) !=
-                    SELECT_SETTINGS_FOUND) {
+                if (select_settings(ks->constraints ?: empty, ks->candidates, ks->n_candidates, &ks->selected,
+                                    &failed) != SELECT_SETTINGS_FOUND) {
                         /* The user saw the devices, so the name may be told. */
-                        request_fail(r, 2, "OverconstrainedError", failed,
+                        request_fail(r, MG_ERROR_NAME_OVERCONSTRAINED, failed,
                                      "The chosen device cannot satisfy the required constraints.");
                         return false;
                 }
@@ -386,10 +446,47 @@ static bool apply_device_pick(Request *r, char **picked) {
         return true;
 }
 
-/* Keep a lasting decision in the grant store (and so on disk). */
-static void store_decision(Request *r, GrantDecision decision, uint64_t seconds) {
-        uint64_t expires = seconds ? now_usec(CLOCK_BOOTTIME) + seconds * 1000000ULL : 0;
+static void on_decision_stored(int result, void *userdata) {
+        StoreWait *w = userdata;
+        _cleanup_(request_unrefp) Request *r = w->request ? request_ref(w->request) : NULL;
+        void (*then)(Request *r) = w->then;
 
+        if (result < 0)
+                log_warning_errno(result, "Failed to keep a decision of the user: %m");
+        if (--w->pending > 0)
+                return;
+        free(w);
+        if (!r)
+                return;
+        r->store_wait = NULL;
+        /* The user's answer stands for this request even when it could not be kept. */
+        then(r);
+}
+
+/* The allow is stored: the decision in force is taken again (the policy may have been reloaded
+ * meanwhile), then the devices open. */
+static void decide_then_open(Request *r) {
+        if (decide_kinds(r) == POLICY_DENY)
+                return;
+        open_devices(r);
+}
+
+static void fail_denied_by_user(Request *r) {
+        request_deny(r, "Permission denied by the user.");
+}
+
+/* Keep a lasting decision in the grant store (and so on disk), then go on with then(r). */
+static void store_decision(Request *r, GrantDecision decision, uint64_t seconds, void (*then)(Request *r)) {
+        uint64_t expires = seconds ? now_usec(CLOCK_BOOTTIME) + seconds * 1000000ULL : 0;
+        StoreWait *w;
+
+        w = new0(StoreWait, 1);
+        if (!w) {
+                log_oom();
+                return then(r);
+        }
+        *w = (StoreWait){ .request = r, .pending = 1, .then = then };
+        r->store_wait = w;
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
                 KindState *ks = &r->kinds[k];
                 _cleanup_strv_free_ char **devices = NULL;
@@ -397,19 +494,26 @@ static void store_decision(Request *r, GrantDecision decision, uint64_t seconds)
 
                 if (!ks->requested)
                         continue;
+                q = 0;
                 if (ks->picked && decision == GRANT_ALLOW)
-                        for (size_t i = 0; i < ks->n_candidates; i++)
-                                if (strv_extend(&devices, ks->candidates[i].device->hardware_id) < 0)
-                                        return (void) log_oom();
+                        for (size_t i = 0; q >= 0 && i < ks->n_candidates; i++)
+                                q = strv_extend(&devices, ks->candidates[i].device->hardware_id);
+                if (q < 0) {
+                        log_oom(); /* never a grant for more devices than were picked */
+                        continue;
+                }
                 q = grant_store_set(r->manager->grants, r->caller->uid, r->caller->app_id, r->origin, k, devices,
-                                    decision, expires, NULL);
+                                    decision, expires, NULL, on_decision_stored, w);
                 if (q < 0)
                         log_warning_errno(q, "Failed to keep the decision for %s: %m", r->caller->app_id);
+                else
+                        w->pending++;
         }
+        on_decision_stored(0, w);
 }
 
 static void on_prompt_answer(int error, const PromptResult *result, void *userdata) {
-        Request *r = userdata;
+        _cleanup_(request_unrefp) Request *r = request_ref(userdata);
         bool allowed = error >= 0 && (result->decision == DECISION_ALLOW_ONCE ||
                                       result->decision == DECISION_ALLOW_ALWAYS ||
                                       result->decision == DECISION_ALLOW_TIMED);
@@ -417,7 +521,7 @@ static void on_prompt_answer(int error, const PromptResult *result, void *userda
         r->prompt = prompt_unref(r->prompt);
         prompt_backoff_record(r->manager->backoff, r->prompt_key, !allowed, now_usec(CLOCK_BOOTTIME));
         if (error < 0) {
-                request_fail(r, 1, "NotAllowedError", NULL, "%s",
+                request_deny(r, "%s",
                              error == -ETIMEDOUT ? "Nobody answered the prompt in time."
                                                  : "The consent agent failed to answer.");
                 return;
@@ -433,19 +537,21 @@ static void on_prompt_answer(int error, const PromptResult *result, void *userda
                  * the user's yes counts only where the decision in force still asks or allows. */
                 if (decide_kinds(r) == POLICY_DENY)
                         return;
-                if (result->decision != DECISION_ALLOW_ONCE)
+                if (result->decision == DECISION_ALLOW_ONCE)
+                        open_devices(r);
+                else
                         store_decision(r, GRANT_ALLOW,
-                                       result->decision == DECISION_ALLOW_TIMED ? result->seconds : 0);
-                open_devices(r);
+                                       result->decision == DECISION_ALLOW_TIMED ? result->seconds : 0,
+                                       decide_then_open);
                 return;
         case DECISION_DENY_ALWAYS:
-                store_decision(r, GRANT_DENY, 0);
-                _fallthrough_;
+                store_decision(r, GRANT_DENY, 0, fail_denied_by_user);
+                return;
         case DECISION_DENY_ONCE:
-                request_fail(r, 1, "NotAllowedError", NULL, "Permission denied by the user.");
+                fail_denied_by_user(r);
                 return;
         default:
-                request_fail(r, 1, "NotAllowedError", NULL, "The prompt was dismissed.");
+                request_deny(r, "The prompt was dismissed.");
                 return;
         }
 }
@@ -467,21 +573,21 @@ static void prompt_user(Request *r) {
         int q;
 
         if (!prompt_backoff_allows(m->backoff, r->prompt_key, now_usec(CLOCK_BOOTTIME)))
-                return request_fail(r, 1, "NotAllowedError", NULL,
+                return request_deny(r,
                                     "Refused too often; the user is not asked again for a while.");
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
                 total += r->kinds[k].requested ? r->kinds[k].n_candidates : 0;
         devices = calloc(MAX(total, 1u), sizeof(PromptDevice));
         if (!devices)
-                return request_fail(r, 2, "AbortError", NULL, "Out of memory.");
+                return request_fail(r, MG_ERROR_NAME_ABORT, NULL, "Out of memory.");
         /* Microphones first, as everywhere. */
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
                 KindState *ks = &r->kinds[k];
 
                 if (!ks->requested)
                         continue;
-                if (strv_extend(&kinds, kind_permission_name(k)) < 0)
-                        return request_fail(r, 2, "AbortError", NULL, "Out of memory.");
+                if (strv_extend(&kinds, device_kind_to_permission(k)) < 0)
+                        return request_fail(r, MG_ERROR_NAME_ABORT, NULL, "Out of memory.");
                 for (size_t i = 0; i < ks->n_candidates; i++)
                         devices[n++] = (PromptDevice){ .id = ks->candidates[i].device_id,
                                                        .kind = device_kind_to_string(k),
@@ -499,9 +605,9 @@ static void prompt_user(Request *r) {
         };
         q = consent_prompt(m, r->caller->uid, r->path, &details, on_prompt_answer, r, &r->prompt);
         if (q == PROMPT_NO_AGENT)
-                return request_fail(r, 1, "NotAllowedError", NULL, "No consent agent is available.");
+                return request_deny(r, "No consent agent is available.");
         if (q < 0)
-                return request_fail(r, 1, "NotAllowedError", NULL, "The prompt could not be shown.");
+                return request_deny(r, "The prompt could not be shown.");
         r->state = REQUEST_PROMPTING;
         emit_state_changed(r);
         record_for_kinds(r, HISTORY_PROMPTED, NULL);
@@ -528,14 +634,14 @@ static PolicyDecision decide_kinds(Request *r) {
                                               .polkit = ks->polkit_answer },
                               now_usec(CLOCK_BOOTTIME), &d);
                 if (d.verdict.explanation)
-                        log_debug("Request %s, %s: %s", r->path, kind_permission_name(k), d.verdict.explanation);
+                        log_debug("Request %s, %s: %s", r->path, device_kind_to_permission(k), d.verdict.explanation);
                 if (d.outcome == POLICY_DENY)
                         why = access_decision_explain(&d, r->caller->app_id, k);
                 else if (d.outcome == POLICY_PROMPT)
                         combined = POLICY_PROMPT;
                 access_decision_done(&d);
                 if (d.outcome == POLICY_DENY) {
-                        request_fail(r, 1, "NotAllowedError", NULL, "%s", why ?: "Permission denied.");
+                        request_deny(r, "%s", why ?: "Permission denied.");
                         return POLICY_DENY;
                 }
         }
@@ -565,7 +671,7 @@ static void open_devices(Request *r) {
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
                 n += r->kinds[k].requested;
         if (!tracks_within_limits(r->manager, r->caller, n))
-                return request_fail(r, 2, "LimitsExceeded", NULL, "Too many live tracks.");
+                return request_fail(r, MG_ERROR_NAME_LIMITS_EXCEEDED, NULL, "Too many live tracks.");
         n = 0;
         record_for_kinds(r, HISTORY_GRANTED, NULL);
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
@@ -596,23 +702,23 @@ static void open_devices(Request *r) {
                 for (size_t i = 0; i < n; i++)
                         track_end(tracks[i], TRACK_END_STOPPED);
                 if (q == -EBUSY)
-                        return request_fail(r, 2, "NotReadableError", NULL,
+                        return request_fail(r, MG_ERROR_NAME_NOT_READABLE, NULL,
                                             "The device is in use by another program.");
-                return request_fail(r, 2, "AbortError", NULL, "The device could not be opened: %s.",
+                return request_fail(r, MG_ERROR_NAME_ABORT, NULL, "The device could not be opened: %s.",
                                     strerror(-q));
         }
 
         r->state = REQUEST_GRANTED;
         log_info("Request %s of %s (uid %u) granted with %zu track(s).", r->path, r->caller->app_id,
                  (unsigned) r->caller->uid, n);
-        q = emit_response(r, 0, NULL, NULL, NULL, tracks, n);
+        q = emit_response(r, MG_RESPONSE_SUCCESS, NULL, NULL, NULL, tracks, n);
         if (q < 0)
                 log_debug_errno(q, "Failed to send the Response of %s: %m", r->path);
         request_drop(r);
 }
 
 static int on_start(sd_event_source *s, void *userdata) {
-        Request *r = userdata;
+        _cleanup_(request_unrefp) Request *r = request_ref(userdata);
 
         r->start_source = sd_event_source_disable_unref(r->start_source);
         if (select_devices(r))
@@ -684,6 +790,7 @@ int request_new(Manager *m, Caller *caller, MediaStreamConstraints *constraints,
         r = calloc(1, sizeof(Request));
         if (!r)
                 return -ENOMEM;
+        r->n_ref = 1; /* the table's */
         r->manager = m;
         r->caller = caller_ref(caller);
         r->prompt_key = TAKE_PTR(prompt_key);
@@ -699,21 +806,21 @@ int request_new(Manager *m, Caller *caller, MediaStreamConstraints *constraints,
                                                    .polkit_answer = POLKIT_ANSWER_UNKNOWN };
         if (asprintf(&r->path, MG_REQUEST_PATH_PREFIX "/%s/%s", sender, token) < 0 ||
             !(r->owner = strdup(caller->unique_name)) || free_and_strdup(&r->origin, origin) < 0) {
-                request_free(r);
+                request_unref(r);
                 return -ENOMEM;
         }
         r->reason = reason ? sanitize_text(reason, 256) : NULL;
         if (reason && !r->reason) {
-                request_free(r);
+                request_unref(r);
                 return -ENOMEM;
         }
         q = hashmap_put(m->requests, r->path, r);
         if (q == -EEXIST) {
-                request_free(r);
+                request_unref(r);
                 return REQUEST_REFUSED_TOKEN;
         }
         if (q < 0) {
-                request_free(r);
+                request_unref(r);
                 return q;
         }
         /* Start from the loop, so that the method reply with the path goes out first. */
@@ -726,8 +833,17 @@ int request_new(Manager *m, Caller *caller, MediaStreamConstraints *constraints,
         return REQUEST_CREATED;
 }
 
+static void request_cancelled(Request *r, const char *format, ...) _printf_(2, 3);
+static void request_cancelled(Request *r, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        request_end(r, MG_RESPONSE_DENIED, MG_ERROR_NAME_ABORT, NULL, format, ap);
+        va_end(ap);
+}
+
 void request_close(Request *r) {
-        request_fail(r, 1, "AbortError", NULL, "The request was closed.");
+        request_cancelled(r, "The request was closed.");
 }
 
 void requests_cancel_for_owner(Manager *m, const char *owner) {
@@ -745,5 +861,5 @@ void requests_free_all(Manager *m) {
         Request *r;
 
         while ((r = hashmap_steal_first(m->requests)))
-                request_free(r);
+                request_unref(r); /* the table's reference: stops waiting and frees */
 }

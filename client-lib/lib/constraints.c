@@ -6,20 +6,16 @@
 #include <math.h>
 
 #include "internal.h"
+#include "mediagate-names.h"
 
 /* Deeper than any real constraint dictionary (constraints → video → advanced → set → width →
  * {exact}); the daemon refuses deep a{sv} anyway, this keeps the recursion bounded. */
 #define CONSTRAINTS_MAX_DEPTH 16
 
 static const char *kind_key(MgMediaKind kind) {
-        switch (kind) {
-        case MG_MEDIA_AUDIO:
-                return "audio";
-        case MG_MEDIA_VIDEO:
-                return "video";
-        default:
+        if (kind != MG_MEDIA_AUDIO && kind != MG_MEDIA_VIDEO)
                 return NULL;
-        }
+        return device_kind_to_track_kind(media_kind_to_device_kind(kind));
 }
 
 /* sd-bus refuses strings that are not valid UTF-8; find them first, so that the app gets a
@@ -60,7 +56,7 @@ static bool utf8_is_valid(const char *s) {
 }
 
 static int type_error(MgError *err, const char *path, const char *what) {
-        return error_setf(err, -EINVAL, "TypeError", "Constraint %s: %s", path, what);
+        return error_setf(err, -EINVAL, MG_ERROR_NAME_TYPE, "Constraint %s: %s", path, what);
 }
 
 static int append_object(sd_bus_message *m, const char *path, json_object *object, unsigned depth, MgError *err);
@@ -240,7 +236,7 @@ static int append_object(sd_bus_message *m, const char *path, json_object *objec
 
 int constraints_append_json(sd_bus_message *m, json_object *object, MgError *err) {
         if (!json_object_is_type(object, json_type_object))
-                return error_setf(err, -EINVAL, "TypeError", "Constraints must be a JSON object.");
+                return error_setf(err, -EINVAL, MG_ERROR_NAME_TYPE, "Constraints must be a JSON object.");
         return append_object(m, "", object, 1, err);
 }
 
@@ -251,10 +247,10 @@ int constraints_parse_json(const char *json, json_object **ret, MgError *err) {
         size_t len, end;
 
         if (!json)
-                return error_setf(err, -EINVAL, "TypeError", "No constraints given.");
+                return error_setf(err, -EINVAL, MG_ERROR_NAME_TYPE, "No constraints given.");
         len = strlen(json);
         if (len >= INT_MAX)
-                return error_setf(err, -EINVAL, "SyntaxError", "Constraints JSON is too long.");
+                return error_setf(err, -EINVAL, ERROR_NAME_SYNTAX, "Constraints JSON is too long.");
 
         tok = json_tokener_new();
         if (!tok)
@@ -268,16 +264,16 @@ int constraints_parse_json(const char *json, json_object **ret, MgError *err) {
         json_tokener_free(tok);
 
         if (e == json_tokener_continue || (!object && e == json_tokener_success))
-                return error_setf(err, -EINVAL, "SyntaxError", "Constraints JSON ends early.");
+                return error_setf(err, -EINVAL, ERROR_NAME_SYNTAX, "Constraints JSON ends early.");
         if (e != json_tokener_success)
-                return error_setf(err, -EINVAL, "SyntaxError", "Constraints JSON: %s at offset %zu.",
+                return error_setf(err, -EINVAL, ERROR_NAME_SYNTAX, "Constraints JSON: %s at offset %zu.",
                                   json_tokener_error_desc(e), end);
         for (size_t i = end; i < len; i++)
                 if (!strchr(" \t\r\n", json[i]))
-                        return error_setf(err, -EINVAL, "SyntaxError",
+                        return error_setf(err, -EINVAL, ERROR_NAME_SYNTAX,
                                           "Constraints JSON: unexpected text at offset %zu.", i);
         if (!json_object_is_type(object, json_type_object))
-                return error_setf(err, -EINVAL, "TypeError", "Constraints must be a JSON object.");
+                return error_setf(err, -EINVAL, MG_ERROR_NAME_TYPE, "Constraints must be a JSON object.");
 
         *ret = TAKE_PTR(object);
         return 0;
@@ -306,7 +302,7 @@ int mg_constraints_new_from_json(MgConstraints **ret, const char *json, MgError 
         int r;
 
         if (!ret)
-                return error_setf(err, -EINVAL, "TypeError", "No place for the result given.");
+                return error_setf(err, -EINVAL, MG_ERROR_NAME_TYPE, "No place for the result given.");
         r = constraints_parse_json(json, &object, err);
         if (r < 0)
                 return r;

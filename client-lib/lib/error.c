@@ -7,8 +7,6 @@
 #include "bus-errors.h"
 #include "mediagate-names.h"
 
-#define DBUS_ERROR_ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
-
 void mg_error_clear(MgError *err) {
         if (!err)
                 return;
@@ -75,7 +73,7 @@ int error_set_bus(MgError *err, const sd_bus_error *e, int error) {
         short_name = mediagate_error_short_name(name);
         if (short_name)
                 name = short_name;
-        else if (streq(name, DBUS_ERROR_ACCESS_DENIED))
+        else if (streq(name, SD_BUS_ERROR_ACCESS_DENIED))
                 name = "AccessDenied"; /* api.md lists it by that name */
         return error_fill(err, error, name, e->message, NULL);
 }
@@ -97,7 +95,7 @@ int error_short_name_to_errno(const char *name) {
 int error_set_response(MgError *err, const char *name, const char *message, const char *constraint) {
         /* Only OverconstrainedError carries a constraint; keep NULL for the others so that "no
          * constraint" and "constraint hidden" ("") stay distinct. */
-        if (!streq(name, "OverconstrainedError"))
+        if (!streq(name, MG_ERROR_NAME_OVERCONSTRAINED))
                 constraint = NULL;
         else if (!constraint)
                 constraint = "";

@@ -7,6 +7,10 @@
 #include "mediagate.h"
 #include "util.h"
 
+/* The DOMException name of a malformed constraints JSON (the others are the daemon's, in
+ * mediagate-names.h). */
+#define ERROR_NAME_SYNTAX "SyntaxError"
+
 /* Each of these clears err (may be NULL), fills it, and returns the negative errno, so that
  * `return error_set...(err, ...)` reports and fails in one step. */
 int error_setf(MgError *err, int error, const char *name, const char *format, ...) _printf_(4, 5);

@@ -7,6 +7,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-dict.h"
+#include "device-kind.h"
 #include "error.h"
 #include "mediagate.h"
 #include "util.h"
@@ -38,3 +39,8 @@ DEFINE_CLEANUP_FUNC(MgDeviceList, mg_device_list_free);
                         (head) = (item)->name##_next;                   \
                 (item)->name##_next = (item)->name##_prev = NULL;       \
         } while (false)
+
+/* The app's MgMediaKind as the kind whose names common/device-kind.h spells. */
+static inline DeviceKind media_kind_to_device_kind(MgMediaKind kind) {
+        return kind == MG_MEDIA_VIDEO ? DEVICE_KIND_VIDEO : DEVICE_KIND_AUDIO;
+}

@@ -25,7 +25,7 @@ int mg_client_query_permission(MgClient *c, MgMediaKind kind, const char *origin
 
         r = sd_bus_message_new_method_call(c->bus, &m, MG_BUS_NAME, MG_OBJECT_PATH, MG_IFACE_MANAGER, "QueryPermission");
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", kind == MG_MEDIA_VIDEO ? "camera" : "microphone");
+                r = sd_bus_message_append(m, "s", device_kind_to_permission(media_kind_to_device_kind(kind)));
         if (r >= 0) {
                 if (origin)
                         r = sd_bus_message_append(m, "a{sv}", 1, "origin", "s", origin);

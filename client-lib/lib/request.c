@@ -97,7 +97,7 @@ static void request_track_loaded(MgTrack *t, int r, const MgError *err, void *us
 static void request_daemon_vanished(MgRequest *req) {
         _cleanup_(mg_error_clear) MgError e = MG_ERROR_INIT;
 
-        (void) error_setf(&e, -ECONNABORTED, "AbortError", "mediagated left the bus before answering.");
+        (void) error_setf(&e, -ECONNABORTED, MG_ERROR_NAME_ABORT, "mediagated left the bus before answering.");
         request_finish(req, e.error, &e);
 }
 
@@ -205,13 +205,67 @@ static bool track_path_is_valid(const char *path) {
         return id && *id && !strchr(id, '/');
 }
 
+/* A Response that is not a success: the error it names, or the spec's for its code. */
+static int response_failure(uint32_t response, const char *name, const char *message, const char *constraint,
+                            MgError *e) {
+        if (isempty(name))
+                name = response == MG_RESPONSE_DENIED ? MG_ERROR_NAME_NOT_ALLOWED : MG_ERROR_NAME_ABORT;
+        return error_set_response(e, name, message ?: "The request failed.", constraint);
+}
+
+/* A successful Response's track paths become the request's tracks. On failure every track the
+ * daemon granted is stopped: those not made yet here, the others when the request lets go. */
+static int request_take_tracks(MgRequest *req, char **tracks, MgError *e) {
+        size_t n = strv_length(tracks);
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                if (!track_path_is_valid(tracks[i]))
+                        return error_set_protocol(e, "Response names '%s', not a track object", tracks[i]);
+        if (n == 0)
+                return error_set_protocol(e, "Response succeeded without tracks");
+
+        req->tracks = calloc(n, sizeof(MgTrack *));
+        if (!req->tracks) {
+                for (size_t i = 0; i < n; i++)
+                        track_send_stop(req->client->bus, tracks[i]);
+                return error_set_errno(e, -ENOMEM, NULL);
+        }
+        req->state = REQUEST_LOADING;
+        for (size_t i = 0; i < n; i++) {
+                MgTrack *t;
+
+                r = track_new(req->client, tracks[i], &t);
+                if (r < 0) {
+                        for (size_t j = i; j < n; j++)
+                                track_send_stop(req->client->bus, tracks[j]);
+                        return error_set_errno(e, r, "Failed to set up the tracks");
+                }
+                req->tracks[req->n_tracks++] = t;
+        }
+        return 0;
+}
+
+/* Every track object exists before the first GetAll goes out, so that a failure of one stops
+ * all of them. */
+static int request_load_tracks(MgRequest *req, MgError *e) {
+        int r;
+
+        for (size_t i = 0; i < req->n_tracks && req->state == REQUEST_LOADING; i++) {
+                r = track_load(req->tracks[i], request_track_loaded, req);
+                if (r < 0)
+                        return error_set_errno(e, r, "Failed to read the track properties");
+                req->n_loading++;
+        }
+        return 0;
+}
+
 static int request_on_response(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         _cleanup_(mg_error_clear) MgError e = MG_ERROR_INIT;
         _cleanup_strv_free_ char **tracks = NULL;
         _cleanup_free_ char *name = NULL, *message = NULL, *constraint = NULL;
         MgRequest *req = userdata;
         uint32_t response = 0;
-        size_t n;
         int r;
 
         r = read_response(m, &response, &tracks, &name, &message, &constraint, &e);
@@ -230,69 +284,16 @@ static int request_on_response(sd_bus_message *m, void *userdata, sd_bus_error *
                 for (char **p = tracks; p && *p; p++)
                         if (track_path_is_valid(*p))
                                 track_send_stop(sd_bus_message_get_bus(m), *p);
+        } else if (response != MG_RESPONSE_SUCCESS)
+                r = response_failure(response, name, message, constraint, &e);
+        else {
+                r = request_take_tracks(req, tracks, &e);
+                if (r >= 0)
+                        r = request_load_tracks(req, &e);
+        }
+        if (r < 0)
                 request_finish(req, r, &e);
-                goto finish;
-        }
 
-        if (response != 0) {
-                if (isempty(name))
-                        name = strdup(response == 1 ? "NotAllowedError" : "AbortError");
-                if (!name)
-                        r = error_set_errno(&e, -ENOMEM, NULL);
-                else
-                        r = error_set_response(&e, name, message ?: "The request failed.", constraint);
-                request_finish(req, r, &e);
-                goto finish;
-        }
-
-        n = strv_length(tracks);
-        for (size_t i = 0; i < n; i++)
-                if (!track_path_is_valid(tracks[i])) {
-                        r = error_set_protocol(&e, "Response names '%s', not a track object", tracks[i]);
-                        request_finish(req, r, &e);
-                        goto finish;
-                }
-        if (n == 0) {
-                r = error_set_protocol(&e, "Response succeeded without tracks");
-                request_finish(req, r, &e);
-                goto finish;
-        }
-
-        req->tracks = calloc(n, sizeof(MgTrack *));
-        if (!req->tracks) {
-                r = error_set_errno(&e, -ENOMEM, NULL);
-                for (size_t i = 0; i < n; i++)
-                        track_send_stop(req->client->bus, tracks[i]);
-                request_finish(req, r, &e);
-                goto finish;
-        }
-        req->state = REQUEST_LOADING;
-        for (size_t i = 0; i < n; i++) {
-                MgTrack *t;
-
-                r = track_new(req->client, tracks[i], &t);
-                if (r < 0) {
-                        for (size_t j = i; j < n; j++)
-                                track_send_stop(req->client->bus, tracks[j]);
-                        r = error_set_errno(&e, r, "Failed to set up the tracks");
-                        request_finish(req, r, &e);
-                        goto finish;
-                }
-                req->tracks[req->n_tracks++] = t;
-        }
-        /* Every track object exists before the first GetAll goes out, so that a failure of one
-         * stops all of them. */
-        for (size_t i = 0; i < req->n_tracks && req->state == REQUEST_LOADING; i++) {
-                r = track_load(req->tracks[i], request_track_loaded, req);
-                if (r < 0) {
-                        r = error_set_errno(&e, r, "Failed to read the track properties");
-                        request_finish(req, r, &e);
-                        goto finish;
-                }
-                req->n_loading++;
-        }
-
-finish:
         mg_request_unref(req);
         return 0;
 }
@@ -326,43 +327,12 @@ static int append_options(sd_bus_message *m, const char *token, const MgRequestO
         return sd_bus_message_close_container(m);
 }
 
-int mg_client_get_user_media(
-                MgClient *c,
-                const MgConstraints *constraints,
-                const MgRequestOptions *options,
-                MgRequest **ret,
-                MgError *err) {
-
-        /* Tokens only need to be unique on this connection; the path includes its unique name. */
-        static unsigned long long token_counter = 0;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+/* A request object for token, subscribed to its Response before anything is sent (the daemon
+ * may answer before the call returns); not yet in the client's list. */
+static int request_new(MgClient *c, const char *token, MgRequest **ret, MgError *err) {
         _cleanup_(mg_request_unrefp) MgRequest *req = NULL;
-        char generated[HANDLE_TOKEN_MAX + 1];
-        const char *token, *unique_name, *handle;
+        const char *unique_name;
         int r;
-
-        if (!c || !constraints || !ret)
-                return error_setf(err, -EINVAL, "TypeError", "Missing client, constraints or result pointer.");
-
-        if (options && options->handle_token) {
-                token = options->handle_token;
-                if (!request_token_is_valid(token))
-                        return error_setf(err, -EINVAL, "TypeError",
-                                          "handle_token must be 1 to 64 of [A-Za-z0-9_].");
-        } else {
-                (void) snprintf(generated, sizeof(generated), "libmediagate_%d_%llu", (int) getpid(), ++token_counter);
-                token = generated;
-        }
-
-        /* Validate before anything reaches the bus. */
-        r = constraints_append_json(NULL, constraints->root, err);
-        if (r < 0)
-                return r;
-
-        r = client_watch(c, &client_handlers, err);
-        if (r < 0)
-                return r;
 
         r = sd_bus_get_unique_name(c->bus, &unique_name);
         if (r < 0)
@@ -378,10 +348,41 @@ int mg_client_get_user_media(
         if (r < 0)
                 return error_set_errno(err, r, "Failed to compute the request path");
 
-        /* Subscribe before calling: the daemon may answer before the call returns. */
         r = request_subscribe(req);
         if (r < 0)
                 return error_set_errno(err, r, "Failed to subscribe to the request's Response");
+
+        *ret = TAKE_PTR(req);
+        return 0;
+}
+
+/* A daemon that did not honour handle_token: follow the path it gave. A Response sent before
+ * this point would be lost, which is why api.md fixes the path. */
+static int request_follow_path(MgRequest *req, const char *handle, MgError *err) {
+        char *copy;
+        int r;
+
+        if (streq(handle, req->path))
+                return 0;
+        copy = strdup(handle);
+        if (!copy)
+                return error_set_errno(err, -ENOMEM, "Failed to subscribe to the request's Response");
+        free(req->path);
+        req->path = copy;
+        r = request_subscribe(req);
+        if (r < 0)
+                return error_set_errno(err, r, "Failed to subscribe to the request's Response");
+        return 0;
+}
+
+/* GetUserMedia itself: the request is pending from the moment the call is sent. */
+static int request_send(MgRequest *req, const MgConstraints *constraints, const char *token,
+                        const MgRequestOptions *options, MgError *err) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        MgClient *c = req->client;
+        const char *handle;
+        int r;
 
         r = sd_bus_message_new_method_call(c->bus, &m, MG_BUS_NAME, MG_OBJECT_PATH, MG_IFACE_MANAGER, "GetUserMedia");
         if (r < 0)
@@ -402,30 +403,59 @@ int mg_client_get_user_media(
                 request_finish(req, r, err);
                 return r;
         }
-
         r = sd_bus_message_read(reply, "o", &handle);
-        if (r < 0) {
+        if (r < 0)
                 r = error_set_protocol(err, "cannot read the GetUserMedia() reply: %s", strerror(-r));
+        else
+                r = request_follow_path(req, handle, err);
+        if (r < 0) {
                 request_finish(req, r, err);
                 return r;
         }
-        if (!streq(handle, req->path)) {
-                /* A daemon that did not honour handle_token: follow the path it gave. A Response
-                 * sent before this point would be lost, which is why api.md fixes the path. */
-                char *copy = strdup(handle);
+        return 0;
+}
 
-                r = copy ? 0 : -ENOMEM;
-                if (copy) {
-                        free(req->path);
-                        req->path = copy;
-                        r = request_subscribe(req);
-                }
-                if (r < 0) {
-                        r = error_set_errno(err, r, "Failed to subscribe to the request's Response");
-                        request_finish(req, r, err);
-                        return r;
-                }
+int mg_client_get_user_media(
+                MgClient *c,
+                const MgConstraints *constraints,
+                const MgRequestOptions *options,
+                MgRequest **ret,
+                MgError *err) {
+
+        /* Tokens only need to be unique on this connection; the path includes its unique name. */
+        static unsigned long long token_counter = 0;
+        _cleanup_(mg_request_unrefp) MgRequest *req = NULL;
+        char generated[HANDLE_TOKEN_MAX + 1];
+        const char *token;
+        int r;
+
+        if (!c || !constraints || !ret)
+                return error_setf(err, -EINVAL, MG_ERROR_NAME_TYPE, "Missing client, constraints or result pointer.");
+
+        if (options && options->handle_token) {
+                token = options->handle_token;
+                if (!request_token_is_valid(token))
+                        return error_setf(err, -EINVAL, MG_ERROR_NAME_TYPE,
+                                          "handle_token must be 1 to 64 of [A-Za-z0-9_].");
+        } else {
+                (void) snprintf(generated, sizeof(generated), "libmediagate_%d_%llu", (int) getpid(), ++token_counter);
+                token = generated;
         }
+
+        /* Validate before anything reaches the bus. */
+        r = constraints_append_json(NULL, constraints->root, err);
+        if (r < 0)
+                return r;
+
+        r = client_watch(c, &client_handlers, err);
+        if (r < 0)
+                return r;
+        r = request_new(c, token, &req, err);
+        if (r < 0)
+                return r;
+        r = request_send(req, constraints, token, options, err);
+        if (r < 0)
+                return r;
 
         mg_error_clear(err);
         *ret = TAKE_PTR(req);

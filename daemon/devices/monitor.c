@@ -302,7 +302,7 @@ static void probe_and_add(DeviceMonitor *m, sd_device *dev, const char *backend,
                 log_warning_errno(r, "Failed to add %s: %m", syspath);
                 goto finish;
         }
-        log_info("Found %s %s \"%s\" (%s).", d->kind == DEVICE_KIND_VIDEO ? "camera" : "microphone", d->node,
+        log_info("Found %s %s \"%s\" (%s).", device_kind_to_permission(d->kind), d->node,
                  d->label, d->hardware_id);
 
 finish:
@@ -364,7 +364,7 @@ static void handle_remove(DeviceMonitor *m, const char *syspath) {
 
                         if (!is_real_backend(d) || !monitor_path_is_under(d->name, syspath))
                                 continue;
-                        log_info("Lost %s %s \"%s\".", d->kind == DEVICE_KIND_VIDEO ? "camera" : "microphone",
+                        log_info("Lost %s %s \"%s\".", device_kind_to_permission(d->kind),
                                  d->node, d->label);
                         if (d->is_default)
                                 removed[d->kind] = true;

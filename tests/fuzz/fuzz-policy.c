@@ -23,18 +23,18 @@ static int fake_user_by_name(const char *name, uid_t *ret, void *userdata) {
         for (size_t i = 0; i < ELEMENTSOF(users); i++)
                 if (streq(name, users[i].name)) {
                         *ret = users[i].id;
-                        return 0;
+                        return 1;
                 }
-        return -ESRCH;
+        return 0; /* no such user or group */
 }
 
 static int fake_group_by_name(const char *name, gid_t *ret, void *userdata) {
         for (size_t i = 0; i < ELEMENTSOF(groups); i++)
                 if (streq(name, groups[i].name)) {
                         *ret = groups[i].id;
-                        return 0;
+                        return 1;
                 }
-        return -ESRCH;
+        return 0; /* no such user or group */
 }
 
 /* alice is a student; uid 4000000000 is in a directory that does not answer. */
@@ -45,7 +45,7 @@ static int fake_groups_of_uid(uid_t uid, gid_t **ret, size_t *ret_n, void *userd
         if (uid == 4000000000u)
                 return -EIO;
         if (uid != 0 && uid != 1000 && uid != 1001 && uid != 65534)
-                return -ESRCH;
+                return 0;
         g = calloc(2, sizeof(gid_t));
         if (!g)
                 return -ENOMEM;
@@ -54,7 +54,7 @@ static int fake_groups_of_uid(uid_t uid, gid_t **ret, size_t *ret_n, void *userd
                 g[n++] = 2000;
         *ret = g;
         *ret_n = n;
-        return 0;
+        return 1;
 }
 
 static const PolicyResolver resolver = {

@@ -10,11 +10,15 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <nettle/sha2.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+
+#include <systemd/sd-event.h>
 
 #include "grants-file.h"
 #include "grants.h"
@@ -196,10 +200,45 @@ static char **devices_of(const char * const *d) {
         return l;
 }
 
+/* The loop of a store whose writes happen off it (NULL: within each call). */
+static sd_event *loop = NULL;
+
+static void record_result(int result, void *userdata) {
+        *(int *) userdata = result;
+}
+
+static int wait_result(int r, const int *result) {
+        if (r < 0)
+                return r;
+        while (*result == INT_MIN) {
+                assert_non_null(loop);
+                assert_true(sd_event_run(loop, UINT64_MAX) >= 0);
+        }
+        return *result;
+}
+
+/* A change and how it ended: its result (the number removed, for a revoke), or why it was
+ * refused at once. */
+static int set_now(GrantStore *s, uid_t uid, const char *app, const char *origin, DeviceKind kind, char **devices,
+                   GrantDecision decision, uint64_t expires, const char *owner) {
+        int result = INT_MIN, r;
+
+        r = grant_store_set(s, uid, app, origin, kind, devices, decision, expires, owner, record_result, &result);
+        return wait_result(r, &result);
+}
+
+static int revoke_now(GrantStore *s, uid_t uid, const char *app, const char *origin, DeviceKind kind,
+                      char **devices) {
+        int result = INT_MIN, r;
+
+        r = grant_store_revoke(s, uid, app, origin, kind, devices, record_result, &result);
+        return wait_result(r, &result);
+}
+
 static void apply_set(GrantStore *s, const SetSpec *g) {
         _cleanup_strv_free_ char **devices = devices_of(g->devices);
 
-        assert_int_equal(grant_store_set(s, g->uid, g->app, g->origin, g->kind, devices, g->decision, g->expires,
+        assert_int_equal(set_now(s, g->uid, g->app, g->origin, g->kind, devices, g->decision, g->expires,
                                          g->owner),
                          0);
 }
@@ -345,7 +384,7 @@ static void test_set_invalid(void **state) {
                         for (const char * const *d = table[i].devices; *d; d++)
                                 assert_int_equal(strv_extend(&devices, *d), 0);
                 }
-                assert_int_equal(grant_store_set(s, table[i].uid, table[i].app, table[i].origin, table[i].kind,
+                assert_int_equal(set_now(s, table[i].uid, table[i].app, table[i].origin, table[i].kind,
                                                  devices, table[i].decision, 0, NULL),
                                  -EINVAL);
                 assert_int_equal(grant_store_size(s), 0);
@@ -801,7 +840,7 @@ static void test_expiry_running(void **state) {
                 uint64_t deadline = clock.boottime + table[i].seconds * SEC;
 
                 print_message("expiry: %s\n", table[i].what);
-                assert_int_equal(grant_store_set(s, 1000, "a", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, deadline,
+                assert_int_equal(set_now(s, 1000, "a", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, deadline,
                                                  NULL),
                                  0);
                 assert_int_equal(grant_store_next_expiry(s), deadline);
@@ -952,7 +991,7 @@ static void test_revoke(void **state) {
                 grant_store_set_change_callback(s, on_change, &seen);
                 if (table[i].devices)
                         devices = devices_of(table[i].devices);
-                assert_int_equal(grant_store_revoke(s, table[i].uid, table[i].app, table[i].origin, table[i].kind,
+                assert_int_equal(revoke_now(s, table[i].uid, table[i].app, table[i].origin, table[i].kind,
                                                     devices),
                                  table[i].expected);
                 assert_int_equal(seen.n[GRANT_CHANGE_REVOKED], table[i].expected);
@@ -976,24 +1015,24 @@ static void test_change_callback(void **state) {
         Seen seen = {};
 
         grant_store_set_change_callback(s, on_change, &seen);
-        assert_int_equal(grant_store_set(s, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
+        assert_int_equal(set_now(s, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
         assert_string_equal(seen.last, "set a camera persistent");
         /* The same decision again changes nothing and tells nobody. */
-        assert_int_equal(grant_store_set(s, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
+        assert_int_equal(set_now(s, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
         assert_int_equal(seen.n[GRANT_CHANGE_SET], 1);
-        assert_int_equal(grant_store_set(s, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_DENY, 0, NULL), 0);
+        assert_int_equal(set_now(s, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_DENY, 0, NULL), 0);
         assert_int_equal(seen.n[GRANT_CHANGE_SET], 2);
         assert_int_equal(seen.lookup, GRANT_DENY);
-        assert_int_equal(grant_store_set(s, 1, "b", NULL, DEVICE_KIND_AUDIO, NULL, GRANT_ALLOW, 5 * SEC, ":1.1"), 0);
+        assert_int_equal(set_now(s, 1, "b", NULL, DEVICE_KIND_AUDIO, NULL, GRANT_ALLOW, 5 * SEC, ":1.1"), 0);
         assert_string_equal(seen.last, "set b microphone :1.1");
-        assert_int_equal(grant_store_set(s, 1, "c", NULL, DEVICE_KIND_AUDIO, NULL, GRANT_ALLOW, 6 * SEC, NULL), 0);
+        assert_int_equal(set_now(s, 1, "c", NULL, DEVICE_KIND_AUDIO, NULL, GRANT_ALLOW, 6 * SEC, NULL), 0);
         assert_int_equal(grant_store_next_expiry(s), 5 * SEC);
         clock.boottime = 6 * SEC;
         assert_int_equal(grant_store_expire(s), 2);
         assert_int_equal(seen.n[GRANT_CHANGE_EXPIRED], 2);
         assert_int_equal(grant_store_next_expiry(s), 0);
         assert_int_equal(grant_store_size(s), 1);
-        assert_int_equal(grant_store_revoke(s, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL), 1);
+        assert_int_equal(revoke_now(s, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL), 1);
         assert_string_equal(seen.last, "revoked a camera persistent");
         assert_int_equal(seen.lookup, GRANT_NONE);
         assert_int_equal(grant_store_size(s), 0);
@@ -1084,8 +1123,8 @@ static void test_damaged_file(void **state) {
                 else
                         write_file(dir, GRANTS_FILE, table[i].content, strlen(table[i].content));
                 /* Grants in memory before are not kept: the file is the truth, and it is bad. */
-                assert_int_equal(grant_store_set(s, 1, "old", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
-                assert_int_equal(grant_store_set(s, 1, "conn", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, ":1.1"),
+                assert_int_equal(set_now(s, 1, "old", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
+                assert_int_equal(set_now(s, 1, "conn", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, ":1.1"),
                                  0);
                 assert_int_equal(grant_store_load(s, dir), 1);
                 assert_int_equal(grant_store_size(s), 1);
@@ -1094,7 +1133,7 @@ static void test_damaged_file(void **state) {
                 assert_int_equal(lstat(aside, &st), 0);
 
                 /* The next change writes a fresh file that loads. */
-                assert_int_equal(grant_store_set(s, 1, "new", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
+                assert_int_equal(set_now(s, 1, "new", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
                 grant_store_free(s);
                 s = store_at(dir, &clock, BOOT_A, 0);
                 assert_int_equal(grant_store_lookup(s, 1, "new", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_ALLOW);
@@ -1145,15 +1184,111 @@ static void test_truncated_file_every_offset(void **state) {
         rm_rf(dir);
 }
 
-/* An unreadable state directory is not corruption: nothing is attached, nothing overwritten. */
+/* A state directory or file that cannot be read is not corruption: nothing is written over it,
+ * every change fails until it can be read, and then the next change reads it first. */
 static void test_unreadable_directory(void **state) {
+        _cleanup_free_ char *parent = make_tmpdir(), *dir = NULL, *file = NULL;
         FakeClock clock = { T0, SEC };
         _cleanup_(grant_store_freep) GrantStore *s = store_at(NULL, &clock, BOOT_A, 0);
+        _cleanup_(grant_store_freep) GrantStore *writer = NULL;
 
-        assert_int_equal(grant_store_set(s, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
-        assert_int_equal(grant_store_load(s, "/nonexistent/mediagate-test"), -ENOENT);
-        assert_int_equal(grant_store_size(s), 0);
-        assert_int_equal(grant_store_save(s), 0); /* memory only */
+        assert_true(asprintf(&dir, "%s/state", parent) > 0);
+        assert_int_equal(set_now(s, 1, "conn", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, ":1.1"), 0);
+        assert_int_equal(grant_store_load(s, dir), -ENOENT);
+        assert_int_equal(grant_store_size(s), 1); /* the connection's grant stays */
+        assert_int_equal(set_now(s, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), -EIO);
+        assert_int_equal(revoke_now(s, 1, "conn", NULL, DEVICE_KIND_VIDEO, NULL), -EIO);
+        assert_int_equal(grant_store_lookup(s, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_NONE);
+        assert_int_equal(grant_store_lookup(s, 1, "conn", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_ALLOW);
+        assert_int_equal(grant_store_save(s), -EIO);
+
+        /* Readable again, with a grant someone else stored meanwhile: it is read before the
+         * next change is written, and kept. */
+        assert_int_equal(mkdir(dir, 0700), 0);
+        writer = store_at(dir, &clock, BOOT_A, 0);
+        assert_int_equal(set_now(writer, 1, "b", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_DENY, 0, NULL), 0);
+        assert_int_equal(set_now(s, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
+        assert_int_equal(grant_store_lookup(s, 1, "b", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_DENY);
+        grant_store_free(writer);
+        writer = store_at(dir, &clock, BOOT_A, 0);
+        assert_int_equal(grant_store_lookup(writer, 1, "a", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_ALLOW);
+        assert_int_equal(grant_store_lookup(writer, 1, "b", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_DENY);
+        rm_rf(parent);
+}
+
+/* With an event loop the writes happen on a thread: a change is in force only once it is on
+ * disk, changes made meanwhile go together in the next write, in order, and a write that fails
+ * changes nothing. Then GRANTS_PER_UID_MAX: a new grant past it fails and changes nothing;
+ * replacing one, another uid, a connection's grant and a grant after a revoke go on. */
+static void test_changes_off_the_loop_and_the_limit(void **state) {
+        enum { N = GRANTS_PER_UID_MAX + 1 };
+        _cleanup_free_ char *dir = make_tmpdir(), *before = NULL, *after = NULL;
+        FakeClock clock = { T0, SEC };
+        GrantStore *s = store_at(dir, &clock, BOOT_A, 0);
+        static int results[N];
+        struct rlimit saved;
+        char app[32];
+
+        assert_int_equal(sd_event_new(&loop), 0);
+        assert_int_equal(grant_store_attach_event(s, loop), 0);
+        for (unsigned i = 0; i < N; i++) {
+                snprintf(app, sizeof app, "app-%u", i);
+                results[i] = INT_MIN;
+                assert_int_equal(grant_store_set(s, 1000, app, NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL,
+                                                 record_result, &results[i]),
+                                 0);
+        }
+        assert_true(grant_store_busy(s));
+        assert_int_equal(grant_store_lookup(s, 1000, "app-0", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_NONE);
+        assert_int_equal(wait_result(0, &results[N - 1]), -EDQUOT);
+        for (unsigned i = 0; i < N - 1; i++)
+                assert_int_equal(results[i], 0);
+        assert_false(grant_store_busy(s));
+        assert_int_equal(grant_store_size(s), GRANTS_PER_UID_MAX);
+        assert_int_equal(grant_store_lookup(s, 1000, "app-0", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_ALLOW);
+
+        /* A write that fails (the file may not grow): nothing changed, in memory or on disk. */
+        before = read_file(dir, GRANTS_FILE, NULL);
+        (void) signal(SIGXFSZ, SIG_IGN);
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &(struct rlimit){ 4096, saved.rlim_max }), 0);
+        assert_int_equal(revoke_now(s, 1000, "app-0", NULL, DEVICE_KIND_VIDEO, NULL), -EFBIG);
+        assert_int_equal(set_now(s, 1000, "app-1", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_DENY, 0, NULL), -EFBIG);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+        assert_int_equal(grant_store_lookup(s, 1000, "app-0", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_ALLOW);
+        assert_int_equal(grant_store_lookup(s, 1000, "app-1", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_ALLOW);
+        after = read_file(dir, GRANTS_FILE, NULL);
+        assert_string_equal(before, after);
+        assert_int_equal(count_files(dir, "." GRANTS_FILE "."), 0);
+
+        /* The limit. */
+        assert_int_equal(set_now(s, 1000, "one-more", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), -EDQUOT);
+        assert_int_equal(set_now(s, 1000, "app-0", NULL, DEVICE_KIND_VIDEO, STRV_MAKE("cam"), GRANT_ALLOW, 0, NULL),
+                         -EDQUOT);
+        free(after);
+        after = read_file(dir, GRANTS_FILE, NULL);
+        assert_string_equal(before, after);
+        assert_int_equal(grant_store_lookup(s, 1000, "one-more", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_NONE);
+        assert_int_equal(set_now(s, 1000, "app-0", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_DENY, 0, NULL), 0);
+        assert_int_equal(set_now(s, 1001, "one-more", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
+        assert_int_equal(set_now(s, 1000, "conn", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, ":1.1"), 0);
+        assert_int_equal(revoke_now(s, 1000, "app-1", NULL, DEVICE_KIND_VIDEO, NULL), 1);
+        assert_int_equal(set_now(s, 1000, "one-more", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
+        assert_int_equal(set_now(s, 1000, "two-more", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), -EDQUOT);
+        /* Expired grants do not count. */
+        assert_int_equal(set_now(s, 1000, "app-2", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 2 * SEC, NULL), 0);
+        clock.boottime = 3 * SEC;
+        assert_int_equal(set_now(s, 1000, "two-more", NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0, NULL), 0);
+        grant_store_free(s);
+
+        /* What was answered as stored is what a restart finds. */
+        s = store_at(dir, &clock, BOOT_A, 0);
+        assert_int_equal(grant_store_size(s), GRANTS_PER_UID_MAX + 1);
+        assert_int_equal(grant_store_lookup(s, 1000, "app-0", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_DENY);
+        assert_int_equal(grant_store_lookup(s, 1000, "app-1", NULL, DEVICE_KIND_VIDEO, NULL, SEC), GRANT_NONE);
+        grant_store_free(s);
+        loop = sd_event_unref(loop);
+        rm_rf(dir);
 }
 
 static double seconds_since(const struct timespec *start) {
@@ -1176,7 +1311,7 @@ static void test_many_grants(void **state) {
 
                 snprintf(app, sizeof app, "org.example.App%u", i);
                 snprintf(origin, sizeof origin, "https://site%u.example", i / 3);
-                assert_int_equal(grant_store_set(s, 1000 + i % 100, app, i % 5 ? origin : NULL, i % 2, NULL,
+                assert_int_equal(set_now(s, 1000 + i % 100, app, i % 5 ? origin : NULL, i % 2, NULL,
                                                  i % 7 ? GRANT_ALLOW : GRANT_DENY, i % 2 ? 0 : 5 * SEC, NULL),
                                  0);
         }
@@ -1292,7 +1427,7 @@ static void test_killed_writer(void **state) {
                                 char app[32];
 
                                 snprintf(app, sizeof app, "app-%zu", count);
-                                if (grant_store_set(w, 1000, app, NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0,
+                                if (set_now(w, 1000, app, NULL, DEVICE_KIND_VIDEO, NULL, GRANT_ALLOW, 0,
                                                     NULL) != 0)
                                         _exit(2);
                                 count++;
@@ -1323,7 +1458,7 @@ static void test_killed_writer(void **state) {
                                          GRANT_ALLOW);
                 }
                 assert_int_equal(count_files(dir, "grants.corrupt-"), 0);
-                assert_int_equal(count_files(dir, GRANTS_FILE ".tmp"), 0); /* cleaned by the load */
+                assert_int_equal(count_files(dir, "." GRANTS_FILE "."), 0); /* cleaned by the load */
                 known = n;
                 max_seen = MAX(max_seen, n);
         }
@@ -1348,6 +1483,7 @@ int main(void) {
                 cmocka_unit_test(test_damaged_file),
                 cmocka_unit_test(test_truncated_file_every_offset),
                 cmocka_unit_test(test_unreadable_directory),
+                cmocka_unit_test(test_changes_off_the_loop_and_the_limit),
                 cmocka_unit_test(test_many_grants),
                 cmocka_unit_test(test_many_grants_file),
                 cmocka_unit_test(test_killed_writer),

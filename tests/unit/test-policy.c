@@ -68,9 +68,9 @@ static int fake_user_by_name(const char *name, uid_t *ret, void *userdata) {
                         if (fake_users[i].error < 0)
                                 return fake_users[i].error;
                         *ret = fake_users[i].uid;
-                        return 0;
+                        return 1;
                 }
-        return -ESRCH;
+        return 0; /* no such user or group */
 }
 
 static int fake_group_by_name(const char *name, gid_t *ret, void *userdata) {
@@ -79,9 +79,9 @@ static int fake_group_by_name(const char *name, gid_t *ret, void *userdata) {
                         if (fake_groups[i].error < 0)
                                 return fake_groups[i].error;
                         *ret = fake_groups[i].gid;
-                        return 0;
+                        return 1;
                 }
-        return -ESRCH;
+        return 0; /* no such user or group */
 }
 
 static int fake_groups_of_uid(uid_t uid, gid_t **ret, size_t *ret_n, void *userdata) {
@@ -94,9 +94,9 @@ static int fake_groups_of_uid(uid_t uid, gid_t **ret, size_t *ret_n, void *userd
                         assert_non_null(*ret);
                         memcpy(*ret, fake_memberships[i].gids, fake_memberships[i].n * sizeof(gid_t));
                         *ret_n = fake_memberships[i].n;
-                        return 0;
+                        return 1;
                 }
-        return -ESRCH;
+        return 0; /* no such user or group */
 }
 
 static const PolicyResolver fake_resolver = {
