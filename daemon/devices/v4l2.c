@@ -741,6 +741,17 @@ fail:
         return 0;
 }
 
+/* A JPEG mode's frames are decoded on a thread of the capture's own ("mg-mjpeg-video0"). */
+static int start_jpeg_decoder(Device *d, V4l2Device *v, sd_event *event, const V4l2Mode *m) {
+        const char *base = strrchr(d->node, '/');
+        char thread[16];
+
+        if (!v4l2_pixelformat_is_jpeg(v->pixelformat))
+                return 0;
+        snprintf(thread, sizeof thread, "mg-mjpeg-%s", base ? base + 1 : d->node);
+        return mjpeg_stage_new(event, thread, m->mode.width, m->mode.height, on_mjpeg_frame, d, &v->mjpeg);
+}
+
 static int v4l2_start(Device *d, const CaptureFormat *fmt) {
         V4l2Device *v = d->backend_data;
         sd_event *event = device_registry_get_event(d->registry);
@@ -853,16 +864,10 @@ static int v4l2_start(Device *d, const CaptureFormat *fmt) {
                         goto fail;
                 }
         }
-        if (v4l2_pixelformat_is_jpeg(v->pixelformat)) {
-                const char *base = strrchr(d->node, '/');
-                char thread[16];
-
-                step = "start its decoder";
-                snprintf(thread, sizeof thread, "mg-mjpeg-%s", base ? base + 1 : d->node);
-                r = mjpeg_stage_new(event, thread, m->mode.width, m->mode.height, on_mjpeg_frame, d, &v->mjpeg);
-                if (r < 0)
-                        goto fail;
-        }
+        step = "start its decoder";
+        r = start_jpeg_decoder(d, v, event, m);
+        if (r < 0)
+                goto fail;
 
         step = "start streaming";
         r = xioctl(v->fd, VIDIOC_STREAMON, &type);
