@@ -5,12 +5,16 @@
  * milliseconds to decode; on the loop that would hold every bus call and every other stream
  * for as long, 30 times a second.
  *
- * Why libjpeg-turbo here and not libv4l2's conversion (which the V4L2 backend used before):
- * per 1080p frame both spend about the same CPU (libv4l2 decodes with libjpeg-turbo too, then
- * NV12 needs one more pass over its YU12; `make bench` shows both), but libv4l2 decodes
- * inside VIDIOC_DQBUF on the thread that dequeues, into buffers of its own, so the whole V4L2
- * capture would have to move to the thread; here the loop keeps the device and only the
- * decode moves, straight into the NV12 the streams take. */
+ * Why libjpeg-turbo here and not libv4l2's conversion (which the V4L2 backend used before): per
+ * 1080p 4:2:2 frame both spend the same CPU within the noise of a shared machine (`make bench`,
+ * the two interleaved frame by frame: 2.6-3.0 against 2.3-2.8 ms for the synthetic camera's
+ * picture, 7.1-7.9 ms both for a detailed one; libv4l2 decodes with libjpeg-turbo too, drops
+ * every other chroma row where this averages them, and needs one more pass from its YU12 to
+ * NV12). What decides is where the work runs: libv4l2 decodes inside VIDIOC_DQBUF, on the
+ * thread that dequeues and into buffers of its own, so taking the decode off the event loop would
+ * take the whole V4L2 capture (the fd, its buffers, the device's errors) onto another thread;
+ * here the loop keeps the device and only the decode moves, straight into the NV12 the streams
+ * take. */
 #pragma once
 
 #include <stdint.h>
