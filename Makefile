@@ -20,6 +20,7 @@ includedir ?= $(prefix)/include
 datadir ?= $(prefix)/share
 sysconfdir ?= /etc
 localstatedir ?= /var
+localedir ?= $(datadir)/locale
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -27,6 +28,8 @@ BUILD ?= build
 
 PKGS := libsystemd libv4l2 alsa nettle speexdsp libturbojpeg
 CLIENT_PKGS := libsystemd json-c libpng
+# mediactl's tables
+MEDIACTL_PKGS := smartcols
 
 # make fuzz: seconds per harness.
 FUZZ_SECONDS ?= 60
@@ -70,9 +73,25 @@ UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBMEDIAGATE := $(BUILD)/libmediagate.so.$(VERSION)
+# Translations: po/LANG.po, built where an uninstalled mediactl finds them (see below).
+PO_LANGUAGES := $(basename $(notdir $(wildcard po/*.po)))
+MO_FILES := $(PO_LANGUAGES:%=$(BUILD)/locale/%/LC_MESSAGES/mediagate.mo)
+# The tray's XDG autostart entry, its Name= and Comment= translated from po/.
+INDICATOR_DESKTOP := $(BUILD)/mediagate-indicator.desktop
+
+# mediagate-pipewire (bridge/): on libmediagate and libpipewire-0.3, with the daemon's caller
+# identification (the consumers' app ids). PipeWire's headers are system headers: their inline
+# code is not ours to warn about.
+BRIDGE_PKGS := libpipewire-0.3 libsystemd
+BRIDGE_CFLAGS := $(BASE_CFLAGS) -Icommon -Iclient-lib -Idaemon \
+	$(patsubst -I%,-isystem %,$(call pc_cflags,$(BRIDGE_PKGS))) $(CFLAGS)
+BRIDGE_LIBS := $(call pc_libs,$(BRIDGE_PKGS)) -lm
+BRIDGE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out bridge/main.c,$(wildcard bridge/*.c)))
+BRIDGE_LINK_OBJS := $(BRIDGE_OBJS) $(BUILD)/daemon/caller.o $(BUILD)/daemon/app-id-parse.o $(COMMON_OBJS)
 
 .PHONY: all deps demo check check-sanitized check-unit check-integration check-vm check-structure fuzz install uninstall clean
-all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc
+all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc $(MO_FILES) \
+	$(INDICATOR_DESKTOP) $(BUILD)/mediagate-pipewire $(BUILD)/tests/portal-connect
 
 deps:
 	@tools/install-deps
@@ -86,8 +105,44 @@ $(BUILD)/daemon/%.o: daemon/%.c $(wildcard common/*.h daemon/*.h daemon/devices/
 $(BUILD)/client-lib/%.o: client-lib/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h) | $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl
 	$(CC) $(CLIENT_CFLAGS) -c $< -o $@
 
+# mediactl's tables come from libsmartcols; its translations from $(localedir).
+$(BUILD)/client-lib/mediactl/%.o: client-lib/mediactl/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h) | $(BUILD)/client-lib/mediactl
+	$(CC) $(CLIENT_CFLAGS) $(call pc_cflags,$(MEDIACTL_PKGS)) -DLOCALEDIR='"$(localedir)"' -c $< -o $@
+
+# Translations (po/): each po/LANG.po becomes $(BUILD)/locale/LANG/LC_MESSAGES/mediagate.mo, where an
+# uninstalled mediactl finds it (beside itself). `make update-po` extracts the strings again (po/mediagate.pot)
+# and merges them into each translation.
+POT_SOURCES = $(shell cat po/POTFILES)
+
+$(BUILD)/locale/%/LC_MESSAGES/mediagate.mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check --output-file=$@ $<
+
+$(INDICATOR_DESKTOP): desktop/mediagate-indicator.desktop $(wildcard po/*.po) po/LINGUAS
+	msgfmt --desktop --template=$< -d po --output-file=$@
+
+po/mediagate.pot: $(POT_SOURCES) po/POTFILES
+	xgettext --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ --keyword=ngettext:1,2 \
+		--add-comments=TRANSLATORS: --package-name=mediagate --package-version=$(VERSION) \
+		--msgid-bugs-address= --sort-by-file --output=$@ $(filter %.c,$(POT_SOURCES))
+	xgettext --language=Desktop --join-existing --sort-by-file --output=$@ $(filter %.desktop,$(POT_SOURCES))
+
+.PHONY: update-po
+update-po: po/mediagate.pot
+	for po in po/*.po; do msgmerge --update --backup=none --no-fuzzy-matching $$po po/mediagate.pot; done
+
 $(BUILD)/common $(BUILD)/daemon/devices $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl $(BUILD)/tests $(BUILD)/examples:
 	mkdir -p $@
+
+$(BUILD)/bridge:
+	mkdir -p $@
+
+$(BUILD)/bridge/%.o: bridge/%.c $(wildcard bridge/*.h common/*.h client-lib/*.h daemon/caller.h daemon/app-id-parse.h) | $(BUILD)/bridge
+	$(CC) $(BRIDGE_CFLAGS) -c $< -o $@
+
+$(BUILD)/mediagate-pipewire: $(BUILD)/bridge/main.o $(BRIDGE_LINK_OBJS) $(LIBMEDIAGATE)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(BUILD)/bridge/main.o $(BRIDGE_LINK_OBJS) -L$(BUILD) -lmediagate \
+		-Wl,-rpath,'$$ORIGIN' $(BRIDGE_LIBS)
 
 $(BUILD)/libmediagated.a: $(DAEMON_OBJS)
 	rm -f $@
@@ -104,7 +159,7 @@ $(LIBMEDIAGATE): $(CLIENT_LIB_OBJS)
 
 $(BUILD)/mediactl: $(MEDIACTL_OBJS) $(LIBMEDIAGATE)
 	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(MEDIACTL_OBJS) -L$(BUILD) -lmediagate \
-		-Wl,-rpath,'$$ORIGIN' $(CLIENT_LIBS)
+		-Wl,-rpath,'$$ORIGIN' $(CLIENT_LIBS) $(call pc_libs,$(MEDIACTL_PKGS))
 
 $(BUILD)/examples/%: client-lib/examples/%.c $(LIBMEDIAGATE) | $(BUILD)/examples
 	$(CC) $(CLIENT_CFLAGS) -o $@ $< -L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS)
@@ -122,6 +177,16 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmediagated.a | $(BUILD)/tests
 $(BUILD)/tests/test-client-%: tests/unit/test-client-%.c $(CLIENT_LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CLIENT_CFLAGS) -Iclient-lib/lib -Itests/unit -o $@ $< $(CLIENT_LIB_OBJS) \
 		$(CLIENT_LIBS) $(call pc_libs,cmocka)
+
+# The bridge's integration tests play the desktop portal with this (tests/integration/portal-connect.c).
+$(BUILD)/tests/portal-connect: tests/integration/portal-connect.c | $(BUILD)/tests
+	$(CC) $(BASE_CFLAGS) $(patsubst -I%,-isystem %,$(call pc_cflags,$(BRIDGE_PKGS))) $(CFLAGS) -o $@ $< \
+		$(BRIDGE_LIBS)
+
+# The bridge's tests (test-bridge-*.c) link its pure parts and the library.
+$(BUILD)/tests/test-bridge-%: tests/unit/test-bridge-%.c $(BRIDGE_LINK_OBJS) $(LIBMEDIAGATE) | $(BUILD)/tests
+	$(CC) $(BRIDGE_CFLAGS) -Ibridge -Itests/unit -o $@ $< $(BRIDGE_LINK_OBJS) -L$(BUILD) -lmediagate \
+		-Wl,-rpath,'$$ORIGIN/..' $(BRIDGE_LIBS) $(call pc_libs,cmocka)
 
 # Benchmarks (tests/bench): each tests/bench/bench-*.c is a program on libmediagate or plain
 # sd-bus; `make bench` builds them and prints the table (tests/bench/run). Measured, not asserted.
@@ -145,6 +210,12 @@ $(MEDIA_BENCH): tests/bench/media-processing.c tests/bench/common.c tests/bench/
 		| $(BUILD)/bench
 	$(CC) $(DAEMON_CFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/libmediagated.a \
 		$(DAEMON_LIBS) $(call pc_libs,libv4lconvert)
+
+# bench-bridge is a PipeWire consumer too.
+$(BUILD)/bench/bench-bridge: tests/bench/bench-bridge.c tests/bench/common.c tests/bench/common.h \
+		$(BUILD)/common/util.o | $(BUILD)/bench
+	$(CC) $(CLIENT_CFLAGS) $(patsubst -I%,-isystem %,$(call pc_cflags,libpipewire-0.3)) -Itests/bench -o $@ $< \
+		tests/bench/common.c $(BUILD)/common/util.o $(CLIENT_LIBS) $(call pc_libs,libpipewire-0.3)
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_PROGS) $(MEDIA_BENCH)
@@ -208,6 +279,8 @@ ifeq ($(origin polkitactiondir),undefined)
 polkitactiondir := $(or $(call pc_var,polkit-gobject-1,actiondir),$(datadir)/polkit-1/actions)
 endif
 dbusinterfacesdir ?= $(datadir)/dbus-1/interfaces
+# XDG autostart entries are read from $XDG_CONFIG_DIRS/autostart.
+xdgautostartdir ?= $(sysconfdir)/xdg/autostart
 docdir ?= $(datadir)/doc/mediagate
 
 # The unit files and mediagate.pc name installed paths: @sbindir@ and friends are filled in at
@@ -226,9 +299,10 @@ install: all
 		$(DESTDIR)$(systemdsystemunitdir) $(DESTDIR)$(systemduserunitdir) \
 		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(udevrulesdir) \
 		$(DESTDIR)$(dbussystemservicesdir) $(DESTDIR)$(dbussystempolicydir) \
-		$(DESTDIR)$(polkitactiondir) $(DESTDIR)$(docdir)
+		$(DESTDIR)$(polkitactiondir) $(DESTDIR)$(docdir) $(DESTDIR)$(xdgautostartdir)
 	install -m 755 $(BUILD)/mediagated $(DESTDIR)$(sbindir)/mediagated
 	install -m 755 $(BUILD)/mediactl $(DESTDIR)$(bindir)/mediactl
+	install -m 755 $(BUILD)/mediagate-pipewire $(DESTDIR)$(bindir)/mediagate-pipewire
 	install -m 755 $(LIBMEDIAGATE) $(DESTDIR)$(libdir)/
 	ln -sf libmediagate.so.$(VERSION) $(DESTDIR)$(libdir)/libmediagate.so.$(SONAME_MAJOR)
 	ln -sf libmediagate.so.$(SONAME_MAJOR) $(DESTDIR)$(libdir)/libmediagate.so
@@ -238,12 +312,18 @@ install: all
 	install -m 644 dbus/org.mediagate.MediaGate1.*.xml $(DESTDIR)$(dbusinterfacesdir)/
 	$(subst_dirs) systemd/mediagated.service.in > $(DESTDIR)$(systemdsystemunitdir)/mediagated.service
 	$(subst_dirs) systemd/mediagate-agent.service.in > $(DESTDIR)$(systemduserunitdir)/mediagate-agent.service
+	$(subst_dirs) $(INDICATOR_DESKTOP) > $(DESTDIR)$(xdgautostartdir)/mediagate-indicator.desktop
+	$(subst_dirs) systemd/mediagate-pipewire.service.in > $(DESTDIR)$(systemduserunitdir)/mediagate-pipewire.service
+	test -e $(DESTDIR)$(sysconfdir)/mediagate/policy.d/50-pipewire-bridge.conf || \
+		$(subst_dirs) policy/50-pipewire-bridge.conf.in > $(DESTDIR)$(sysconfdir)/mediagate/policy.d/50-pipewire-bridge.conf
 	$(subst_dirs) systemd/mediagate.tmpfiles.in > $(DESTDIR)$(tmpfilesdir)/mediagate.conf
 	$(subst_dirs) dbus/org.mediagate.MediaGate1.service.in > \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service
 	chmod 644 $(DESTDIR)$(libdir)/pkgconfig/mediagate.pc \
 		$(DESTDIR)$(systemdsystemunitdir)/mediagated.service \
 		$(DESTDIR)$(systemduserunitdir)/mediagate-agent.service \
+		$(DESTDIR)$(xdgautostartdir)/mediagate-indicator.desktop \
+		$(DESTDIR)$(systemduserunitdir)/mediagate-pipewire.service \
 		$(DESTDIR)$(tmpfilesdir)/mediagate.conf \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service
 	install -m 644 systemd/mediagate.sysusers $(DESTDIR)$(sysusersdir)/mediagate.conf
@@ -252,6 +332,11 @@ install: all
 	install -m 644 policy/org.mediagate.policy $(DESTDIR)$(polkitactiondir)/
 	install -m 644 policy/README policy/50-mediagate.rules.example policy/example-rules.conf \
 		$(DESTDIR)$(docdir)/
+	for lang in $(PO_LANGUAGES); do \
+		install -d $(DESTDIR)$(localedir)/$$lang/LC_MESSAGES && \
+		install -m 644 $(BUILD)/locale/$$lang/LC_MESSAGES/mediagate.mo \
+			$(DESTDIR)$(localedir)/$$lang/LC_MESSAGES/mediagate.mo || exit 1; \
+	done
 	test -e $(DESTDIR)$(sysconfdir)/mediagate/mediagated.conf || \
 		install -m 644 examples/mediagated.conf $(DESTDIR)$(sysconfdir)/mediagate/mediagated.conf
 	@if [ -z "$(DESTDIR)" ]; then \
@@ -261,19 +346,22 @@ install: all
 	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(sbindir)/mediagated $(DESTDIR)$(bindir)/mediactl \
+	rm -f $(DESTDIR)$(sbindir)/mediagated $(DESTDIR)$(bindir)/mediactl $(DESTDIR)$(bindir)/mediagate-pipewire \
+		$(DESTDIR)$(systemduserunitdir)/mediagate-pipewire.service \
 		$(DESTDIR)$(libdir)/libmediagate.so* $(DESTDIR)$(includedir)/mediagate.h \
 		$(DESTDIR)$(includedir)/mediagate-wire.h \
 		$(DESTDIR)$(libdir)/pkgconfig/mediagate.pc \
 		$(DESTDIR)$(dbusinterfacesdir)/org.mediagate.MediaGate1.*.xml \
 		$(DESTDIR)$(systemdsystemunitdir)/mediagated.service \
 		$(DESTDIR)$(systemduserunitdir)/mediagate-agent.service \
+		$(DESTDIR)$(xdgautostartdir)/mediagate-indicator.desktop \
 		$(DESTDIR)$(sysusersdir)/mediagate.conf $(DESTDIR)$(tmpfilesdir)/mediagate.conf \
 		$(DESTDIR)$(udevrulesdir)/72-mediagate.rules \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service \
 		$(DESTDIR)$(dbussystempolicydir)/org.mediagate.MediaGate1.conf \
 		$(DESTDIR)$(polkitactiondir)/org.mediagate.policy
 	rm -rf $(DESTDIR)$(docdir)
+	for lang in $(PO_LANGUAGES); do rm -f $(DESTDIR)$(localedir)/$$lang/LC_MESSAGES/mediagate.mo; done
 	@# /etc/mediagate (configuration, policy) and /var/lib/mediagate (grants) are the admin's.
 
 clean:

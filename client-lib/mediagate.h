@@ -140,6 +140,10 @@ typedef struct MgCapability {
  * id, label and group id and no capabilities. origin: only trusted brokers may pass one;
  * NULL for none. */
 int mg_client_enumerate_devices(MgClient *c, const char *origin, MgDeviceList **ret, MgError *err);
+/* The same for the app a trusted broker acts for (app_id, NULL for none): the list, ids and
+ * exposure are that app's. Others get SecurityError. */
+int mg_client_enumerate_devices_for(MgClient *c, const char *origin, const char *app_id, MgDeviceList **ret,
+                                    MgError *err);
 MgDeviceList *mg_device_list_free(MgDeviceList *l);
 size_t mg_device_list_get_count(const MgDeviceList *l);
 const MgDevice *mg_device_list_get(const MgDeviceList *l, size_t i); /* NULL when out of range */
@@ -242,6 +246,9 @@ typedef struct MgRequestOptions {
         const char *origin;       /* web origin; only trusted brokers may pass one. NULL: none */
         const char *reason;       /* shown to the user in the prompt. NULL: none */
         const char *handle_token; /* [A-Za-z0-9_]{1,64}; NULL: a random one */
+        const char *app_id;       /* the app a trusted broker asks for (a PipeWire bridge passing
+                                   * its consumer's app id); decisions, grants and history then
+                                   * belong to it. Others get SecurityError. NULL: none */
 } MgRequestOptions;
 
 #define MG_WAIT_FOREVER UINT64_MAX
@@ -376,6 +383,11 @@ MgStream *mg_stream_free(MgStream *s);
 int mg_stream_get_fd(const MgStream *s);
 /* Updated by FORMAT messages (after mg_track_apply_constraints()). */
 const MgStreamFormat *mg_stream_get_format(const MgStream *s);
+/* The pool's memfd, read-only and sealed, owned by the stream (do not close it): for handing the
+ * frames on without a copy (a PipeWire bridge gives it to its consumers as MemFd buffer data).
+ * Slot i starts at i * slot_size. Valid until the stream is freed or its pool is replaced; a frame
+ * whose data no longer lies in the pool last seen tells that it was. */
+int mg_stream_get_pool_fd(const MgStream *s);
 bool mg_stream_is_muted(const MgStream *s);
 /* Why the stream ended (a Track.Ended reason, "stopped", "shutdown", or "disconnected" when the
  * socket closed without an ENDED message); NULL while it runs. */

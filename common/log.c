@@ -81,7 +81,7 @@ static void log_emit(int level, int errnum, const char *message_id, char **field
                 return;
         }
 
-        fprintf(stderr, "mediagated: %s\n", text);
+        fprintf(stderr, "%s: %s\n", program_invocation_short_name, text);
 }
 
 static int log_format_and_emit(int level, int errnum, const char *message_id, char **fields,

@@ -37,7 +37,8 @@ void history_record(Manager *m, HistoryEventType type, const Caller *caller, con
         if (caller->broker) {
                 with_broker = new0(char *, n + 3);
                 if (with_broker) {
-                        memcpy(with_broker, extra, n * sizeof(char *));
+                        if (n > 0) /* extra may be NULL: memcpy() from NULL is undefined even for 0 bytes */
+                                memcpy(with_broker, extra, n * sizeof(char *));
                         with_broker[n] = (char *) "broker";
                         with_broker[n + 1] = caller->broker;
                         extra = with_broker;

@@ -20,6 +20,7 @@
 #include "polkit.h"
 #include "policy-reload.h"
 #include "request.h"
+#include "sessions.h"
 #include "track.h"
 #include "devices/monitor.h"
 #include "devices/synthetic.h"
@@ -102,6 +103,11 @@ static void on_capture_live(Device *d, bool live, void *userdata) {
 
 static void on_tracks_changed(Manager *m) {
         indicator_update(m->indicator);
+}
+
+/* A session came to the front or left it (switch user, seat change, lock): tracks follow. */
+static void on_sessions_changed(void *userdata) {
+        tracks_follow_sessions(userdata);
 }
 
 /* A stored deny ends the live tracks it covers within the call. Revoking is RevokeGrant's to
@@ -215,17 +221,10 @@ static int setup_state_dir(Manager *m, bool user_bus) {
         return device_id_secret_load(m->state_dir, &m->device_id_secret);
 }
 
-int manager_new(const ManagerOptions *options, Manager **ret) {
-        _cleanup_(manager_freep) Manager *m = NULL;
+static int load_config(Manager *m, const ManagerOptions *options) {
         _cleanup_free_ char *error = NULL;
         const char *config_file = options->config_file ?: DEFAULT_CONFIG_FILE;
         int r;
-
-        m = calloc(1, sizeof(Manager));
-        if (!m)
-                return log_oom();
-        config_init(&m->config);
-        m->test_controls = options->test_controls;
 
         r = config_load_file(&m->config, config_file, &error);
         if (r == -ENOENT && !options->config_file)
@@ -234,7 +233,42 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 return log_error_errno(r, "Configuration file %s does not exist.", config_file);
         else if (r < 0)
                 return log_error_errno(r, "Bad configuration: %s", error ?: strerror(-r));
+        return 0;
+}
 
+/* The grants and the history in the state directory. Either may be unreadable: the daemon serves
+ * on, deciding as if nothing were stored (and writing nothing over what it could not read). */
+static int open_stores(Manager *m) {
+        int r;
+
+        r = grant_store_load(m->grants, m->state_dir);
+        if (r < 0)
+                log_error_errno(r, "Failed to read the grants in %s; no stored decision applies until it is fixed: %m",
+                                m->state_dir);
+        grant_store_set_change_callback(m->grants, on_grant_changed, m);
+        /* Grant writes fsync: off the loop, so that live streams never wait for the disk. */
+        r = grant_store_attach_event(m->grants, m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the grant writer: %m");
+        r = history_open(m->state_dir, NULL, &m->history);
+        if (r < 0)
+                log_error_errno(r, "Failed to open the access history in %s, not recording it: %m", m->state_dir);
+        return 0;
+}
+
+int manager_new(const ManagerOptions *options, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return log_oom();
+        config_init(&m->config);
+        m->test_controls = options->test_controls;
+
+        r = load_config(m, options);
+        if (r < 0)
+                return r;
         r = setup_state_dir(m, options->user_bus);
         if (r < 0)
                 return r;
@@ -257,18 +291,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         r = device_registry_new(m->event, &m->registry);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the device registry: %m");
-        r = grant_store_load(m->grants, m->state_dir);
+        r = open_stores(m);
         if (r < 0)
-                log_error_errno(r, "Failed to read the grants in %s; no stored decision applies until it is fixed: %m",
-                                m->state_dir);
-        grant_store_set_change_callback(m->grants, on_grant_changed, m);
-        /* Grant writes fsync: off the loop, so that live streams never wait for the disk. */
-        r = grant_store_attach_event(m->grants, m->event);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the grant writer: %m");
-        r = history_open(m->state_dir, NULL, &m->history);
-        if (r < 0)
-                log_error_errno(r, "Failed to open the access history in %s, not recording it: %m", m->state_dir);
+                return r;
 
         device_registry_set_callback(m->registry, registry_callback, m);
         capture_set_event_handler(on_capture_error, m);
@@ -337,6 +362,7 @@ Manager *manager_free(Manager *m) {
         history_free(m->history);
         prompt_backoff_free(m->backoff);
         callers_free_all(m);
+        m->sessions = sessions_free(m->sessions); /* after the callers, whose lookups it holds */
         hashmap_free(m->callers);
         hashmap_free(m->caller_lookups);
         hashmap_free(m->requests);
@@ -371,6 +397,7 @@ static void manager_peer_gone(Manager *m, const char *unique_name) {
         grant_store_drop_owner(m->grants, unique_name);
         polkit_authority_forget_subject(m->polkit, unique_name);
         callers_forget(m, unique_name);
+        sessions_forget(m->sessions, unique_name);
 }
 
 static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -471,6 +498,10 @@ static int attach_bus(Manager *m) {
         r = polkit_authority_new(m->bus, &m->polkit);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up polkit checks: %m");
+        r = sessions_new(m->bus, &m->sessions);
+        if (r < 0)
+                return log_error_errno(r, "Failed to follow logind's sessions: %m");
+        sessions_set_change_handler(m->sessions, on_sessions_changed, m);
         return 0;
 }
 

@@ -132,6 +132,11 @@ static int read_devices(sd_bus_message *reply, MgDeviceList *l, MgError *err) {
 }
 
 int mg_client_enumerate_devices(MgClient *c, const char *origin, MgDeviceList **ret, MgError *err) {
+        return mg_client_enumerate_devices_for(c, origin, NULL, ret, err);
+}
+
+int mg_client_enumerate_devices_for(MgClient *c, const char *origin, const char *app_id, MgDeviceList **ret,
+                                    MgError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(mg_device_list_freep) MgDeviceList *l = NULL;
@@ -144,10 +149,13 @@ int mg_client_enumerate_devices(MgClient *c, const char *origin, MgDeviceList **
                                            "EnumerateDevices");
         if (r < 0)
                 return error_set_errno(err, r, "Failed to build EnumerateDevices()");
-        if (origin)
-                r = sd_bus_message_append(m, "a{sv}", 1, "origin", "s", origin);
-        else
-                r = sd_bus_message_append(m, "a{sv}", 0);
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && origin)
+                r = sd_bus_message_append(m, "{sv}", "origin", "s", origin);
+        if (r >= 0 && app_id)
+                r = sd_bus_message_append(m, "{sv}", "app_id", "s", app_id);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
         if (r < 0)
                 return error_set_errno(err, r, "Failed to build EnumerateDevices()");
 

@@ -324,6 +324,11 @@ static int append_options(sd_bus_message *m, const char *token, const MgRequestO
                 if (r < 0)
                         return r;
         }
+        if (options && options->app_id) {
+                r = sd_bus_message_append(m, "{sv}", "app_id", "s", options->app_id);
+                if (r < 0)
+                        return r;
+        }
         return sd_bus_message_close_container(m);
 }
 

@@ -24,6 +24,7 @@ typedef enum SlotState {
 
 struct MgStream {
         int control_fd;
+        int pool_fd; /* kept for mg_stream_get_pool_fd() */
         const uint8_t *pool;
         size_t pool_size;
         MgStreamFormat format;
@@ -211,6 +212,7 @@ int stream_new(int control_fd, int pool_fd, const MgStreamFormat *format, MgStre
                 return error_set_errno(err, -ENOMEM, NULL);
         }
         s->control_fd = TAKE_FD(control);
+        s->pool_fd = TAKE_FD(pool);
         s->pool = map;
         s->pool_size = size;
         s->format = *format;
@@ -262,6 +264,7 @@ MgStream *mg_stream_free(MgStream *s) {
         if (!s)
                 return NULL;
         safe_close(s->control_fd);
+        safe_close(s->pool_fd);
         if (s->pool)
                 munmap((void *) s->pool, s->pool_size);
         free(s->slots);
@@ -271,6 +274,10 @@ MgStream *mg_stream_free(MgStream *s) {
 
 int mg_stream_get_fd(const MgStream *s) {
         return s ? s->control_fd : -EINVAL;
+}
+
+int mg_stream_get_pool_fd(const MgStream *s) {
+        return s ? s->pool_fd : -EINVAL;
 }
 
 const MgStreamFormat *mg_stream_get_format(const MgStream *s) {

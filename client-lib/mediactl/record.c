@@ -1,5 +1,8 @@
 /* `mediactl record`: camera to a Y4M file (YUV4MPEG2, planar 4:2:2 or 4:2:0) and microphone to
- * a WAV file (PCM S16_LE) for N seconds, on an sd_event loop; says what it received. */
+ * a WAV file (PCM S16_LE) for N seconds, on an sd_event loop; says what it received. Either file
+ * may be "-", standard output, for a pipe into another program: every message then goes to
+ * standard error. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -12,13 +15,17 @@
 
 #define WAV_HEADER_SIZE 44
 #define RECORD_SECONDS_MAX 86400u
+/* The sizes a WAV header says when it goes into a pipe and cannot be corrected at the end: "as
+ * long as the stream", which ffmpeg and sox read that way. */
+#define WAV_SIZE_STREAMING UINT32_MAX
+#define STDOUT_PATH "-"
 
 typedef struct Recorder Recorder;
 
 typedef struct Recording {
         Recorder *recorder;
         const char *kind; /* "video", "audio" */
-        const char *path;
+        const char *path;  /* "-": standard output */
         MgTrack *track;   /* borrowed from the request */
         MgStream *stream;
         sd_event_source *source;
@@ -65,12 +72,13 @@ static void recording_fail(Recorder *rec, Recording *r, const char *format, ...)
 
 /* ---- the files ---- */
 
+/* data_bytes WAV_SIZE_STREAMING: a header for a pipe, whose sizes are never corrected. */
 static int wav_write_header(FILE *f, const MgStreamFormat *fmt, uint32_t data_bytes) {
         uint8_t h[WAV_HEADER_SIZE];
         uint32_t block_align = fmt->channels * 2;
 
         memcpy(h, "RIFF", 4);
-        mg_wire_put32(h + 4, 36 + data_bytes);
+        mg_wire_put32(h + 4, data_bytes == WAV_SIZE_STREAMING ? WAV_SIZE_STREAMING : 36 + data_bytes);
         memcpy(h + 8, "WAVEfmt ", 8);
         mg_wire_put32(h + 16, 16);                        /* fmt chunk size */
         h[20] = 1, h[21] = 0;                             /* PCM */
@@ -82,7 +90,9 @@ static int wav_write_header(FILE *f, const MgStreamFormat *fmt, uint32_t data_by
         memcpy(h + 36, "data", 4);
         mg_wire_put32(h + 40, data_bytes);
 
-        if (fseek(f, 0, SEEK_SET) < 0 || fwrite(h, 1, sizeof h, f) != sizeof h)
+        if (data_bytes != WAV_SIZE_STREAMING && fseek(f, 0, SEEK_SET) < 0)
+                return -errno;
+        if (fwrite(h, 1, sizeof h, f) != sizeof h)
                 return -errno ?: -EIO;
         return 0;
 }
@@ -110,8 +120,8 @@ static int recording_start_file(Recording *r, const MgTrackSettings *settings) {
         if (!streq(fmt->sample_format, "S16_LE") || fmt->channels == 0 || fmt->channels > UINT16_MAX / 2 ||
             fmt->rate == 0)
                 return -EOPNOTSUPP;
-        /* Sizes 0 for now; patched when the recording ends. */
-        return wav_write_header(r->file, fmt, 0);
+        /* Sizes 0 for now, patched when the recording ends; a pipe cannot be patched. */
+        return wav_write_header(r->file, fmt, streq(r->path, STDOUT_PATH) ? WAV_SIZE_STREAMING : 0);
 }
 
 static void recording_write(Recorder *rec, Recording *r, const MgFrame *frame) {
@@ -149,7 +159,7 @@ static int recording_finish_file(Recording *r) {
 
         if (!r->file)
                 return 0;
-        if (streq(r->kind, "audio"))
+        if (streq(r->kind, "audio") && !streq(r->path, STDOUT_PATH))
                 e = wav_write_header(r->file, &r->format, (uint32_t) r->data_bytes);
         if (fflush(r->file) == EOF || ferror(r->file))
                 e = e ?: -EIO;
@@ -317,7 +327,9 @@ static void help(void) {
                "                [--audio-out FILE.wav] [--origin ORIGIN] [--reason TEXT] [--json]\n\n"
                "Record a camera to a Y4M file and/or a microphone to a WAV file for N seconds (or\n"
                "until SIGINT or SIGTERM), then print what was received. Each output asks for its\n"
-               "kind (--video true, --audio true) unless constraints are given.\n\n"
+               "kind (--video true, --audio true) unless constraints are given. An output of \"-\" is\n"
+               "standard output (mediactl record --seconds 5 --video-out - | ffmpeg -i - ...); every\n"
+               "message then goes to standard error.\n\n"
                "  --seconds N          How long to record (1 to %u)\n"
                "  --video JSON         Camera constraints, as in JavaScript\n"
                "  --audio JSON         Microphone constraints\n"
@@ -330,7 +342,148 @@ static void help(void) {
                RECORD_SECONDS_MAX);
 }
 
-static int recording_open(Recorder *rec, Recording *r, const char *kind, const char *path, MgTrack *track, MgError *err) {
+typedef struct RecordArgs {
+        MediaArgs media;
+        const char *video_out, *audio_out;
+        uint32_t seconds;
+} RecordArgs;
+
+/* What the options say together. Returns -1 to go on, or EXIT_USAGE. */
+static int record_check_args(RecordArgs *a) {
+        if (a->seconds == 0) {
+                fprintf(stderr, "mediactl: record needs --seconds N.\n");
+                return EXIT_USAGE;
+        }
+        if (!a->video_out && !a->audio_out) {
+                fprintf(stderr, "mediactl: record needs --video-out FILE.y4m and/or --audio-out FILE.wav.\n");
+                return EXIT_USAGE;
+        }
+        if (a->video_out && a->audio_out && streq(a->video_out, STDOUT_PATH) && streq(a->audio_out, STDOUT_PATH)) {
+                fprintf(stderr, "mediactl: only one of --video-out and --audio-out can be standard output.\n");
+                return EXIT_USAGE;
+        }
+        /* Asking for a kind without a file for it would prompt the user for nothing. */
+        if ((a->media.video && !a->video_out) || (a->media.audio && !a->audio_out)) {
+                bool video = a->media.video && !a->video_out;
+
+                fprintf(stderr, "mediactl: --%s needs --%s-out FILE.\n", video ? "video" : "audio", video ? "video" : "audio");
+                return EXIT_USAGE;
+        }
+        if (a->video_out && !a->media.video)
+                a->media.video = "true";
+        if (a->audio_out && !a->media.audio)
+                a->media.audio = "true";
+        return -1;
+}
+
+/* The arguments, checked. Returns -1 to go on, or the exit code (help, usage errors). */
+static int record_parse_args(Context *ctx, int argc, char *argv[], RecordArgs *a) {
+        enum { ARG_JSON = 0x100, ARG_SECONDS, ARG_VIDEO, ARG_AUDIO, ARG_VIDEO_OUT, ARG_AUDIO_OUT, ARG_ORIGIN, ARG_REASON };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "seconds", required_argument, NULL, ARG_SECONDS },
+                { "video", required_argument, NULL, ARG_VIDEO },
+                { "audio", required_argument, NULL, ARG_AUDIO },
+                { "video-out", required_argument, NULL, ARG_VIDEO_OUT },
+                { "audio-out", required_argument, NULL, ARG_AUDIO_OUT },
+                { "origin", required_argument, NULL, ARG_ORIGIN },
+                { "reason", required_argument, NULL, ARG_REASON },
+                {},
+        };
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case ARG_JSON:
+                        ctx->json = true;
+                        break;
+                case ARG_SECONDS:
+                        if (safe_atou32(optarg, &a->seconds) < 0 || a->seconds < 1 || a->seconds > RECORD_SECONDS_MAX) {
+                                fprintf(stderr, "mediactl: --seconds takes 1 to %u, not '%s'.\n", RECORD_SECONDS_MAX, optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case ARG_VIDEO:
+                        a->media.video = optarg;
+                        break;
+                case ARG_AUDIO:
+                        a->media.audio = optarg;
+                        break;
+                case ARG_VIDEO_OUT:
+                        a->video_out = optarg;
+                        break;
+                case ARG_AUDIO_OUT:
+                        a->audio_out = optarg;
+                        break;
+                case ARG_ORIGIN:
+                        a->media.origin = optarg;
+                        break;
+                case ARG_REASON:
+                        a->media.reason = optarg;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "mediactl: record takes no arguments, got '%s'.\n", argv[optind]);
+                return EXIT_USAGE;
+        }
+        return record_check_args(a);
+}
+
+/* With an output on standard output, the media get the original descriptor and everything printed
+ * afterwards (tracks, summary, JSON, errors) goes where standard error goes. *ret_media_fd is -1
+ * when no output is "-". */
+static int record_redirect_stdout(const RecordArgs *a, int *ret_media_fd) {
+        int fd;
+
+        *ret_media_fd = -1;
+        if (!streq_ptr(a->video_out, STDOUT_PATH) && !streq_ptr(a->audio_out, STDOUT_PATH))
+                return 0;
+        if (fflush(stdout) == EOF)
+                return -errno;
+        fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+                int e = -errno;
+
+                close(fd);
+                return e;
+        }
+        *ret_media_fd = fd;
+        return 0;
+}
+
+static int recorder_setup_loop(Recorder *rec, MgClient *client) {
+        sigset_t mask;
+        int r;
+
+        /* From here on, Ctrl-C ends the recording with complete files. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return print_errno(-errno, "Failed to block signals");
+        r = sd_event_new(&rec->event);
+        if (r >= 0)
+                r = sd_event_add_signal(rec->event, NULL, SIGINT, on_signal, rec);
+        if (r >= 0)
+                r = sd_event_add_signal(rec->event, NULL, SIGTERM, on_signal, rec);
+        if (r >= 0)
+                r = mg_client_attach_event(client, rec->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return print_errno(r, "Failed to set up the event loop");
+        return EXIT_SUCCESS;
+}
+
+static int recording_open(Recorder *rec, Recording *r, const char *kind, const char *path, int media_fd, MgTrack *track,
+                          MgError *err) {
         int e;
 
         *r = (Recording) { .recorder = rec, .kind = kind, .path = path, .track = track };
@@ -338,9 +491,15 @@ static int recording_open(Recorder *rec, Recording *r, const char *kind, const c
         if (e < 0)
                 return e;
         r->format = *mg_stream_get_format(r->stream);
-        r->file = fopen(path, "we");
-        if (!r->file)
-                return set_error_errno(err, -errno, "Failed to create %s: %m", path);
+        if (streq(path, STDOUT_PATH)) {
+                r->file = fdopen(media_fd, "w");
+                if (!r->file)
+                        return set_error_errno(err, -errno, "Failed to write to standard output: %m");
+        } else {
+                r->file = fopen(path, "we");
+                if (!r->file)
+                        return set_error_errno(err, -errno, "Failed to create %s: %m", path);
+        }
         e = recording_start_file(r, mg_track_get_settings(track));
         if (e == -EOPNOTSUPP)
                 return set_error_errno(err, e, "Cannot write the %s format of the %s track to a file",
@@ -348,6 +507,68 @@ static int recording_open(Recorder *rec, Recording *r, const char *kind, const c
         if (e < 0)
                 return set_error_errno(err, e, "Failed to write %s: %s", path, strerror(-e));
         return sd_event_add_io(rec->event, &r->source, mg_stream_get_fd(r->stream), EPOLLIN, on_stream, r);
+}
+
+/* One recording per output, each from its track of the request. *media_fd is handed to the
+ * recording that writes to standard output. */
+static int recorder_open_outputs(Recorder *rec, MgRequest *req, const RecordArgs *a, int *media_fd) {
+        _cleanup_(mg_error_clear) MgError err = MG_ERROR_INIT;
+
+        for (size_t i = 0; i < 2; i++) {
+                const char *kind = i == 0 ? "video" : "audio", *path = i == 0 ? a->video_out : a->audio_out;
+                MgTrack *track;
+                int r;
+
+                if (!path)
+                        continue;
+                track = media_request_find_track(req, kind);
+                if (!track)
+                        return print_errno(-ENODEV, streq(kind, "video") ? "No camera track was granted" :
+                                                                           "No microphone track was granted");
+                r = recording_open(rec, &rec->recordings[rec->n_recordings++], kind, path, *media_fd, track, &err);
+                if (streq(path, STDOUT_PATH) && rec->recordings[rec->n_recordings - 1].file)
+                        *media_fd = -1; /* the FILE owns it now */
+                if (r < 0)
+                        return print_error(&err, r);
+        }
+        return EXIT_SUCCESS;
+}
+
+static int recorder_run(Recorder *rec, uint32_t seconds) {
+        int r;
+
+        rec->started_usec = now_usec(CLOCK_MONOTONIC);
+        r = sd_event_add_time_relative(rec->event, NULL, CLOCK_MONOTONIC, (uint64_t) seconds * 1000000u, 1000, on_time, rec);
+        if (r < 0)
+                return print_errno(r, "Failed to set up the timer");
+        r = sd_event_loop(rec->event);
+        if (r < 0)
+                return print_errno(r, "Event loop failed");
+        return EXIT_SUCCESS;
+}
+
+/* Complete the files and say what was recorded. */
+static int recorder_finish(Recorder *rec, bool json, uint32_t seconds) {
+        int ret = EXIT_SUCCESS;
+
+        for (size_t i = 0; i < rec->n_recordings; i++) {
+                Recording *rr = &rec->recordings[i];
+                int r = recording_finish_file(rr);
+
+                if (r < 0 && !rr->failure && asprintf(&rr->failure, "failed to write %s: %s", rr->path, strerror(-r)) < 0)
+                        rr->failure = NULL;
+                if (r < 0 || rr->failure)
+                        ret = EXIT_FAILURE;
+        }
+        if (json) {
+                if (print_summary_json(rec, seconds) != EXIT_SUCCESS)
+                        ret = EXIT_FAILURE;
+        } else
+                print_summary_text(rec);
+        /* A track the daemon ended is a recording cut short: say so in the exit code too. */
+        if (streq(rec->stop_reason, "ended"))
+                ret = EXIT_FAILURE;
+        return ret;
 }
 
 static void recording_done(Recording *r) {
@@ -363,170 +584,39 @@ static void recording_done(Recording *r) {
 }
 
 int verb_record(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_SECONDS, ARG_VIDEO, ARG_AUDIO, ARG_VIDEO_OUT, ARG_AUDIO_OUT, ARG_ORIGIN, ARG_REASON };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "seconds", required_argument, NULL, ARG_SECONDS },
-                { "video", required_argument, NULL, ARG_VIDEO },
-                { "audio", required_argument, NULL, ARG_AUDIO },
-                { "video-out", required_argument, NULL, ARG_VIDEO_OUT },
-                { "audio-out", required_argument, NULL, ARG_AUDIO_OUT },
-                { "origin", required_argument, NULL, ARG_ORIGIN },
-                { "reason", required_argument, NULL, ARG_REASON },
-                {},
-        };
         _cleanup_(mg_client_unrefp) MgClient *client = NULL;
         _cleanup_(mg_request_unrefp) MgRequest *req = NULL;
         _cleanup_(mg_error_clear) MgError err = MG_ERROR_INIT;
+        _cleanup_close_ int media_fd = -1;
         Recorder rec = {};
-        MediaArgs args = {};
-        const char *video_out = NULL, *audio_out = NULL;
-        uint32_t seconds = 0;
-        sigset_t mask;
-        int c, r, ret = EXIT_FAILURE;
+        RecordArgs args = {};
+        int r, ret;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case ARG_JSON:
-                        ctx->json = true;
-                        break;
-                case ARG_SECONDS:
-                        if (safe_atou32(optarg, &seconds) < 0 || seconds < 1 || seconds > RECORD_SECONDS_MAX) {
-                                fprintf(stderr, "mediactl: --seconds takes 1 to %u, not '%s'.\n", RECORD_SECONDS_MAX, optarg);
-                                return EXIT_USAGE;
-                        }
-                        break;
-                case ARG_VIDEO:
-                        args.video = optarg;
-                        break;
-                case ARG_AUDIO:
-                        args.audio = optarg;
-                        break;
-                case ARG_VIDEO_OUT:
-                        video_out = optarg;
-                        break;
-                case ARG_AUDIO_OUT:
-                        audio_out = optarg;
-                        break;
-                case ARG_ORIGIN:
-                        args.origin = optarg;
-                        break;
-                case ARG_REASON:
-                        args.reason = optarg;
-                        break;
-                default:
-                        return EXIT_USAGE;
-                }
-        if (optind < argc) {
-                fprintf(stderr, "mediactl: record takes no arguments, got '%s'.\n", argv[optind]);
-                return EXIT_USAGE;
-        }
-        if (seconds == 0) {
-                fprintf(stderr, "mediactl: record needs --seconds N.\n");
-                return EXIT_USAGE;
-        }
-        if (!video_out && !audio_out) {
-                fprintf(stderr, "mediactl: record needs --video-out FILE.y4m and/or --audio-out FILE.wav.\n");
-                return EXIT_USAGE;
-        }
-        /* Asking for a kind without a file for it would prompt the user for nothing. */
-        if ((args.video && !video_out) || (args.audio && !audio_out)) {
-                fprintf(stderr, "mediactl: --%s needs --%s-out FILE.\n", args.video && !video_out ? "video" : "audio",
-                        args.video && !video_out ? "video" : "audio");
-                return EXIT_USAGE;
-        }
-        if (video_out && !args.video)
-                args.video = "true";
-        if (audio_out && !args.audio)
-                args.audio = "true";
+        ret = record_parse_args(ctx, argc, argv, &args);
+        if (ret >= 0)
+                return ret;
+        r = record_redirect_stdout(&args, &media_fd);
+        if (r < 0)
+                return print_errno(r, "Failed to set standard output aside for the recording");
 
         r = context_connect(ctx, &client);
         if (r < 0)
                 return EXIT_FAILURE;
-        r = media_request(client, &args, &req, &err);
+        r = media_request(client, &args.media, &req, &err);
         if (r < 0)
                 return print_media_error(&err, r, ctx->json);
-
         if (!ctx->json)
                 for (size_t i = 0; i < mg_request_get_n_tracks(req); i++)
                         print_track(mg_request_get_track(req, i), stdout);
 
-        /* From here on, Ctrl-C ends the recording with complete files. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                ret = print_errno(-errno, "Failed to block signals");
-                goto finish;
-        }
-        r = sd_event_new(&rec.event);
-        if (r >= 0)
-                r = sd_event_add_signal(rec.event, NULL, SIGINT, on_signal, &rec);
-        if (r >= 0)
-                r = sd_event_add_signal(rec.event, NULL, SIGTERM, on_signal, &rec);
-        if (r >= 0)
-                r = mg_client_attach_event(client, rec.event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0) {
-                ret = print_errno(r, "Failed to set up the event loop");
-                goto finish;
-        }
+        ret = recorder_setup_loop(&rec, client);
+        if (ret == EXIT_SUCCESS)
+                ret = recorder_open_outputs(&rec, req, &args, &media_fd);
+        if (ret == EXIT_SUCCESS)
+                ret = recorder_run(&rec, args.seconds);
+        if (ret == EXIT_SUCCESS)
+                ret = recorder_finish(&rec, ctx->json, args.seconds);
 
-        for (size_t i = 0; i < 2; i++) {
-                const char *kind = i == 0 ? "video" : "audio", *path = i == 0 ? video_out : audio_out;
-                MgTrack *track;
-
-                if (!path)
-                        continue;
-                track = media_request_find_track(req, kind);
-                if (!track) {
-                        ret = print_errno(-ENODEV, streq(kind, "video") ? "No camera track was granted" :
-                                                                          "No microphone track was granted");
-                        goto finish;
-                }
-                r = recording_open(&rec, &rec.recordings[rec.n_recordings++], kind, path, track, &err);
-                if (r < 0) {
-                        ret = print_error(&err, r);
-                        goto finish;
-                }
-        }
-
-        rec.started_usec = now_usec(CLOCK_MONOTONIC);
-        r = sd_event_add_time_relative(rec.event, NULL, CLOCK_MONOTONIC, (uint64_t) seconds * 1000000u, 1000, on_time, &rec);
-        if (r < 0) {
-                ret = print_errno(r, "Failed to set up the timer");
-                goto finish;
-        }
-        r = sd_event_loop(rec.event);
-        if (r < 0) {
-                ret = print_errno(r, "Event loop failed");
-                goto finish;
-        }
-
-        ret = EXIT_SUCCESS;
-        for (size_t i = 0; i < rec.n_recordings; i++) {
-                Recording *rr = &rec.recordings[i];
-
-                r = recording_finish_file(rr);
-                if (r < 0 && !rr->failure && asprintf(&rr->failure, "failed to write %s: %s", rr->path, strerror(-r)) < 0)
-                        rr->failure = NULL;
-                if (r < 0 || rr->failure)
-                        ret = EXIT_FAILURE;
-        }
-        if (ctx->json) {
-                if (print_summary_json(&rec, seconds) != EXIT_SUCCESS)
-                        ret = EXIT_FAILURE;
-        } else
-                print_summary_text(&rec);
-        /* A track the daemon ended is a recording cut short: say so in the exit code too. */
-        if (streq(rec.stop_reason, "ended"))
-                ret = EXIT_FAILURE;
-
-finish:
         for (size_t i = 0; i < rec.n_recordings; i++)
                 recording_done(&rec.recordings[i]);
         for (size_t i = 0; i < mg_request_get_n_tracks(req); i++)

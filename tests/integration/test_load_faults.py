@@ -860,12 +860,13 @@ def boot_id():
 
 
 def grants_file(grants, saved_realtime=None, saved_boottime=None, saved_boot_id="-"):
-    """A valid grants file: grants are (kind, decision, expires_realtime_usec or None, origin)."""
+    """A valid grants file: grants are (kind, decision, expires_realtime_usec or None, origin[, uid]),
+    of this test's uid unless one is given."""
     saved_realtime = now_usec(time.CLOCK_REALTIME) if saved_realtime is None else saved_realtime
     saved_boottime = now_usec(time.CLOCK_BOOTTIME) if saved_boottime is None else saved_boottime
     body = f"mediagate-grants 1\nsaved {saved_realtime} {saved_boot_id} {saved_boottime}\n"
-    for kind, decision, expires, origin in grants:
-        body += (f"grant {UID} {kind} {decision} {expires or '-'} {escape(APP)} "
+    for kind, decision, expires, origin, *uid in grants:
+        body += (f"grant {uid[0] if uid else UID} {kind} {decision} {expires or '-'} {escape(APP)} "
                  f"{escape(origin) if origin else '-'} -\n")
     data = body.encode()
     return data + f"end {len(grants)} {hashlib.sha256(data).hexdigest()}\n".encode()
@@ -900,14 +901,16 @@ def broker_daemon(daemon_factory, **kwargs):
 # Every write rewrites the whole file (a temporary file, renamed over "grants"). Half of the
 # kills land at a random moment; the other half at a random moment within the first 1 ms after
 # the temporary file appears (inotify), i.e. inside a write. 5000 grants make each write long
-# enough for that.
+# enough for that; they belong to other users, 1000 each, as one uid may hold at most 1024.
 PREFILLED = 5000
+PREFILLED_PER_UID = 1000
+TEMPORARY_GRANTS = ".grants.tmp-"  # what common/durable-write.c names the file while it is written
 KILL_CYCLES = 8
 IN_CREATE = 0x100
 
 
 class KillOnWrite(threading.Thread):
-    """Kill pid with SIGKILL `delay` seconds after a file named grants.tmp* appears in directory."""
+    """Kill pid with SIGKILL `delay` seconds after the temporary grants file appears in directory."""
 
     def __init__(self, directory, pid, delay):
         super().__init__(daemon=True)
@@ -928,7 +931,7 @@ class KillOnWrite(threading.Thread):
                 _, _, _, length = struct.unpack_from("iIII", data, i)
                 name = data[i + 16:i + 16 + length].rstrip(b"\0")
                 i += 16 + length
-                if name.startswith(b"grants.tmp"):
+                if name.startswith(TEMPORARY_GRANTS.encode()):
                     time.sleep(self.delay)
                     os.kill(self.pid, signal.SIGKILL)
                     self.fired = True
@@ -944,7 +947,8 @@ class KillOnWrite(threading.Thread):
 def test_33_kill_9_during_grant_writes_leaves_exactly_an_old_or_a_new_store(daemon_factory, polkit, clients, agents):
     d = broker_daemon(daemon_factory)
     prefilled = {f"https://pre{i}.example" for i in range(PREFILLED)}
-    (d.state_dir / "grants").write_bytes(grants_file([("camera", "deny", None, o) for o in sorted(prefilled)]))
+    (d.state_dir / "grants").write_bytes(grants_file(
+        [("camera", "deny", None, o, UID + 1 + i // PREFILLED_PER_UID) for i, o in enumerate(sorted(prefilled))]))
     rng = random.Random(33)
     sent, acked, interrupted = set(), set(), 0
     for cycle in range(KILL_CYCLES):
@@ -975,7 +979,7 @@ def test_33_kill_9_during_grant_writes_leaves_exactly_an_old_or_a_new_store(daem
         if d.proc.poll() is None:
             d.proc.send_signal(signal.SIGKILL)
         assert d.stop() == -signal.SIGKILL
-        interrupted += any(p.name.startswith("grants.tmp") for p in d.state_dir.iterdir())
+        interrupted += any(p.name.startswith(TEMPORARY_GRANTS) for p in d.state_dir.iterdir())
         # Exactly a version the daemon wrote: intact, every answered decision in it, nothing
         # that was never asked, nothing of before lost.
         stored = read_grants_file(d.state_dir / "grants")
@@ -989,8 +993,8 @@ def test_33_kill_9_during_grant_writes_leaves_exactly_an_old_or_a_new_store(daem
     d.start()
     client = clients()
     stored = read_grants_file(d.state_dir / "grants")
-    assert not [p.name for p in d.state_dir.iterdir() if p.name.startswith("grants.tmp")]
-    for origin in sorted(acked)[:50] + sorted(prefilled)[:5]:
+    assert not [p.name for p in d.state_dir.iterdir() if p.name.startswith(TEMPORARY_GRANTS)]
+    for origin in sorted(acked)[:50]:
         assert query(client, "camera", origin) == "denied", origin
     for origin in sorted(sent - stored)[:20]:
         assert query(client, "camera", origin) == "prompt", origin

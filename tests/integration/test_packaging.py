@@ -155,7 +155,8 @@ def test_uninstall_leaves_only_the_admins_files(tmp_path):
     run_make("install", f"DESTDIR={destdir}", f"prefix={PREFIX}")
     run_make("uninstall", f"DESTDIR={destdir}", f"prefix={PREFIX}")
     left = sorted(str(p.relative_to(destdir)) for p in destdir.rglob("*") if not p.is_dir())
-    assert left == ["etc/mediagate/mediagated.conf"]
+    # /etc/mediagate is the admin's: the configuration and the policy (the bridge's broker entry).
+    assert left == ["etc/mediagate/mediagated.conf", "etc/mediagate/policy.d/50-pipewire-bridge.conf"]
 
 
 # ---------------------------------------------------------------------------------------------
