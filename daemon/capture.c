@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "audio-processing-set.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "mediagate-wire.h"
@@ -36,6 +37,8 @@ struct Capture {
          * written once per group. Version-1 streams are served sink by sink. */
         StreamGroup **groups;
         size_t n_groups;
+        /* Audio: the processing the sinks asked for, once per combination of settings. */
+        AudioProcessingSet *processing;
 
         /* The mode the device runs in, or resumes in after a release. */
         CaptureFormat format;
@@ -170,19 +173,24 @@ static void on_frame(Device *d, const Frame *f, void *userdata) {
         Capture *c = userdata;
 
         /* This is the place for a stage that works on the device's frames once, whatever the
-         * streams (a decoder, audio processing): everything below reads f. Streams never call
-         * back from a push, so the lists stay as they are while we walk them. */
+         * streams: audio processing runs once per combination of settings in use (MJPEG is
+         * decoded before on_frame, on the decoding thread). Everything below reads f. Streams
+         * never call back from a push, so the lists stay as they are while we walk them. */
+        if (d->kind == DEVICE_KIND_AUDIO)
+                audio_processing_set_process(c->processing, f, c->format.sample_rate, c->format.channels);
         for (size_t i = 0; i < c->n_groups; i++)
                 stream_group_push_video(c->groups[i], f, NULL);
 
         for (CaptureSink *s = c->sinks; s; s = s->next) {
+                const Frame *processed;
+
                 if (!s->stream || stream_is_shared(s->stream))
                         continue;
                 if (d->kind == DEVICE_KIND_VIDEO) {
                         sink_update_plan(s, f->fourcc, f->width, f->height, f->stride);
                         stream_push_video(s->stream, f, s->plan);
-                } else
-                        stream_push_audio(s->stream, f, c->format.channels);
+                } else if ((processed = audio_processing_set_output(c->processing, &s->req.processing, f)))
+                        stream_push_audio(s->stream, processed, c->format.channels);
         }
 }
 
@@ -445,6 +453,7 @@ static Capture *capture_free(Capture *c) {
         if (c->n_groups > 0)
                 log_error("Capture on %s ends with %zu stream groups still in use.", c->device->name, c->n_groups);
         free(c->groups);
+        audio_processing_set_free(c->processing);
         sd_event_source_disable_unref(c->release_timer);
         sd_event_source_disable_unref(c->error_event);
         sd_event_unref(c->event);
@@ -465,6 +474,10 @@ static int capture_new(Device *d, Capture **ret) {
         c = calloc(1, sizeof(Capture));
         if (!c)
                 return -ENOMEM;
+        if (d->kind == DEVICE_KIND_AUDIO && audio_processing_set_new(&c->processing) < 0) {
+                free(c);
+                return -ENOMEM;
+        }
         c->device = device_ref(d);
         c->event = sd_event_ref(event);
         c->next = captures;
@@ -614,6 +627,7 @@ int capture_sink_new(Device *d, const CaptureSinkRequest *req, CaptureSink **ret
         s->next = c->sinks;
         c->sinks = s;
         c->n_sinks++;
+        audio_processing_set_add_user(c->processing, &req->processing);
         capture_disarm_release(c);
         *ret = TAKE_PTR(s);
         return 0;
@@ -637,6 +651,7 @@ CaptureSink *capture_sink_free(CaptureSink *s) {
                         c->n_sinks--;
                         break;
                 }
+        audio_processing_set_remove_user(c->processing, &s->req.processing);
         scale_plan_free(s->plan);
         /* A shared stream leaves its group now: no frame of the device reaches it again. */
         if (s->stream && stream_is_shared(s->stream))
@@ -693,6 +708,8 @@ int capture_sink_reconfigure(CaptureSink *s, const CaptureSinkRequest *req) {
         if (r < 0)
                 return r;
 
+        audio_processing_set_remove_user(c->processing, &s->req.processing);
+        audio_processing_set_add_user(c->processing, &req->processing);
         s->req = *req;
         if (c->device->kind == DEVICE_KIND_VIDEO)
                 sink_update_plan(s, c->format.fourcc, c->format.width, c->format.height,

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audio-processing.h"
 #include "devices/device.h"
 #include "stream.h"
 
@@ -22,6 +23,7 @@ typedef struct CaptureSinkRequest {
         double frame_rate;
         /* audio */
         uint32_t sample_rate, channels;
+        AudioProcessingSettings processing; /* done once per combination, shared (audio-processing-set.h) */
 } CaptureSinkRequest;
 
 /* Attach a sink to d, starting the device if it is the first (in req->mode for a camera, at

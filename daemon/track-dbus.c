@@ -347,9 +347,7 @@ static int method_apply_constraints(sd_bus_message *message, void *userdata, sd_
                 return sd_bus_error_setf(error, MG_ERROR_OVERCONSTRAINED, "%s", failed);
         }
 
-        req = (CaptureSinkRequest){ .mode = settings.mode, .width = settings.width, .height = settings.height,
-                                    .frame_rate = settings.frame_rate, .sample_rate = settings.sample_rate,
-                                    .channels = settings.channel_count };
+        track_sink_request_from_settings(&settings, &req);
         r = capture_sink_reconfigure(t->sink, &req);
         if (r == -EBUSY)
                 return sd_bus_error_set(error, MG_ERROR_NOT_READABLE,

@@ -19,16 +19,23 @@
         ((uint32_t) (a) | ((uint32_t) (b) << 8) | ((uint32_t) (c) << 16) | ((uint32_t) (d) << 24))
 #define PIXEL_FORMAT_YUYV FOURCC('Y', 'U', 'Y', 'V')
 #define PIXEL_FORMAT_NV12 FOURCC('N', 'V', '1', '2')
+/* What Motion-JPEG cameras send (never delivered as it is: decoded into NV12). */
+#define PIXEL_FORMAT_MJPEG FOURCC('M', 'J', 'P', 'G')
 
 /* The highest frame rate any camera mode may have (synthetic ones included). */
 #define DEVICE_FRAME_RATE_MAX 10000.0
 
-/* One native camera mode: what the hardware produces without any cropping or scaling. */
+/* One native camera mode: what the hardware produces without any cropping or scaling. A
+ * device lists the modes it delivers as they come first and those it must decode after them,
+ * so that where two modes give the same settings the one without decoding wins (the constraint
+ * engine's last tie-break is the device's mode order). */
 typedef struct VideoMode {
         uint32_t width;
         uint32_t height;
         double frame_rate; /* frames per second, > 0 */
-        uint32_t fourcc;   /* PIXEL_FORMAT_YUYV or PIXEL_FORMAT_NV12 */
+        uint32_t fourcc;   /* what is delivered: PIXEL_FORMAT_YUYV or PIXEL_FORMAT_NV12 */
+        uint32_t source_fourcc; /* 0: the camera sends fourcc itself; PIXEL_FORMAT_MJPEG: it sends
+                                 * JPEG frames, which the daemon decodes into fourcc (NV12) */
 } VideoMode;
 
 /* What a microphone can do. Only these native values are ever offered. */
