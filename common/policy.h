@@ -50,7 +50,7 @@
  * query) is matched only by rules without Devices=: a rule about some devices decides neither for
  * nor against all of them.
  *
- * Decisions and their precedence (architecture.md)
+ * Decisions and their precedence (docs/architecture.md)
  * ================================================
  *
  * All matching rules are combined, whatever their order: deny beats allow, allow beats prompt;
@@ -219,6 +219,9 @@ char *const *policy_brokers(const Policy *p);
 char *const *policy_errors(const Policy *p);
 size_t policy_n_rules(const Policy *p);
 
-/* The policy as `mediactl policy show` prints it: the brokers, then one line per effective rule
- * ("FILE:LINE: [Rule] ... Decision=deny Lock=yes"), then the errors. */
+/* The policy: the brokers, then one line per effective rule ("FILE:LINE: [Rule] ...
+ * Decision=deny Lock=yes"), then the errors. A rule of a broken file quotes the error that broke
+ * it; in policy_dump_once() (what `mediactl policy show` prints) it points to the errors listed
+ * after the rules instead, so that each problem is printed once. */
 int policy_dump(const Policy *p, FILE *f);
+int policy_dump_once(const Policy *p, FILE *f);

@@ -1,6 +1,6 @@
 /* One client stream: the sealed memfd pool, the control socket and the rules of delivery
  * (slot ownership, drops, decimation, mute, black frames, the synthetic stamp). The message
- * layout is common/mediagate-wire.h (dbus/stream-wire-format.md for humans). */
+ * layout is common/mediagate-wire.h (docs/stream-wire-format.md for humans). */
 #include "stream.h"
 
 #include <errno.h>

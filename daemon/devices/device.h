@@ -70,7 +70,7 @@ typedef struct Frame {
         uint8_t tag[16];
 } Frame;
 
-/* The frame stamp of synthetic cameras (api.md "Synthetic devices"), at offset 0. */
+/* The frame stamp of synthetic cameras (examples/synthetic-devices.conf), at offset 0. */
 #define FRAME_STAMP_MAGIC "MGFRAME"        /* 8 bytes with the NUL */
 #define FRAME_STAMP_SIZE (8 + 8 + 8 + 16) /* magic, sequence, time, tag */
 

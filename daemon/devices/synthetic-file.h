@@ -1,5 +1,5 @@
-/* The synthetic device file format (api.md "Synthetic devices", the rules are in
- * examples/synthetic-devices.conf): a pure parser from text to device specs, so it can be fuzzed. */
+/* The synthetic device file format (its rules are in examples/synthetic-devices.conf): a pure
+ * parser from text to device specs, so it can be fuzzed. */
 #pragma once
 
 #include <stdbool.h>

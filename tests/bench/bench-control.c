@@ -139,7 +139,7 @@ static int get_user_media(sd_bus *bus, const char *kind, unsigned i, Pending *p,
                 return r;
         current = p;
         snprintf(token, sizeof(token), "bench%u", i);
-        /* The request path of api.md: the unique name without ':' and with '.' as '_'. */
+        /* The request path of docs/dbus-api.md: the unique name without ':' and with '.' as '_'. */
         snprintf(p->path, sizeof(p->path), "%s/%s/%s", MG_REQUEST_PATH_PREFIX, unique + 1, token);
         for (char *c = p->path + strlen(MG_REQUEST_PATH_PREFIX); *c; c++)
                 if (*c == '.')

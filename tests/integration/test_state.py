@@ -1,4 +1,4 @@
-"""The daemon's state on disk, attacked (reliability.md 42-44): a full state directory (a 64 KiB
+"""The daemon's state on disk, attacked (docs/reliability.md 42-44): a full state directory (a 64 KiB
 tmpfs) and an unreadable grants file change nothing and report nothing as saved that is not;
 thousands of grants are bounded per uid while a live stream's frame gaps are measured; a damaged
 device-id secret is set aside and replaced."""
