@@ -257,7 +257,7 @@ $(BUILD)/bench/%: tests/bench/%.c tests/bench/common.c tests/bench/common.h $(LI
 MEDIA_BENCH := $(BUILD)/bench/media-processing
 $(MEDIA_BENCH): tests/bench/media-processing.c tests/bench/common.c tests/bench/common.h $(BUILD)/libmediagated.a \
 		| $(BUILD)/bench
-	$(CC) $(DAEMON_CFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/libmediagated.a \
+	$(CC) $(DAEMON_CFLAGS) $(LDFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/libmediagated.a \
 		$(DAEMON_LIBS) $(call pc_libs,libv4lconvert)
 
 # bench-bridge is a PipeWire consumer too.
@@ -269,7 +269,7 @@ $(BUILD)/bench/bench-bridge: tests/bench/bench-bridge.c tests/bench/common.c tes
 # bench-scale sets the daemon's scaler against libyuv's: it links the daemon's archive and libyuv
 # (Debian's libyuv-dev, installed for the benchmarks only).
 $(BUILD)/bench/bench-scale: tests/bench/bench-scale.c $(BUILD)/libmediagated.a | $(BUILD)/bench
-	$(CC) $(DAEMON_CFLAGS) -o $@ $< $(BUILD)/libmediagated.a $(DAEMON_LIBS) -lyuv
+	$(CC) $(DAEMON_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmediagated.a $(DAEMON_LIBS) -lyuv
 
 bench: deps
 	@tools/install-deps libyuv-dev

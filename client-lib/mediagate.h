@@ -380,6 +380,10 @@ typedef struct MgFrame {
  * it): the control socket and the pool, mapped read-only. One open stream per track; after the
  * stream is freed the track may be opened again. */
 int mg_track_open(MgTrack *t, MgStream **ret, MgError *err);
+/* The same in a wire format of the app's choice: MG_WIRE_VERSION_1 (Track.Open(): a pool of the
+ * stream's own, every slot the app's to hold, as a consumer that hands the slots on needs) or
+ * MG_WIRE_VERSION_2. */
+int mg_track_open_version(MgTrack *t, uint32_t version, MgStream **ret, MgError *err);
 /* Closes the socket (the daemon then stops writing) and unmaps the pool. */
 MgStream *mg_stream_free(MgStream *s);
 

@@ -264,10 +264,12 @@ int stream_new(int control_fd, int pool_fd, const MgStreamFormat *format, MgStre
 }
 
 /* OpenStream({version: 2}); a daemon that does not know it gets Open() (version 1). */
-static int call_open(MgTrack *t, sd_bus_message **ret, MgError *err) {
+static int call_open(MgTrack *t, uint32_t version, sd_bus_message **ret, MgError *err) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
+        if (version == MG_WIRE_VERSION_1)
+                goto version_1;
         r = sd_bus_call_method(t->client->bus, MG_BUS_NAME, t->path, MG_IFACE_TRACK, "OpenStream", &error, ret,
                                "a{sv}", 1, "version", "u", (uint32_t) MG_WIRE_VERSION_2);
         if (r >= 0)
@@ -275,6 +277,7 @@ static int call_open(MgTrack *t, sd_bus_message **ret, MgError *err) {
         if (!sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD))
                 return error_set_bus(err, &error, r);
         sd_bus_error_free(&error);
+version_1:
         r = sd_bus_call_method(t->client->bus, MG_BUS_NAME, t->path, MG_IFACE_TRACK, "Open", &error, ret, "");
         if (r < 0)
                 return error_set_bus(err, &error, r);
@@ -282,15 +285,19 @@ static int call_open(MgTrack *t, sd_bus_message **ret, MgError *err) {
 }
 
 int mg_track_open(MgTrack *t, MgStream **ret, MgError *err) {
+        return mg_track_open_version(t, MG_WIRE_VERSION_2, ret, err);
+}
+
+int mg_track_open_version(MgTrack *t, uint32_t version, MgStream **ret, MgError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_close_ int control = -1, pool = -1;
         MgStreamFormat format;
         int control_fd, pool_fd, r;
 
-        if (!t || !ret)
+        if (!t || !ret || (version != MG_WIRE_VERSION_1 && version != MG_WIRE_VERSION_2))
                 return error_set_errno(err, -EINVAL, NULL);
 
-        r = call_open(t, &reply, err);
+        r = call_open(t, version, &reply, err);
         if (r < 0)
                 return r;
 
