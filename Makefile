@@ -52,7 +52,7 @@ localedir ?= $(datadir)/locale
 PKG_CONFIG ?= pkg-config
 BUILD ?= build
 
-PKGS := libsystemd libv4l2 alsa nettle
+PKGS := libsystemd libv4l2 alsa nettle speexdsp libturbojpeg
 CLIENT_PKGS := libsystemd json-c libpng
 # mediactl's tables
 MEDIACTL_PKGS := smartcols
@@ -83,7 +83,7 @@ pc_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 COMMON_CFLAGS = $(BASE_CFLAGS) -Icommon $(call pc_cflags,libsystemd) $(CPPFLAGS) $(CFLAGS)
 DAEMON_CFLAGS = $(BASE_CFLAGS) -Icommon -Idaemon $(call pc_cflags,$(PKGS)) $(CPPFLAGS) $(CFLAGS)
-DAEMON_LIBS := $(call pc_libs,$(PKGS)) -lm
+DAEMON_LIBS := $(call pc_libs,$(PKGS)) -lm -pthread
 CLIENT_CFLAGS = $(BASE_CFLAGS) -Icommon -Iclient-lib $(call pc_cflags,$(CLIENT_PKGS)) $(CPPFLAGS) $(CFLAGS)
 CLIENT_LIBS := $(call pc_libs,$(CLIENT_PKGS)) -lm
 
@@ -251,14 +251,29 @@ $(BUILD)/bench/%: tests/bench/%.c tests/bench/common.c tests/bench/common.h $(LI
 	$(CC) $(CLIENT_CFLAGS) $(LDFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/common/util.o \
 		-L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS) -lpthread
 
+# The daemon-side benchmark of tests/bench/media-processing.c (MJPEG decoding, audio processing)
+# runs the daemon's own modules in-process: it links the daemon's archive, not the library;
+# tests/bench/run-media-processing prints its rows.
+MEDIA_BENCH := $(BUILD)/bench/media-processing
+$(MEDIA_BENCH): tests/bench/media-processing.c tests/bench/common.c tests/bench/common.h $(BUILD)/libmediagated.a \
+		| $(BUILD)/bench
+	$(CC) $(DAEMON_CFLAGS) $(LDFLAGS) -Itests/bench -o $@ $< tests/bench/common.c $(BUILD)/libmediagated.a \
+		$(DAEMON_LIBS) $(call pc_libs,libv4lconvert)
+
 # bench-bridge is a PipeWire consumer too.
 $(BUILD)/bench/bench-bridge: tests/bench/bench-bridge.c tests/bench/common.c tests/bench/common.h \
 		$(BUILD)/common/util.o | $(BUILD)/bench
 	$(CC) $(CLIENT_CFLAGS) $(patsubst -I%,-isystem %,$(call pc_cflags,libpipewire-0.3)) $(LDFLAGS) -Itests/bench -o $@ $< \
 		tests/bench/common.c $(BUILD)/common/util.o $(CLIENT_LIBS) $(call pc_libs,libpipewire-0.3)
 
+# bench-scale sets the daemon's scaler against libyuv's: it links the daemon's archive and libyuv
+# (Debian's libyuv-dev, installed for the benchmarks only).
+$(BUILD)/bench/bench-scale: tests/bench/bench-scale.c $(BUILD)/libmediagated.a | $(BUILD)/bench
+	$(CC) $(DAEMON_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmediagated.a $(DAEMON_LIBS) -lyuv
+
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_PROGS)
+	@tools/install-deps libyuv-dev
+	@$(MAKE) --no-print-directory all $(BENCH_PROGS) $(MEDIA_BENCH)
 	@tests/bench/run
 
 demo:

@@ -537,7 +537,9 @@ int feed_attach(Feed *f, MgTrack *track, bool zero_copy, MgStreamFormat *ret_del
         int r;
 
         feed_detach(f);
-        r = mg_track_open(track, &f->mg, err);
+        /* Handing the pool's slots to PipeWire as its buffers needs every slot ours to hold: a pool
+         * of the stream's own (version 1). Copying works on a shared one (version 2). */
+        r = mg_track_open_version(track, zero_copy ? MG_WIRE_VERSION_1 : MG_WIRE_VERSION_2, &f->mg, err);
         if (r < 0)
                 return r;
         sf = mg_stream_get_format(f->mg);

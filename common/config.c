@@ -16,6 +16,10 @@ void config_init(Config *c) {
                 .max_pending_per_uid = 64,
                 .max_tracks_per_connection = 16,
                 .max_tracks_per_uid = 64,
+                /* Far below the daemon's fd and memory limits: 16 streams are 16 fds, and
+                 * 256 MiB holds five 1080p formats at once (streams of one format share). */
+                .max_streams_per_connection = 16,
+                .max_pool_mib_per_user = 256,
         };
 }
 
@@ -145,6 +149,10 @@ static int on_assignment(const char *file, unsigned line, const char *section, c
                 return parse_unsigned_in(st, file, line, key, value, 1, 1024, &c->max_tracks_per_connection);
         } else if (streq(key, "MaxTracksPerUser")) {
                 return parse_unsigned_in(st, file, line, key, value, 1, 65536, &c->max_tracks_per_uid);
+        } else if (streq(key, "MaxStreamsPerConnection")) {
+                return parse_unsigned_in(st, file, line, key, value, 1, 4096, &c->max_streams_per_connection);
+        } else if (streq(key, "MaxPoolMiBPerUser")) {
+                return parse_unsigned_in(st, file, line, key, value, 16, 1048576, &c->max_pool_mib_per_user);
         } else {
                 log_warning("%s:%u: unknown key %s=, ignoring.", file, line, key);
                 return 0;

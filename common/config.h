@@ -31,6 +31,8 @@ typedef struct Config {
         unsigned max_pending_per_uid;
         unsigned max_tracks_per_connection; /* live tracks */
         unsigned max_tracks_per_uid;
+        unsigned max_streams_per_connection; /* open streams (Track.Open/OpenStream) */
+        unsigned max_pool_mib_per_user;      /* frame pools the streams of one uid hold */
 } Config;
 
 /* Where the settings live: the vendor's defaults (the package's, never edited) and the admin's.

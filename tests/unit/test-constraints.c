@@ -29,7 +29,7 @@
  *   {body}                a{sv}
  *   [{body},{body}] []    aa{sv}
  *   v:value               a variant holding the variant of value
- * The renderer writes the same grammar, plus (uu):(1|2), (dd):(1|2), ab:(false|true). */
+ * The renderer writes the same grammar, plus (uu):(1|2), (dd):(1|2), ab:(true|false). */
 
 static sd_bus *test_bus;
 
@@ -1080,7 +1080,7 @@ static const CapabilitiesCase capabilities_cases[] = {
           "deviceId=s:mic-1,groupId=s:grp-user" },
         { &set_mics[1],
           "sampleRate=(uu):(48000|48000),sampleSize=(uu):(16|16),channelCount=(uu):(1|1),latency=(dd):(0.02|0.02),"
-          "echoCancellation=ab:(false|true),autoGainControl=ab:(false|true),noiseSuppression=ab:(false|true),"
+          "echoCancellation=ab:(true|false),autoGainControl=ab:(true|false),noiseSuppression=ab:(true|false),"
           "deviceId=s:mic-2,groupId=s:grp-2" },
 };
 
