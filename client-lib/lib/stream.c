@@ -89,107 +89,105 @@ static int format_check(const MgStreamFormat *f, MgError *err) {
         return 0;
 }
 
-int stream_format_parse(sd_bus_message *m, MgStreamFormat *ret, MgError *err) {
-        static const struct {
-                const char *key;
-                size_t offset;
-                char needed_by; /* 'v'ideo, 'a'udio, 'b'oth, 'o'ptional */
-        } u32_keys[] = {
-                { "width", offsetof(MgStreamFormat, width), 'v' },
-                { "height", offsetof(MgStreamFormat, height), 'v' },
-                { "stride", offsetof(MgStreamFormat, stride), 'v' },
-                { "frame_size", offsetof(MgStreamFormat, frame_size), 'v' },
-                { "rate", offsetof(MgStreamFormat, rate), 'a' },
-                { "channels", offsetof(MgStreamFormat, channels), 'a' },
-                { "frames_per_slot", offsetof(MgStreamFormat, frames_per_slot), 'a' },
-                { "slots", offsetof(MgStreamFormat, slots), 'b' },
-                { "slot_size", offsetof(MgStreamFormat, slot_size), 'b' },
-                { "version", offsetof(MgStreamFormat, version), 'o' },  /* optional: 1 without */
-                { "max_held", offsetof(MgStreamFormat, max_held), 'o' }, /* optional: slots without */
-        };
-        MgStreamFormat f = {};
-        unsigned seen = 0; /* bit i: u32_keys[i] */
-        bool have_fourcc = false, have_sample_format = false;
+/* The whole-number keys of the format dictionary and who needs them: 'v'ideo, 'a'udio, 'b'oth,
+ * 'o'ptional. */
+static const struct {
+        const char *key;
+        size_t offset;
+        char needed_by;
+} format_u32_keys[] = {
+        { "width", offsetof(MgStreamFormat, width), 'v' },
+        { "height", offsetof(MgStreamFormat, height), 'v' },
+        { "stride", offsetof(MgStreamFormat, stride), 'v' },
+        { "frame_size", offsetof(MgStreamFormat, frame_size), 'v' },
+        { "rate", offsetof(MgStreamFormat, rate), 'a' },
+        { "channels", offsetof(MgStreamFormat, channels), 'a' },
+        { "frames_per_slot", offsetof(MgStreamFormat, frames_per_slot), 'a' },
+        { "slots", offsetof(MgStreamFormat, slots), 'b' },
+        { "slot_size", offsetof(MgStreamFormat, slot_size), 'b' },
+        { "version", offsetof(MgStreamFormat, version), 'o' },  /* optional: 1 without */
+        { "max_held", offsetof(MgStreamFormat, max_held), 'o' }, /* optional: slots without */
+};
+
+typedef struct FormatReader {
+        MgStreamFormat format;
+        unsigned seen; /* bit i: format_u32_keys[i] */
+        bool have_fourcc, have_sample_format, too_long;
+} FormatReader;
+
+static int read_format_entry(sd_bus_message *m, const char *key, void *userdata) {
+        FormatReader *fr = userdata;
+        bool fourcc = streq(key, "fourcc");
+        const char *s;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return error_set_protocol(err, "cannot read the stream format: %s", strerror(-r));
-        for (;;) {
-                const char *key;
-                bool known = false;
+        for (size_t i = 0; i < ELEMENTSOF(format_u32_keys); i++)
+                if (streq(key, format_u32_keys[i].key)) {
+                        uint32_t v;
 
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read the stream format: %s", strerror(-r));
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read_basic(m, 's', &key);
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read the stream format: %s", strerror(-r));
-
-                for (size_t i = 0; i < ELEMENTSOF(u32_keys); i++)
-                        if (streq(key, u32_keys[i].key)) {
-                                uint32_t v;
-
-                                known = true;
-                                r = bus_read_typed_variant(m, "u", &v);
-                                if (r >= 0) {
-                                        memcpy((uint8_t *) &f + u32_keys[i].offset, &v, sizeof(v));
-                                        seen |= 1u << i;
-                                }
-                        }
-                if (!known && (streq(key, "fourcc") || streq(key, "sample_format"))) {
-                        bool fourcc = streq(key, "fourcc");
-                        char *target = fourcc ? f.fourcc : f.sample_format;
-                        size_t size = fourcc ? sizeof(f.fourcc) : sizeof(f.sample_format);
-                        const char *s;
-
-                        r = bus_read_typed_variant(m, "s", &s);
-                        if (r >= 0) {
-                                if (strlen(s) >= size)
-                                        return error_set_protocol(err, "stream %s '%s' is too long", key, s);
-                                strcpy(target, s);
-                                if (fourcc)
-                                        have_fourcc = true;
-                                else
-                                        have_sample_format = true;
-                        }
-                } else if (!known)
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return error_set_protocol(err, "stream format '%s' has the wrong type", key);
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return error_set_protocol(err, "cannot read the stream format: %s", strerror(-r));
-        }
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return error_set_protocol(err, "cannot read the stream format: %s", strerror(-r));
-
-        if (have_fourcc == have_sample_format)
-                return error_set_protocol(err, "the stream format must have either fourcc or sample_format");
-        f.video = have_fourcc;
-        for (size_t i = 0; i < ELEMENTSOF(u32_keys); i++) {
-                char needed_by = u32_keys[i].needed_by;
-                bool needed = needed_by == 'b' || needed_by == (f.video ? 'v' : 'a');
-
-                if (needed && !(seen & (1u << i)))
-                        return error_set_protocol(err, "the stream format lacks '%s'", u32_keys[i].key);
-        }
-
-        if (f.version == 0)
-                f.version = MG_WIRE_VERSION_1;
-        if (f.max_held == 0 || f.max_held > f.slots)
-                f.max_held = f.slots;
-        if (f.version != MG_WIRE_VERSION_1 && f.version != MG_WIRE_VERSION_2)
-                return error_set_protocol(err, "the daemon speaks wire format version %u", f.version);
-
-        r = format_check(&f, err);
+                        r = bus_read_typed_variant(m, "u", &v);
+                        if (r < 0)
+                                return r;
+                        memcpy((uint8_t *) &fr->format + format_u32_keys[i].offset, &v, sizeof(v));
+                        fr->seen |= 1u << i;
+                        return 1;
+                }
+        if (!fourcc && !streq(key, "sample_format"))
+                return 0; /* unknown keys are for later versions */
+        r = bus_read_typed_variant(m, "s", &s);
         if (r < 0)
                 return r;
-        *ret = f;
+        if (strlen(s) >= (fourcc ? sizeof(fr->format.fourcc) : sizeof(fr->format.sample_format))) {
+                fr->too_long = true;
+                return -EMSGSIZE;
+        }
+        strcpy(fourcc ? fr->format.fourcc : fr->format.sample_format, s);
+        if (fourcc)
+                fr->have_fourcc = true;
+        else
+                fr->have_sample_format = true;
+        return 1;
+}
+
+/* What the format must hold, and the defaults of the optional keys. */
+static int format_complete(FormatReader *fr, MgError *err) {
+        MgStreamFormat *f = &fr->format;
+
+        if (fr->have_fourcc == fr->have_sample_format)
+                return error_set_protocol(err, "the stream format must have either fourcc or sample_format");
+        f->video = fr->have_fourcc;
+        for (size_t i = 0; i < ELEMENTSOF(format_u32_keys); i++) {
+                char needed_by = format_u32_keys[i].needed_by;
+                bool needed = needed_by == 'b' || needed_by == (f->video ? 'v' : 'a');
+
+                if (needed && !(fr->seen & (1u << i)))
+                        return error_set_protocol(err, "the stream format lacks '%s'", format_u32_keys[i].key);
+        }
+        if (f->version == 0)
+                f->version = MG_WIRE_VERSION_1;
+        if (f->max_held == 0 || f->max_held > f->slots)
+                f->max_held = f->slots;
+        if (f->version != MG_WIRE_VERSION_1 && f->version != MG_WIRE_VERSION_2)
+                return error_set_protocol(err, "the daemon speaks wire format version %u", f->version);
+        return format_check(f, err);
+}
+
+int stream_format_parse(sd_bus_message *m, MgStreamFormat *ret, MgError *err) {
+        FormatReader fr = {};
+        const char *key = NULL;
+        int r;
+
+        r = bus_dict_read(m, read_format_entry, &fr, &key);
+        if (r < 0 && fr.too_long)
+                return error_set_protocol(err, "stream %s is too long", key);
+        if (r < 0 && key)
+                return error_set_protocol(err, "stream format '%s' has the wrong type", key);
+        if (r < 0)
+                return error_set_protocol(err, "cannot read the stream format: %s", strerror(-r));
+        r = format_complete(&fr, err);
+        if (r < 0)
+                return r;
+        *ret = fr.format;
         return 0;
 }
 

@@ -752,19 +752,108 @@ static int start_jpeg_decoder(Device *d, V4l2Device *v, sd_event *event, const V
         return mjpeg_stage_new(event, thread, m->mode.width, m->mode.height, on_mjpeg_frame, d, &v->mjpeg);
 }
 
-static int v4l2_start(Device *d, const CaptureFormat *fmt) {
-        V4l2Device *v = d->backend_data;
-        sd_event *event = device_registry_get_event(d->registry);
+/* VIDIOC_S_FMT to the mode, which the camera must take as it is; the row length it reports. */
+static int set_format(Device *d, V4l2Device *v, const V4l2Mode *m) {
         struct v4l2_format f = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+        uint32_t min_bytesperline;
+        int r;
+
+        f.fmt.pix.width = m->mode.width;
+        f.fmt.pix.height = m->mode.height;
+        f.fmt.pix.pixelformat = m->pixelformat;
+        f.fmt.pix.field = V4L2_FIELD_NONE;
+        r = xioctl(v->fd, VIDIOC_S_FMT, &f);
+        if (r < 0)
+                return r;
+        if (f.fmt.pix.width != m->mode.width || f.fmt.pix.height != m->mode.height ||
+            f.fmt.pix.pixelformat != m->pixelformat) {
+                log_error("Camera %s refused its own mode %ux%u (it set %ux%u).", d->node, m->mode.width,
+                          m->mode.height, f.fmt.pix.width, f.fmt.pix.height);
+                return -EINVAL;
+        }
+        v->pixelformat = f.fmt.pix.pixelformat;
+        min_bytesperline = v->pixelformat == V4L2_PIX_FMT_YUYV ? m->mode.width * 2 : m->mode.width;
+        /* A compressed format has no rows; drivers report 0. */
+        v->bytesperline = v4l2_pixelformat_is_jpeg(v->pixelformat) ? min_bytesperline
+                                                                    : f.fmt.pix.bytesperline ?: min_bytesperline;
+        if (v->bytesperline < min_bytesperline) {
+                log_error("Camera %s reports rows of %u bytes for %u pixels.", d->node, v->bytesperline,
+                          m->mode.width);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* VIDIOC_S_PARM: a camera that does not take a frame interval runs at its own (logged). */
+static int set_frame_interval(Device *d, V4l2Device *v, const V4l2Mode *m) {
         struct v4l2_streamparm parm = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+        int r;
+
+        parm.parm.capture.timeperframe = m->interval;
+        r = xioctl(v->fd, VIDIOC_S_PARM, &parm);
+        if (r == -EBUSY)
+                return r;
+        if (r < 0)
+                log_debug_errno(r, "Camera %s does not take a frame interval: %m", d->node);
+        else if (fract_compare(parm.parm.capture.timeperframe, m->interval) != 0)
+                log_warning("Camera %s runs at %u/%u s per frame instead of %u/%u.", d->node,
+                            parm.parm.capture.timeperframe.numerator, parm.parm.capture.timeperframe.denominator,
+                            m->interval.numerator, m->interval.denominator);
+        return 0;
+}
+
+/* VIDIOC_REQBUFS, then each buffer mapped (through libv4l2, which maps its own buffers of
+ * converted frames when it converts) and queued. */
+static int map_buffers(V4l2Device *v) {
         struct v4l2_requestbuffers req = {
                 .count = V4L2_CAPTURE_BUFFERS,
                 .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
                 .memory = V4L2_MEMORY_MMAP,
         };
+        int r;
+
+        r = xioctl(v->fd, VIDIOC_REQBUFS, &req);
+        if (r < 0)
+                return r;
+        if (req.count < 2)
+                return -ENOMEM;
+        v->buffers = calloc(req.count, sizeof(V4l2Buffer));
+        if (!v->buffers)
+                return -ENOMEM;
+        v->n_buffers = req.count;
+        for (uint32_t i = 0; i < req.count; i++) {
+                struct v4l2_buffer b = { .index = i, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
+
+                r = xioctl(v->fd, VIDIOC_QUERYBUF, &b);
+                if (r < 0)
+                        return r;
+                v->buffers[i].start = v4l2_mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, b.m.offset);
+                if (v->buffers[i].start == MAP_FAILED) {
+                        v->buffers[i].start = NULL;
+                        return -errno;
+                }
+                v->buffers[i].length = b.length;
+                r = xioctl(v->fd, VIDIOC_QBUF, &b);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Planar YUV 4:2:0 from the driver is turned into NV12 in a buffer of ours. */
+static int prepare_conversion(V4l2Device *v, const V4l2Mode *m) {
+        if (v->pixelformat != V4L2_PIX_FMT_YUV420 && v->pixelformat != V4L2_PIX_FMT_YVU420)
+                return 0;
+        v->converted_size = (size_t) m->mode.width * m->mode.height * 3 / 2;
+        v->converted = malloc(v->converted_size);
+        return v->converted ? 0 : -ENOMEM;
+}
+
+static int v4l2_start(Device *d, const CaptureFormat *fmt) {
+        V4l2Device *v = d->backend_data;
+        sd_event *event = device_registry_get_event(d->registry);
         const char *step;
         const V4l2Mode *m;
-        uint32_t min_bytesperline;
         int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, r;
 
         if (!event)
@@ -785,85 +874,17 @@ static int v4l2_start(Device *d, const CaptureFormat *fmt) {
 
         /* EBUSY from here on: another program streams from it, the caller's NotReadableError. */
         step = "set the format";
-        f.fmt.pix.width = m->mode.width;
-        f.fmt.pix.height = m->mode.height;
-        f.fmt.pix.pixelformat = m->pixelformat;
-        f.fmt.pix.field = V4L2_FIELD_NONE;
-        r = xioctl(v->fd, VIDIOC_S_FMT, &f);
+        r = set_format(d, v, m);
+        if (r >= 0)
+                r = set_frame_interval(d, v, m);
         if (r < 0)
                 goto fail;
-        if (f.fmt.pix.width != m->mode.width || f.fmt.pix.height != m->mode.height ||
-            f.fmt.pix.pixelformat != m->pixelformat) {
-                log_error("Camera %s refused its own mode %ux%u (it set %ux%u).", d->node, m->mode.width,
-                          m->mode.height, f.fmt.pix.width, f.fmt.pix.height);
-                r = -EINVAL;
-                goto fail;
-        }
-        v->pixelformat = f.fmt.pix.pixelformat;
-        min_bytesperline = v->pixelformat == V4L2_PIX_FMT_YUYV ? m->mode.width * 2 : m->mode.width;
-        /* A compressed format has no rows; drivers report 0. */
-        v->bytesperline = v4l2_pixelformat_is_jpeg(v->pixelformat) ? min_bytesperline
-                                                                    : f.fmt.pix.bytesperline ?: min_bytesperline;
-        if (v->bytesperline < min_bytesperline) {
-                log_error("Camera %s reports rows of %u bytes for %u pixels.", d->node, v->bytesperline,
-                          m->mode.width);
-                r = -EINVAL;
-                goto fail;
-        }
-
-        parm.parm.capture.timeperframe = m->interval;
-        r = xioctl(v->fd, VIDIOC_S_PARM, &parm);
-        if (r == -EBUSY)
-                goto fail;
-        if (r < 0)
-                log_debug_errno(r, "Camera %s does not take a frame interval: %m", d->node);
-        else if (fract_compare(parm.parm.capture.timeperframe, m->interval) != 0)
-                log_warning("Camera %s runs at %u/%u s per frame instead of %u/%u.", d->node,
-                            parm.parm.capture.timeperframe.numerator, parm.parm.capture.timeperframe.denominator,
-                            m->interval.numerator, m->interval.denominator);
-
-        step = "get buffers";
-        r = xioctl(v->fd, VIDIOC_REQBUFS, &req);
+        step = "get and map the buffers";
+        r = map_buffers(v);
+        if (r >= 0)
+                r = prepare_conversion(v, m);
         if (r < 0)
                 goto fail;
-        if (req.count < 2) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        v->buffers = calloc(req.count, sizeof(V4l2Buffer));
-        if (!v->buffers) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        v->n_buffers = req.count;
-        step = "map the buffers";
-        for (uint32_t i = 0; i < req.count; i++) {
-                struct v4l2_buffer b = { .index = i, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
-
-                r = xioctl(v->fd, VIDIOC_QUERYBUF, &b);
-                if (r < 0)
-                        goto fail;
-                /* libv4l2's mmap: with a conversion it maps its own buffers of decoded frames. */
-                v->buffers[i].start = v4l2_mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, b.m.offset);
-                if (v->buffers[i].start == MAP_FAILED) {
-                        v->buffers[i].start = NULL;
-                        r = -errno;
-                        goto fail;
-                }
-                v->buffers[i].length = b.length;
-                r = xioctl(v->fd, VIDIOC_QBUF, &b);
-                if (r < 0)
-                        goto fail;
-        }
-
-        if (v->pixelformat == V4L2_PIX_FMT_YUV420 || v->pixelformat == V4L2_PIX_FMT_YVU420) {
-                v->converted_size = (size_t) m->mode.width * m->mode.height * 3 / 2;
-                v->converted = malloc(v->converted_size);
-                if (!v->converted) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-        }
         step = "start its decoder";
         r = start_jpeg_decoder(d, v, event, m);
         if (r < 0)
@@ -935,13 +956,42 @@ static int make_label(sd_device *dev, const struct v4l2_capability *cap, char **
         return *ret ? 0 : -ENOMEM;
 }
 
+/* What the registry shows of a camera: its stable identity, group, node, facing mode, label. */
+static int describe_camera(Device *d, sd_device *dev, const char *devname, int fd, const struct v4l2_capability *cap) {
+        _cleanup_free_ char *identity = NULL, *group = NULL;
+        const char *index = NULL;
+        int r;
+
+        /* Identity: the hardware plus the node's index on it, since one webcam may have more
+         * than one capture node (index is stable, the video<N> number is not). */
+        r = udev_device_identity(dev, &identity);
+        if (r < 0)
+                return r;
+        (void) sd_device_get_sysattr_value(dev, "index", &index);
+        if (asprintf(&d->hardware_id, "v4l2:%s:%s", identity, isempty(index) ? "0" : index) < 0) {
+                d->hardware_id = NULL;
+                return -ENOMEM;
+        }
+        r = udev_device_group(dev, &group);
+        if (r < 0)
+                return r;
+        d->group_hardware_id = TAKE_PTR(group);
+        d->node = strdup(devname);
+        d->facing_mode = strdup(v4l2_facing_mode(read_orientation(fd)));
+        if (!d->node || !d->facing_mode)
+                return -ENOMEM;
+        r = make_label(dev, cap, &d->label);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
 int v4l2_device_new(sd_device *dev, Device **ret) {
         _cleanup_(device_unrefp) Device *d = NULL;
         _cleanup_(v4l2_closep) int fd = -1;
-        _cleanup_free_ char *identity = NULL, *group = NULL;
         _cleanup_free_ V4l2Mode *modes = NULL;
         struct v4l2_capability cap = {};
-        const char *syspath, *sysname, *devname, *index = NULL;
+        const char *syspath, *sysname, *devname;
         V4l2Device *v;
         size_t n_modes = 0;
         dev_t devnum;
@@ -994,25 +1044,7 @@ int v4l2_device_new(sd_device *dev, Device **ret) {
         v->fd = -1;
         v->devnum = devnum;
 
-        /* Identity: the hardware plus the node's index on it, since one webcam may have more
-         * than one capture node (index is stable, the video<N> number is not). */
-        r = udev_device_identity(dev, &identity);
-        if (r < 0)
-                return r;
-        (void) sd_device_get_sysattr_value(dev, "index", &index);
-        if (asprintf(&d->hardware_id, "v4l2:%s:%s", identity, isempty(index) ? "0" : index) < 0) {
-                d->hardware_id = NULL;
-                return -ENOMEM;
-        }
-        r = udev_device_group(dev, &group);
-        if (r < 0)
-                return r;
-        d->group_hardware_id = TAKE_PTR(group);
-        d->node = strdup(devname);
-        d->facing_mode = strdup(v4l2_facing_mode(read_orientation(fd)));
-        if (!d->node || !d->facing_mode)
-                return -ENOMEM;
-        r = make_label(dev, &cap, &d->label);
+        r = describe_camera(d, dev, devname, fd, &cap);
         if (r < 0)
                 return r;
 
