@@ -4,6 +4,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "bus-dict.h"
 #include "log.h"
 #include "mediagate-names.h"
 #include "sanitize.h"
@@ -562,44 +563,44 @@ int consent_prompt(Manager *m, uid_t uid, const char *request_id, const PromptDe
 
 /* Answers */
 
-static int read_result_entry(sd_bus_message *reply, bool *seen_seconds, uint32_t *seconds, bool *seen_devices,
-                             char ***devices) {
-        const char *key;
+typedef struct ResultFields {
+        bool seen_seconds, seen_devices;
+        uint32_t seconds;
+        char **devices;
+} ResultFields;
+
+/* One entry of an answer's results. Unknown keys are for future agents; what they hold does not
+ * matter here, so they are skipped. */
+static int read_result_entry(sd_bus_message *reply, const char *key, void *userdata) {
+        ResultFields *f = userdata;
         int r;
 
-        r = sd_bus_message_read(reply, "s", &key);
-        if (r < 0)
-                return r;
-
         if (streq(key, "seconds")) {
-                if (*seen_seconds)
+                if (f->seen_seconds)
                         return -EBADMSG;
-                *seen_seconds = true;
-                r = sd_bus_message_enter_container(reply, 'v', "u");
-                if (r <= 0)
-                        return -EBADMSG;
-                r = sd_bus_message_read(reply, "u", seconds);
+                f->seen_seconds = true;
+                r = bus_read_typed_variant(reply, "u", &f->seconds);
         } else if (streq(key, "devices")) {
-                if (*seen_devices)
+                if (f->seen_devices)
                         return -EBADMSG;
-                *seen_devices = true;
+                f->seen_devices = true;
                 r = sd_bus_message_enter_container(reply, 'v', "as");
                 if (r <= 0)
                         return -EBADMSG;
-                r = sd_bus_message_read_strv(reply, devices);
+                r = sd_bus_message_read_strv(reply, &f->devices);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
         } else
-                /* Unknown keys are for future agents; what they hold does not matter here. */
-                return sd_bus_message_skip(reply, "v");
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(reply);
+                return 0;
+        return r < 0 ? r : 1;
 }
 
 int prompt_result_parse(sd_bus_message *reply, char * const *offered_ids, PromptResult *ret) {
         _cleanup_strv_free_ char **devices = NULL;
-        bool seen_seconds = false, seen_devices = false;
+        ResultFields fields = {};
         const char *signature, *decision_string;
-        uint32_t seconds = 0;
+        uint32_t seconds;
+        bool seen_seconds, seen_devices;
         Decision decision;
         int r;
 
@@ -617,25 +618,13 @@ int prompt_result_parse(sd_bus_message *reply, char * const *offered_ids, Prompt
         if (decision < 0)
                 return -EBADMSG;
 
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        if (r <= 0)
-                return -EBADMSG;
-        for (;;) {
-                r = sd_bus_message_enter_container(reply, 'e', "sv");
-                if (r < 0)
-                        return -EBADMSG;
-                if (r == 0)
-                        break;
-                r = read_result_entry(reply, &seen_seconds, &seconds, &seen_devices, &devices);
-                if (r < 0)
-                        return r == -ENOMEM ? r : -EBADMSG;
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return -EBADMSG;
-        }
-        r = sd_bus_message_exit_container(reply);
+        r = bus_dict_read(reply, read_result_entry, &fields, NULL);
+        devices = TAKE_PTR(fields.devices);
         if (r < 0)
-                return -EBADMSG;
+                return r == -ENOMEM ? r : -EBADMSG;
+        seconds = fields.seconds;
+        seen_seconds = fields.seen_seconds;
+        seen_devices = fields.seen_devices;
 
         if (decision == DECISION_ALLOW_TIMED) {
                 if (!seen_seconds || seconds < 1 || seconds > CONSENT_TIMED_SECONDS_MAX)

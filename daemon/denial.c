@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "device-kind.h"
 #include "util.h"
 
 static const char *const denial_names[_DENIAL_MAX] = {
@@ -31,10 +32,6 @@ Denial denial_from_string(const char *s) {
         return _DENIAL_INVALID;
 }
 
-static const char *kind_name(DeviceKind k) {
-        return k == DEVICE_KIND_VIDEO ? "camera" : "microphone";
-}
-
 /* s as one word of a POSIX shell: as it is when every character is plain, else in single
  * quotes (a quote inside becomes '\''). */
 static void put_shell_word(FILE *f, const char *s) {
@@ -57,9 +54,9 @@ static void put_app(FILE *f, const DenialContext *c, bool positional) {
         fputs(positional ? " " : " --app ", f);
         put_shell_word(f, c->app_id);
         if (positional)
-                fprintf(f, " %s", kind_name(c->kind));
+                fprintf(f, " %s", device_kind_to_permission(c->kind));
         else
-                fprintf(f, " --kind %s", kind_name(c->kind));
+                fprintf(f, " --kind %s", device_kind_to_permission(c->kind));
         if (!isempty(c->origin)) {
                 fputs(" --origin ", f);
                 put_shell_word(f, c->origin);
@@ -67,7 +64,7 @@ static void put_app(FILE *f, const DenialContext *c, bool positional) {
 }
 
 static void put_policy(FILE *f, const DenialContext *c) {
-        fprintf(f, "The admin policy denies the %s", kind_name(c->kind));
+        fprintf(f, "The admin policy denies the %s", device_kind_to_permission(c->kind));
         if (c->rule_file)
                 fprintf(f, " (rule %s:%u)", c->rule_file, c->rule_line);
         fputs(". Why: mediactl policy check", f);
@@ -76,7 +73,7 @@ static void put_policy(FILE *f, const DenialContext *c) {
 }
 
 static void put_sentence(FILE *f, Denial d, const DenialContext *c) {
-        const char *kind = kind_name(c->kind);
+        const char *kind = device_kind_to_permission(c->kind);
 
         switch (d) {
         case DENIAL_POLICY:

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 
+#include "device-kind.h"
 #include "capture.h"
 #include "caller.h"
 #include "log.h"
@@ -153,10 +154,6 @@ static void compute(Indicator *ind, bool accessible[], bool live[]) {
                 if (capture_device_is_live(d))
                         live[d->kind] = true;
         }
-}
-
-static const char *client_kind_name(DeviceKind k) {
-        return k == DEVICE_KIND_VIDEO ? "camera" : "microphone";
 }
 
 /* One entry of Clients and ClientDetails: a (client connection, kind) pair, copied out of its
@@ -476,7 +473,7 @@ int indicator_append_clients(Indicator *ind, sd_bus_message *reply) {
         for (size_t i = 0; r >= 0 && i < ind->n_shown; i++) {
                 const ClientEntry *e = &ind->shown[i];
 
-                r = sd_bus_message_append(reply, "(ssssbb)", e->app_id, e->origin, client_kind_name(e->kind),
+                r = sd_bus_message_append(reply, "(ssssbb)", e->app_id, e->origin, device_kind_to_permission(e->kind),
                                           e->owner, e->accessible, e->live);
         }
         if (r < 0)
@@ -496,7 +493,7 @@ int indicator_append_client_details(Indicator *ind, sd_bus_message *reply) {
                 r = sd_bus_message_open_container(reply, 'r', "ssssbba{sv}");
                 if (r >= 0)
                         r = sd_bus_message_append(reply, "ssssbb", e->app_id, e->origin,
-                                                  client_kind_name(e->kind), e->owner, e->accessible, e->live);
+                                                  device_kind_to_permission(e->kind), e->owner, e->accessible, e->live);
                 if (r >= 0)
                         r = sd_bus_message_open_container(reply, 'a', "{sv}");
                 if (r >= 0 && e->pid > 0)

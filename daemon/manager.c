@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
+#include "device-kind.h"
 #include "admin-dbus.h"
 #include "bus-errors.h"
 #include "bus-gate.h"
@@ -190,7 +191,7 @@ static int load_devices(Manager *m, const ManagerOptions *options) {
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
                 if (!m->monitor || device_monitor_count(m->monitor, k) == 0) {
                         log_info("No real %s: the built-in synthetic one stands in.",
-                                 k == DEVICE_KIND_VIDEO ? "camera" : "microphone");
+                                 device_kind_to_permission(k));
                         r = load_default_synthetic_kind(m, k);
                         if (r < 0)
                                 return r;

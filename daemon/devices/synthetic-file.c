@@ -6,6 +6,7 @@
 
 #include <math.h>
 
+#include "device-kind.h"
 #include "ini.h"
 #include "util.h"
 
@@ -211,12 +212,11 @@ static int parse_signed_decimal(const char *s, double *ret) {
 #define LIST_SEPARATORS " \t\r\v\f"
 
 static int parse_kind(ParseState *s, SyntheticSpec *spec, unsigned line, const char *value) {
-        if (streq(value, "camera"))
-                spec->kind = DEVICE_KIND_VIDEO;
-        else if (streq(value, "microphone"))
-                spec->kind = DEVICE_KIND_AUDIO;
-        else
+        int kind = device_kind_from_permission(value);
+
+        if (kind < 0)
                 return fail(s, line, "unknown Kind=%s, expected camera or microphone", value);
+        spec->kind = kind;
         return 0;
 }
 
@@ -660,7 +660,7 @@ static int finish_section(ParseState *s) {
                 for (size_t i = 0; i + 1 < s->n_specs; i++)
                         if (s->specs[i].kind == spec->kind && s->specs[i].is_default)
                                 return fail(s, s->key_lines[KEY_DEFAULT], "'%s' is already the default %s",
-                                            s->specs[i].name, camera ? "camera" : "microphone");
+                                            s->specs[i].name, device_kind_to_permission(camera ? DEVICE_KIND_VIDEO : DEVICE_KIND_AUDIO));
 
         if (camera) {
                 if (s->n_mode_words == 0)

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <time.h>
 
+#include "device-kind.h"
 #include "ini.h"
 #include "log.h"
 #include "frame-code.h"
@@ -590,7 +591,7 @@ int synthetic_backend_add_specs(SyntheticBackend *b, const SyntheticSpec *specs,
                                           "synthetic device '%s' exists already", specs[i].name);
                 if (specs[i].is_default && (other = find_synthetic_default(b, specs[i].kind)))
                         return spec_error(ret_error, filename, specs[i].line, "'%s' is already the default %s",
-                                          other->name, specs[i].kind == DEVICE_KIND_VIDEO ? "camera" : "microphone");
+                                          other->name, device_kind_to_permission(specs[i].kind));
         }
 
         devices = calloc(n_specs, sizeof(Device *));
