@@ -22,7 +22,8 @@ static void on_track_ended(MgTrack *t, const char *reason, void *userdata) {
         mg_error_clear(&a->error);
         a->error.error = -ECONNRESET;
         a->error.name = strdup("Ended");
-        (void) asprintf(&a->error.message, "the track ended: %s", reason);
+        if (asprintf(&a->error.message, "the track ended: %s", reason) < 0)
+                a->error.message = NULL;
         log_info("Access of %s to %s ended: %s.", a->app_id, mg_track_get_label(t), reason);
         if (a->handlers.ended)
                 a->handlers.ended(a, reason, a->userdata);

@@ -159,8 +159,8 @@ static void node_pick_feed(Node *n) {
                         return;
                 }
                 if (r < 0) {
-                        if (!e.name)
-                                (void) asprintf(&e.message, "cannot open the stream: %s", strerror(-r));
+                        if (!e.name && asprintf(&e.message, "cannot open the stream: %s", strerror(-r)) < 0)
+                                e.message = NULL;
                         reject_app_for(n, access_get_app_id(a), &e);
                         return;
                 }
@@ -222,8 +222,8 @@ static void start_access(Node *n, const char *app_id) {
         }
         mg_constraints_free(constraints);
         if (r < 0) {
-                if (!e.name)
-                        (void) asprintf(&e.message, "cannot ask mediagated: %s", strerror(-r));
+                if (!e.name && asprintf(&e.message, "cannot ask mediagated: %s", strerror(-r)) < 0)
+                        e.message = NULL;
                 e.error = r;
                 reject_app_for(n, app_id, &e);
                 return;

@@ -357,8 +357,12 @@ typedef struct MgStreamFormat {
         /* audio: interleaved samples */
         char sample_format[16];  /* "S16_LE" */
         uint32_t rate, channels, frames_per_slot;
-        /* the pool */
+        /* the pool (after a pool move: the new pool's) */
         uint32_t slots, slot_size;
+        /* the wire format spoken (1, or 2: a pool shared with the device's other streams of
+         * this format, which the daemon may replace; the library handles that), and how many
+         * slots the app may hold before its frames are dropped */
+        uint32_t version, max_held;
 } MgStreamFormat;
 
 typedef struct MgFrame {
@@ -372,8 +376,9 @@ typedef struct MgFrame {
         bool format_changed;   /* the first frame after a FORMAT change: re-read the format */
 } MgFrame;
 
-/* Track.Open(): the control socket and the pool, mapped read-only. One open stream per track;
- * after the stream is freed the track may be opened again. */
+/* Track.OpenStream() in wire format version 2 (Track.Open(), version 1, from a daemon without
+ * it): the control socket and the pool, mapped read-only. One open stream per track; after the
+ * stream is freed the track may be opened again. */
 int mg_track_open(MgTrack *t, MgStream **ret, MgError *err);
 /* Closes the socket (the daemon then stops writing) and unmaps the pool. */
 MgStream *mg_stream_free(MgStream *s);
@@ -409,8 +414,9 @@ enum {
  * previous call is released automatically at the start of this one, so a simple loop cannot
  * leak slots; mg_frame_release() releases earlier. To hold several frames at once (a queue
  * towards an encoder), turn that off with mg_stream_set_auto_release(s, false) and release each
- * frame yourself; while the app holds every slot, the daemon drops frames and counts them in
- * MgFrame.dropped. */
+ * frame yourself; while the app holds max_held slots (MgStreamFormat), the daemon drops frames
+ * for it and counts them in MgFrame.dropped. A frame stays readable until it is released, also
+ * when the daemon moved the stream to another pool meanwhile. */
 int mg_stream_next_frame(MgStream *s, int timeout_ms, MgFrame *ret);
 /* Give the frame's slot back to the daemon; frame->data is invalid afterwards and the frame is
  * reset. -EINVAL for a slot the app does not hold (released twice). */

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 
+#include "conf-files.h"
 #include "ini.h"
 #include "log.h"
 #include "util.h"
@@ -15,6 +16,10 @@ void config_init(Config *c) {
                 .max_pending_per_uid = 64,
                 .max_tracks_per_connection = 16,
                 .max_tracks_per_uid = 64,
+                /* Far below the daemon's fd and memory limits: 16 streams are 16 fds, and
+                 * 256 MiB holds five 1080p formats at once (streams of one format share). */
+                .max_streams_per_connection = 16,
+                .max_pool_mib_per_user = 256,
         };
 }
 
@@ -144,6 +149,10 @@ static int on_assignment(const char *file, unsigned line, const char *section, c
                 return parse_unsigned_in(st, file, line, key, value, 1, 1024, &c->max_tracks_per_connection);
         } else if (streq(key, "MaxTracksPerUser")) {
                 return parse_unsigned_in(st, file, line, key, value, 1, 65536, &c->max_tracks_per_uid);
+        } else if (streq(key, "MaxStreamsPerConnection")) {
+                return parse_unsigned_in(st, file, line, key, value, 1, 4096, &c->max_streams_per_connection);
+        } else if (streq(key, "MaxPoolMiBPerUser")) {
+                return parse_unsigned_in(st, file, line, key, value, 16, 1048576, &c->max_pool_mib_per_user);
         } else {
                 log_warning("%s:%u: unknown key %s=, ignoring.", file, line, key);
                 return 0;
@@ -168,9 +177,73 @@ int config_load_file(Config *c, const char *path, char **ret_error) {
         if (r == -ENOENT)
                 return r;
         if (r < 0) {
-                if (asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
+                if (asprintf(ret_error, "%s: %s", path,
+                             r == -EBADFD ? "not a regular file" : strerror(-r)) < 0)
                         *ret_error = NULL;
                 return r;
         }
         return config_load_text(c, text, size, path, ret_error);
+}
+
+int config_files_list(const char *const *dirs, char ***ret, char **ret_error) {
+        _cleanup_strv_free_ char **files = NULL, **dropin_dirs = NULL, **dropins = NULL;
+        const char *failed = NULL;
+        int r;
+
+        *ret_error = NULL;
+        for (const char *const *dir = dirs; *dir; dir++) {
+                _cleanup_free_ char *main_file = NULL, *dropin_dir = NULL;
+
+                if (asprintf(&main_file, "%s/" CONFIG_FILE_NAME, *dir) < 0 ||
+                    asprintf(&dropin_dir, "%s/" CONFIG_FILE_NAME ".d", *dir) < 0)
+                        return -ENOMEM;
+                if (access(main_file, F_OK) == 0 && !conf_file_is_masked(main_file) &&
+                    strv_extend(&files, main_file) < 0)
+                        return -ENOMEM;
+                if (strv_extend(&dropin_dirs, dropin_dir) < 0)
+                        return -ENOMEM;
+        }
+        if (dropin_dirs) {
+                r = conf_files_list((const char *const *) dropin_dirs, &dropins, &failed);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        if (asprintf(ret_error, "%s: %s", failed ?: "?", strerror(-r)) < 0)
+                                *ret_error = NULL;
+                        return r;
+                }
+                for (char **d = dropins; *d; d++)
+                        if (strv_extend(&files, *d) < 0)
+                                return -ENOMEM;
+        }
+        if (!files && !(files = new0(char *, 1)))
+                return -ENOMEM;
+        *ret = TAKE_PTR(files);
+        return 0;
+}
+
+int config_load_dirs(Config *c, const char *const *dirs, char **ret_error) {
+        _cleanup_strv_free_ char **files = NULL;
+        int r;
+
+        r = config_files_list(dirs, &files, ret_error);
+        if (r < 0)
+                return r;
+        for (char **f = files; *f; f++) {
+                r = config_load_file(c, *f, ret_error);
+                /* Gone between the listing and now: as if it had never been there. */
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                log_debug("Read the settings in %s.", *f);
+        }
+        return 0;
+}
+
+int config_load(Config *c, const char *path, char **ret_error) {
+        if (path)
+                return config_load_file(c, path, ret_error);
+        return config_load_dirs(c, (const char *const[]){ VENDOR_CONFIG_DIR, ADMIN_CONFIG_DIR, NULL },
+                                ret_error);
 }

@@ -1,5 +1,5 @@
-/* The daemon's settings: defaults, mediagated.conf (INI, section [Daemon]) and the command
- * line, in that order of precedence (later wins). */
+/* The daemon's settings: defaults, the mediagated.conf files (INI, section [Daemon]) and the
+ * command line, in that order of precedence (later wins). */
 #pragma once
 
 #include <stdbool.h>
@@ -31,14 +31,33 @@ typedef struct Config {
         unsigned max_pending_per_uid;
         unsigned max_tracks_per_connection; /* live tracks */
         unsigned max_tracks_per_uid;
+        unsigned max_streams_per_connection; /* open streams (Track.Open/OpenStream) */
+        unsigned max_pool_mib_per_user;      /* frame pools the streams of one uid hold */
 } Config;
 
-#define DEFAULT_CONFIG_FILE SYSCONFDIR "/mediagate/mediagated.conf"
+/* Where the settings live: the vendor's defaults (the package's, never edited) and the admin's.
+ * VENDORCONFDIR is /usr/lib/mediagate unless the build says otherwise (vendorconfdir=). */
+#define VENDOR_CONFIG_DIR VENDORCONFDIR
+#define ADMIN_CONFIG_DIR SYSCONFDIR "/mediagate"
+#define CONFIG_FILE_NAME "mediagated.conf"
 #define DEFAULT_POLICY_DIR SYSCONFDIR "/mediagate/policy.d"
 #define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/mediagate"
 
 void config_init(Config *c);
 void config_done(Config *c);
+
+/* The daemon's configuration: exactly the file `path` when one is given (--config; -ENOENT when
+ * it does not exist), else config_load_dirs() of VENDOR_CONFIG_DIR and ADMIN_CONFIG_DIR. */
+int config_load(Config *c, const char *path, char **ret_error);
+
+/* The configuration spread over dirs (NULL-terminated, lowest precedence first), read in this
+ * order, each later assignment overriding an earlier one: DIR/mediagated.conf of each directory,
+ * then the drop-ins DIR/mediagated.conf.d/NAME.conf of all of them sorted by NAME, where a
+ * drop-in in a later directory masks the one of the same NAME in an earlier directory (and one
+ * linked to /dev/null masks it without replacing it). Missing files and directories are fine. */
+int config_load_dirs(Config *c, const char *const *dirs, char **ret_error);
+/* The files config_load_dirs() reads, in order (for logging and `mediactl`). */
+int config_files_list(const char *const *dirs, char ***ret, char **ret_error);
 
 /* Parse a configuration file into c. Unknown keys and sections are warned about; a bad
  * value is an error "FILE:LINE: ..." (returned in *ret_error). -ENOENT when the file does

@@ -1,4 +1,4 @@
-/* The names of the two device kinds, one table per naming of api.md. */
+/* The names of the two device kinds, one table per naming of docs/dbus-api.md. */
 #include "device-kind.h"
 
 #include "util.h"

@@ -1,4 +1,4 @@
-/* The two kinds of device and the names api.md gives them: "videoinput"/"audioinput" for a
+/* The two kinds of device and the names docs/dbus-api.md gives them: "videoinput"/"audioinput" for a
  * device, "video"/"audio" for a track, "camera"/"microphone" for a permission. Spelled here once. */
 #pragma once
 

@@ -8,23 +8,31 @@
  *   offset size field         used by
  *        0    4 type          all (MG_WIRE_*)
  *        4    4 slot          FRAME, RELEASE: the slot index
- *        8    8 sequence      FRAME: frame sequence of the source (gaps = frames not delivered)
+ *        8    8 sequence      FRAME: frame sequence of the source (gaps = frames not delivered);
+ *                             POOL: the new pool's generation (1, 2, ...; the pool of the
+ *                             OpenStream reply is generation 0); RELEASE (version 2): the
+ *                             generation of the pool the slot belongs to
  *       16    8 timestamp_ns  FRAME: capture time, CLOCK_MONOTONIC
  *       24    4 bytes         FRAME: bytes of the slot holding this frame
  *       28    4 flags         FRAME: MG_FRAME_FLAG_*
  *       32    8 dropped       FRAME: frames dropped so far for this stream (client held every slot)
  *       40    4 reason        ENDED: MG_ENDED_*
  *       44   16 format[4]     FORMAT: video width, height, stride, frame_size;
- *                                     audio rate, channels, frames_per_slot, 0
+ *                                     audio rate, channels, frames_per_slot, 0;
+ *                             POOL: slots, slot_size, 0, 0
  *       60    4 reserved      0
  *
  * Daemon to client: FRAME (a slot now holds a frame; the client owns it until it sends RELEASE),
  * MUTED / UNMUTED (the source is muted: no frames until UNMUTED), FORMAT (the settings changed
  * after ApplyConstraints; later frames use the new format), ENDED (the track ended; the daemon
- * then shuts the socket down and never writes that pool again).
+ * then shuts the socket down and never writes that pool again), POOL (version 2 only: the stream
+ * moves to the pool whose fd comes with the message as SCM_RIGHTS; from here on slot numbers refer
+ * to it, the client holds none of its slots, and the old pool is never written again).
  * Client to daemon: RELEASE (done with a slot). The daemon writes only into slots the client has
- * released (all slots start released), so a frame is never torn; when the client holds every slot,
- * frames for it are dropped and counted in `dropped`.
+ * released (all slots start released), so a frame is never torn; when the client holds every slot
+ * (version 2: max_held slots), frames for it are dropped and counted in `dropped`. A version-2
+ * RELEASE names the pool generation of its slot, so that a RELEASE crossing a POOL on the wire is
+ * recognised as one for the old pool (and ignored) rather than taken for a slot of the new one.
  *
  * This header is pure and self-contained; the daemon and libmediagate both use it. */
 #pragma once
@@ -41,7 +49,15 @@ enum {
         MG_WIRE_UNMUTED = 3,
         MG_WIRE_FORMAT = 4,
         MG_WIRE_ENDED = 5,
+        MG_WIRE_POOL = 6,
         MG_WIRE_RELEASE = 16,
+};
+
+/* Wire format versions: Track.Open() speaks 1 (a pool per stream), Track.OpenStream() 1 or 2
+ * (pools shared by the streams of one device and output format, POOL messages, max_held). */
+enum {
+        MG_WIRE_VERSION_1 = 1,
+        MG_WIRE_VERSION_2 = 2,
 };
 
 enum {
@@ -128,6 +144,7 @@ static inline bool mg_wire_decode(const uint8_t *buf, size_t size, MgWireMessage
         case MG_WIRE_UNMUTED:
         case MG_WIRE_FORMAT:
         case MG_WIRE_ENDED:
+        case MG_WIRE_POOL:
         case MG_WIRE_RELEASE:
                 break;
         default:

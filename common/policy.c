@@ -106,19 +106,22 @@ static size_t nss_buffer_size(int name) {
 
 #define NSS_BUFFER_MAX (4U * 1024U * 1024U)
 
-static int nss_user_by_name(const char *name, uid_t *ret, void *userdata) {
-        for (size_t size = nss_buffer_size(_SC_GETPW_R_SIZE_MAX); size <= NSS_BUFFER_MAX; size *= 2) {
+/* The uid of a user name or the gid of a group name from NSS: 1 and the id, 0 when there is none. */
+static int nss_id_by_name(const char *name, bool group, uint32_t *ret) {
+        for (size_t size = nss_buffer_size(group ? _SC_GETGR_R_SIZE_MAX : _SC_GETPW_R_SIZE_MAX);
+             size <= NSS_BUFFER_MAX; size *= 2) {
                 _cleanup_free_ char *buf = malloc(size);
-                struct passwd pw, *result = NULL;
+                struct passwd pw, *pw_result = NULL;
+                struct group gr, *gr_result = NULL;
                 int e;
 
                 if (!buf)
                         return -ENOMEM;
-                e = getpwnam_r(name, &pw, buf, size, &result);
+                e = group ? getgrnam_r(name, &gr, buf, size, &gr_result) : getpwnam_r(name, &pw, buf, size, &pw_result);
                 if (e == ERANGE)
                         continue;
-                if (result) {
-                        *ret = pw.pw_uid;
+                if (pw_result || gr_result) {
+                        *ret = group ? (uint32_t) gr.gr_gid : (uint32_t) pw.pw_uid;
                         return 1;
                 }
                 return errno_is_not_found(e) ? 0 : -e;
@@ -126,24 +129,24 @@ static int nss_user_by_name(const char *name, uid_t *ret, void *userdata) {
         return -ERANGE;
 }
 
-static int nss_group_by_name(const char *name, gid_t *ret, void *userdata) {
-        for (size_t size = nss_buffer_size(_SC_GETGR_R_SIZE_MAX); size <= NSS_BUFFER_MAX; size *= 2) {
-                _cleanup_free_ char *buf = malloc(size);
-                struct group gr, *result = NULL;
-                int e;
+static int nss_user_by_name(const char *name, uid_t *ret, void *userdata) {
+        uint32_t id;
+        int r;
 
-                if (!buf)
-                        return -ENOMEM;
-                e = getgrnam_r(name, &gr, buf, size, &result);
-                if (e == ERANGE)
-                        continue;
-                if (result) {
-                        *ret = gr.gr_gid;
-                        return 1;
-                }
-                return errno_is_not_found(e) ? 0 : -e;
-        }
-        return -ERANGE;
+        r = nss_id_by_name(name, false, &id);
+        if (r > 0)
+                *ret = (uid_t) id;
+        return r;
+}
+
+static int nss_group_by_name(const char *name, gid_t *ret, void *userdata) {
+        uint32_t id;
+        int r;
+
+        r = nss_id_by_name(name, true, &id);
+        if (r > 0)
+                *ret = (gid_t) id;
+        return r;
 }
 
 static int nss_groups_of_uid(uid_t uid, gid_t **ret, size_t *ret_n, void *userdata) {

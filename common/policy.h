@@ -50,7 +50,7 @@
  * query) is matched only by rules without Devices=: a rule about some devices decides neither for
  * nor against all of them.
  *
- * Decisions and their precedence (architecture.md)
+ * Decisions and their precedence (docs/architecture.md)
  * ================================================
  *
  * All matching rules are combined, whatever their order: deny beats allow, allow beats prompt;

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The caps of api.md: a reason and a device label are counted in characters, an app id and an
+/* The caps of docs/dbus-api.md: a reason and a device label are counted in characters, an app id and an
  * origin in bytes (they are identifiers, and their storage is what is bounded). */
 #define SANITIZE_REASON_MAX_CHARS 256
 #define SANITIZE_LABEL_MAX_CHARS 256

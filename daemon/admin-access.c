@@ -1,4 +1,4 @@
-/* The Admin interface's rules about grants and history (api.md, Admin), decided in one place. */
+/* The Admin interface's rules about grants and history (docs/dbus-api.md, Admin), decided in one place. */
 #include "admin-access.h"
 
 #include "mediagate-names.h"

@@ -1,4 +1,4 @@
-/* Who may do what with the Admin interface's grants and history (api.md, Admin): sandboxed apps
+/* Who may do what with the Admin interface's grants and history (docs/dbus-api.md, Admin): sandboxed apps
  * only about their own app and never raising access, host callers freely about their own uid
  * except storing an allow, and anything about other users through polkit. Pure: a table in the
  * unit tests holds every row of the rules. */

@@ -1,4 +1,4 @@
-/* Who may use each member of mediagate's interfaces (reliability.md 7). */
+/* Who may use each member of mediagate's interfaces (docs/reliability.md 7). */
 #include "bus-authorization.h"
 
 #include "mediagate-names.h"
@@ -59,6 +59,7 @@ const BusAuthEntry bus_authorization_table[] = {
         { MG_IFACE_TRACK, "Muted", BUS_AUTH_OWNER, NULL, NULL, .property = true },
         { MG_IFACE_TRACK, "Enabled", BUS_AUTH_OWNER, NULL, NULL, .property = true },
         { MG_IFACE_TRACK, "Open", BUS_AUTH_OWNER, NULL, NULL },
+        { MG_IFACE_TRACK, "OpenStream", BUS_AUTH_OWNER, NULL, NULL },
         { MG_IFACE_TRACK, "Stop", BUS_AUTH_OWNER, NULL, NULL },
         { MG_IFACE_TRACK, "SetEnabled", BUS_AUTH_OWNER, NULL, NULL },
         { MG_IFACE_TRACK, "ApplyConstraints", BUS_AUTH_OWNER, NULL, NULL },

@@ -44,8 +44,9 @@ Caller *caller_ref(Caller *c);
 Caller *caller_unref(Caller *c); /* accepts NULL, returns NULL */
 DEFINE_CLEANUP_FUNC(Caller, caller_unref);
 
-/* A trusted broker acting for another app (api.md, Brokers): the broker's connection, uid and
- * process, with app_id the app it acts for (a valid app id) and broker the broker's own app id.
+/* A trusted broker acting for another app (docs/architecture.md, "Identity and trust"): the
+ * broker's connection, uid and process, with app_id the app it acts for (a valid app id) and
+ * broker the broker's own app id.
  * Decisions, grants, exposure and device ids then belong to app_id. */
 int caller_new_brokered(const Caller *broker, const char *app_id, Caller **ret);
 

@@ -1,13 +1,17 @@
 /* The capture fan-out: one running capture per device, the mode that covers every sink, the
- * copy of each frame into every attached stream, and the release of idle devices. */
+ * stream groups of the device (one pool per output format), each frame written once per group,
+ * and the release of idle devices. */
 #include "capture.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "audio-processing-set.h"
 #include "log.h"
 #include "mediagate-names.h"
+#include "mediagate-wire.h"
+#include "stream-group.h"
 #include "util.h"
 
 typedef struct Capture Capture;
@@ -17,7 +21,7 @@ struct CaptureSink {
         CaptureSink *next;
         CaptureSinkRequest req;
         Stream *stream;  /* not owned */
-        ScalePlan *plan; /* video: from the running mode to this sink's size */
+        ScalePlan *plan; /* video, version 1: from the running mode to this sink's size */
         bool active;
 };
 
@@ -28,6 +32,13 @@ struct Capture {
 
         CaptureSink *sinks;
         size_t n_sinks;
+
+        /* Version-2 video streams, one group per output format: each frame is scaled and
+         * written once per group. Version-1 streams are served sink by sink. */
+        StreamGroup **groups;
+        size_t n_groups;
+        /* Audio: the processing the sinks asked for, once per combination of settings. */
+        AudioProcessingSet *processing;
 
         /* The mode the device runs in, or resumes in after a release. */
         CaptureFormat format;
@@ -145,19 +156,76 @@ static void schedule_error(Capture *c, int error) {
 static void sink_update_plan(CaptureSink *s, uint32_t src_fourcc, uint32_t src_w, uint32_t src_h,
                              uint32_t src_stride);
 
+/* Groups whose last stream left go (never from inside a push: only between frames). */
+static void capture_prune_groups(Capture *c) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->n_groups; i++) {
+                if (stream_group_is_empty(c->groups[i]))
+                        stream_group_free(c->groups[i]);
+                else
+                        c->groups[n++] = c->groups[i];
+        }
+        c->n_groups = n;
+}
+
 static void on_frame(Device *d, const Frame *f, void *userdata) {
         Capture *c = userdata;
 
-        /* Streams never call back from a push, so the list stays as it is while we walk it. */
+        /* This is the place for a stage that works on the device's frames once, whatever the
+         * streams: audio processing runs once per combination of settings in use (MJPEG is
+         * decoded before on_frame, on the decoding thread). Everything below reads f. Streams
+         * never call back from a push, so the lists stay as they are while we walk them. */
+        if (d->kind == DEVICE_KIND_AUDIO)
+                audio_processing_set_process(c->processing, f, c->format.sample_rate, c->format.channels);
+        for (size_t i = 0; i < c->n_groups; i++)
+                stream_group_push_video(c->groups[i], f, NULL);
+
         for (CaptureSink *s = c->sinks; s; s = s->next) {
-                if (!s->stream)
+                const Frame *processed;
+
+                if (!s->stream || stream_is_shared(s->stream))
                         continue;
                 if (d->kind == DEVICE_KIND_VIDEO) {
                         sink_update_plan(s, f->fourcc, f->width, f->height, f->stride);
                         stream_push_video(s->stream, f, s->plan);
-                } else
-                        stream_push_audio(s->stream, f, c->format.channels);
+                } else if ((processed = audio_processing_set_output(c->processing, &s->req.processing, f)))
+                        stream_push_audio(s->stream, processed, c->format.channels);
         }
+}
+
+/* A group whose frames are the capture's own format can have them captured straight into its
+ * pool: it lends a slot. */
+static StreamGroup *capture_identity_group(Capture *c) {
+        for (size_t i = 0; i < c->n_groups; i++) {
+                StreamConfig cfg;
+
+                stream_group_get_config(c->groups[i], &cfg);
+                if (cfg.fourcc == c->format.fourcc && cfg.width == c->format.width && cfg.height == c->format.height)
+                        return c->groups[i];
+        }
+        return NULL;
+}
+
+static bool on_lend(Device *d, size_t size, DeviceBuffer *ret, void *userdata) {
+        Capture *c = userdata;
+        StreamGroup *g;
+
+        if (d->kind != DEVICE_KIND_VIDEO)
+                return false;
+        capture_prune_groups(c);
+        g = capture_identity_group(c);
+        if (!g || !stream_group_lend(g, ret))
+                return false;
+        if (ret->size < size) {
+                stream_group_unlend(g, ret);
+                return false;
+        }
+        return true;
+}
+
+static void on_unlend(Device *d, const DeviceBuffer *b, void *userdata) {
+        stream_group_unlend(b->owner, b);
 }
 
 static void on_device_event(Device *d, DeviceEvent ev, int error, void *userdata) {
@@ -175,6 +243,8 @@ static void on_device_event(Device *d, DeviceEvent ev, int error, void *userdata
 static const DeviceConsumer capture_consumer_template = {
         .frame = on_frame,
         .event = on_device_event,
+        .lend = on_lend,
+        .unlend = on_unlend,
 };
 
 static uint32_t default_stride(uint32_t fourcc, uint32_t width) {
@@ -189,7 +259,8 @@ static void sink_update_plan(CaptureSink *s, uint32_t src_fourcc, uint32_t src_w
         StreamConfig cfg;
         int r;
 
-        if (!s->stream) {
+        /* A shared stream's frames are scaled by its group. */
+        if (!s->stream || stream_is_shared(s->stream)) {
                 s->plan = scale_plan_free(s->plan);
                 return;
         }
@@ -377,6 +448,12 @@ static Capture *capture_free(Capture *c) {
         c->running = false;
         update_live(c);
 
+        /* Every sink is gone, and its stream out of the groups with it. */
+        capture_prune_groups(c);
+        if (c->n_groups > 0)
+                log_error("Capture on %s ends with %zu stream groups still in use.", c->device->name, c->n_groups);
+        free(c->groups);
+        audio_processing_set_free(c->processing);
         sd_event_source_disable_unref(c->release_timer);
         sd_event_source_disable_unref(c->error_event);
         sd_event_unref(c->event);
@@ -397,6 +474,10 @@ static int capture_new(Device *d, Capture **ret) {
         c = calloc(1, sizeof(Capture));
         if (!c)
                 return -ENOMEM;
+        if (d->kind == DEVICE_KIND_AUDIO && audio_processing_set_new(&c->processing) < 0) {
+                free(c);
+                return -ENOMEM;
+        }
         c->device = device_ref(d);
         c->event = sd_event_ref(event);
         c->next = captures;
@@ -546,6 +627,7 @@ int capture_sink_new(Device *d, const CaptureSinkRequest *req, CaptureSink **ret
         s->next = c->sinks;
         c->sinks = s;
         c->n_sinks++;
+        audio_processing_set_add_user(c->processing, &req->processing);
         capture_disarm_release(c);
         *ret = TAKE_PTR(s);
         return 0;
@@ -569,8 +651,13 @@ CaptureSink *capture_sink_free(CaptureSink *s) {
                         c->n_sinks--;
                         break;
                 }
+        audio_processing_set_remove_user(c->processing, &s->req.processing);
         scale_plan_free(s->plan);
+        /* A shared stream leaves its group now: no frame of the device reaches it again. */
+        if (s->stream && stream_is_shared(s->stream))
+                stream_detach(s->stream);
         free(s);
+        capture_prune_groups(c);
 
         if (c->n_sinks == 0)
                 capture_free(c);
@@ -585,7 +672,10 @@ void capture_sink_set_stream(CaptureSink *s, Stream *stream) {
         if (!s)
                 return;
         c = s->capture;
+        if (s->stream && s->stream != stream && stream_is_shared(s->stream))
+                stream_detach(s->stream);
         s->stream = stream;
+        capture_prune_groups(c);
         if (c->device->kind == DEVICE_KIND_VIDEO)
                 sink_update_plan(s, c->format.fourcc, c->format.width, c->format.height,
                                  default_stride(c->format.fourcc, c->format.width));
@@ -618,6 +708,8 @@ int capture_sink_reconfigure(CaptureSink *s, const CaptureSinkRequest *req) {
         if (r < 0)
                 return r;
 
+        audio_processing_set_remove_user(c->processing, &s->req.processing);
+        audio_processing_set_add_user(c->processing, &req->processing);
         s->req = *req;
         if (c->device->kind == DEVICE_KIND_VIDEO)
                 sink_update_plan(s, c->format.fourcc, c->format.width, c->format.height,
@@ -639,4 +731,99 @@ bool capture_get_format(Device *d, CaptureFormat *ret) {
         if (ret)
                 *ret = c->format;
         return true;
+}
+
+static StreamGroup *capture_find_group(Capture *c, const StreamConfig *cfg) {
+        for (size_t i = 0; i < c->n_groups; i++)
+                if (stream_group_matches(c->groups[i], cfg))
+                        return c->groups[i];
+        return NULL;
+}
+
+/* The group for version-2 video streams of cfg, made if there is none. */
+static int capture_get_group(Capture *c, const StreamConfig *cfg, StreamGroup **ret) {
+        _cleanup_free_ StreamGroup **grown = NULL;
+        StreamGroup *g = capture_find_group(c, cfg);
+        int r;
+
+        if (g) {
+                *ret = g;
+                return 0;
+        }
+        grown = realloc(c->groups, (c->n_groups + 1) * sizeof(StreamGroup *));
+        if (!grown)
+                return -ENOMEM;
+        c->groups = TAKE_PTR(grown);
+        r = stream_group_new(c->event, cfg, &g);
+        if (r < 0)
+                return r;
+        c->groups[c->n_groups++] = g;
+        *ret = g;
+        return 0;
+}
+
+static bool stream_wants_group(const StreamConfig *cfg, unsigned version) {
+        return version >= MG_WIRE_VERSION_2 && cfg->kind == DEVICE_KIND_VIDEO;
+}
+
+int capture_sink_open_stream(CaptureSink *s, const StreamConfig *cfg, unsigned version, Stream **ret,
+                             int *ret_control_fd, int *ret_pool_fd) {
+        StreamGroup *g;
+        Stream *stream;
+        int r;
+
+        if (!s || !cfg || !ret)
+                return -EINVAL;
+        if (!stream_wants_group(cfg, version)) {
+                r = stream_new_version(s->capture->event, cfg, version, &stream, ret_control_fd, ret_pool_fd);
+                if (r < 0)
+                        return r;
+                capture_sink_set_stream(s, stream);
+                *ret = stream;
+                return 0;
+        }
+
+        r = capture_get_group(s->capture, cfg, &g);
+        if (r < 0)
+                return r;
+        r = stream_new_in_group(g, cfg, &stream, ret_control_fd, ret_pool_fd);
+        if (r < 0) {
+                capture_prune_groups(s->capture);
+                return r;
+        }
+        capture_sink_set_stream(s, stream);
+        *ret = stream;
+        return 0;
+}
+
+int capture_sink_set_stream_format(CaptureSink *s, const StreamConfig *cfg) {
+        StreamGroup *g;
+        int r;
+
+        if (!s || !s->stream || !cfg)
+                return -EINVAL;
+        if (!stream_is_shared(s->stream))
+                return stream_set_format(s->stream, cfg);
+
+        r = capture_get_group(s->capture, cfg, &g);
+        if (r < 0)
+                return r;
+        r = stream_move_to_group(s->stream, g);
+        capture_prune_groups(s->capture);
+        return r;
+}
+
+size_t capture_sink_stream_charge(CaptureSink *s, const StreamConfig *cfg, unsigned version,
+                                  const void *const *groups_in_use, size_t n_in_use) {
+        StreamGroup *g;
+
+        if (!s || !cfg)
+                return 0;
+        if (!stream_wants_group(cfg, version))
+                return stream_group_estimate_charge(cfg, false);
+        g = capture_find_group(s->capture, cfg);
+        for (size_t i = 0; g && i < n_in_use; i++)
+                if (groups_in_use[i] == g)
+                        return 0; /* already counted for this user */
+        return stream_group_estimate_charge(cfg, true);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audio-processing.h"
 #include "devices/device.h"
 #include "stream.h"
 
@@ -22,6 +23,7 @@ typedef struct CaptureSinkRequest {
         double frame_rate;
         /* audio */
         uint32_t sample_rate, channels;
+        AudioProcessingSettings processing; /* done once per combination, shared (audio-processing-set.h) */
 } CaptureSinkRequest;
 
 /* Attach a sink to d, starting the device if it is the first (in req->mode for a camera, at
@@ -41,10 +43,24 @@ static inline void capture_sink_freep(CaptureSink **s) {
                 capture_sink_free(*s);
 }
 
-/* The stream frames go to (not owned: the owner detaches it with NULL before freeing it). The
- * stream's own state decides what it gets: muted streams nothing, disabled ones black frames
- * while the device runs. */
+/* The stream frames go to (not owned: the owner detaches it with NULL before freeing it; a shared
+ * stream detached leaves its group). The stream's own state decides what it gets: muted streams
+ * nothing, disabled ones black frames while the device runs. */
 void capture_sink_set_stream(CaptureSink *s, Stream *stream);
+
+/* Open a stream for the sink in the wire format version (MG_WIRE_VERSION_*) and attach it
+ * (capture_sink_set_stream()). Version-2 video streams join the device's group for their output
+ * format (one shared pool, frames written once); others get a pool of their own. The fds are the
+ * client's (see stream_new()); the stream is the caller's to free, after detaching it. */
+int capture_sink_open_stream(CaptureSink *s, const StreamConfig *cfg, unsigned version, Stream **ret,
+                             int *ret_control_fd, int *ret_pool_fd);
+/* ApplyConstraints for the attached stream: a shared one moves to the group of its new format
+ * (POOL, FORMAT), one with its own pool changes format within it (stream_set_format()). */
+int capture_sink_set_stream_format(CaptureSink *s, const StreamConfig *cfg);
+/* The pool bytes a new stream of cfg would add for a user whose open streams already use the
+ * groups listed (stream_get_group()): 0 when it joins one of them. */
+size_t capture_sink_stream_charge(CaptureSink *s, const StreamConfig *cfg, unsigned version,
+                                  const void *const *groups_in_use, size_t n_in_use);
 
 /* false: the track is disabled or muted. When no sink of a device is active the device stops
  * after the release delay, and starts again when one becomes active; if that start fails the

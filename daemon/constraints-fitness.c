@@ -1,4 +1,4 @@
-/* The fitness distance of constraints.md: a property's value in a settings dictionary, whether
+/* The fitness distance of docs/constraints.md: a property's value in a settings dictionary, whether
  * the required parts of a constraint hold for it (rule 2) and how far it is from the ideal
  * (rules 3 to 8), for one constraint and for a whole set. */
 #include "constraints-fitness.h"

@@ -1,4 +1,4 @@
-/* The fitness distance of constraints.md: a property's value in a settings dictionary, whether
+/* The fitness distance of docs/constraints.md: a property's value in a settings dictionary, whether
  * the required parts of a constraint hold for it (rule 2), and the distance from the ideals. */
 #pragma once
 

@@ -1,5 +1,5 @@
-/* Reading MediaStreamConstraints and MediaTrackConstraints (constraints.md "Parsing") into the
- * plain C of constraints.h. The parser has no bus code: it reads through a ConstraintSource,
+/* Reading MediaStreamConstraints and MediaTrackConstraints (docs/constraints.md, "What each
+ * form means") into the plain C of constraints.h. The parser has no bus code: it reads through a ConstraintSource,
  * which constraints-bus.c binds to an sd_bus_message. */
 #pragma once
 

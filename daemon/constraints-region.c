@@ -1,4 +1,4 @@
-/* Crop-and-scale regions (constraints.md "The candidate space of a camera"): the sizes and
+/* Crop-and-scale regions (docs/constraints.md, "A camera's candidates"): the sizes and
  * rates one native mode offers through cropping, scaling and decimation, narrowed by required
  * constraints, and the point of a region nearest to the ideals. */
 #include "constraints-region.h"
@@ -99,7 +99,7 @@ static bool region_aspect_feasible(const Region *r) {
         if (r->a_min <= 0 && !isfinite(r->a_max))
                 return true;
 
-        /* constraints.md: [w_min / h_max, w_max / h_min] must meet the required interval... */
+        /* docs/constraints.md: [w_min / h_max, w_max / h_min] must meet the required interval... */
         lo = (double) r->w_min / (double) r->h_max;
         hi = (double) r->w_max / (double) r->h_min;
         if (!aspect_at_least(aspect_ratio_round(hi), r->a_min) || !aspect_at_most(aspect_ratio_round(lo), r->a_max))
@@ -290,8 +290,8 @@ static bool region_fit_aspect(const Region *r, bool move_width_first, int64_t *w
         return region_nearest_size(r, w, h);
 }
 
-/* The point of the final region nearest to the basic set's ideals (constraints.md, "The
- * candidate space of a camera"). Fills width, height, frame rate and aspect ratio of s; false
+/* The point of the final region nearest to the basic set's ideals (docs/constraints.md, "A
+ * camera's candidates"). Fills width, height, frame rate and aspect ratio of s; false
  * when no whole width and height meet the required aspect ratio. */
 bool region_choose_point(const Region *r, const VideoMode *mode, const ConstraintSet *basic, SelectedSettings *s) {
         const Constraint *cf = &basic->c[CONSTRAINT_FRAME_RATE];

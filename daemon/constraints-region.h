@@ -1,4 +1,4 @@
-/* Crop-and-scale regions (constraints.md "The candidate space of a camera"): what one native mode
+/* Crop-and-scale regions (docs/constraints.md, "A camera's candidates"): what one native mode
  * offers through cropping, scaling and decimation, narrowed by required constraints. */
 #pragma once
 

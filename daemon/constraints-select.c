@@ -1,4 +1,4 @@
-/* SelectSettings (constraints.md): every settings dictionary the candidates can produce, the
+/* SelectSettings (docs/constraints.md): every settings dictionary the candidates can produce, the
  * basic set's required constraints, the advanced sets in order, then the smallest fitness
  * distance and the tie-breaks. */
 #include "constraints-select.h"
@@ -194,7 +194,7 @@ static int collect_entries(const TrackConstraints *c, const ConstraintCandidate 
 }
 
 /* Step 2: keep what the basic set's required constraints allow. When nothing is left, the
- * failing constraint is the first (in constraints.md's order) that failed for every entry. */
+ * failing constraint is the first (in docs/constraints.md's order) that failed for every entry. */
 static bool filter_basic(const TrackConstraints *c, const ConstraintCandidate *candidates, EntryList *l,
                          const char **ret_constraint) {
         bool failed_everywhere[_CONSTRAINT_MAX];

@@ -1,4 +1,4 @@
-/* SelectSettings (constraints.md): the settings a track gets from its constraints and the
+/* SelectSettings (docs/constraints.md): the settings a track gets from its constraints and the
  * candidate devices. */
 #pragma once
 
@@ -11,7 +11,7 @@ typedef enum SelectSettingsResult {
 } SelectSettingsResult;
 
 /* SelectSettings. Returns a SelectSettingsResult, or -ENOMEM. When overconstrained,
- * *ret_constraint is the failing constraint's name per constraints.md (a static string, "" if
+ * *ret_constraint is the failing constraint's name per docs/constraints.md (a static string, "" if
  * none: OverconstrainedError). Candidates should be in enumeration order; candidates of the
  * other kind are ignored.
  *

@@ -57,13 +57,15 @@ static void add_strings(SettingsDict *d, const char *key, const char *a, const c
         e->strings.strings[e->strings.n++] = b;
 }
 
-/* A boolean capability: [false], or [false, true] where the device can. */
+/* A boolean capability: [true, false] where the client may switch it on and off, [false] where
+ * the device cannot do it (the spec's rules for boolean capabilities, in the order browsers
+ * report them). */
 static void add_boolean_capability(SettingsDict *d, const char *key, bool capable) {
         SettingsEntry *e = add(d, key, SETTINGS_BOOLEANS);
 
-        e->booleans.values[e->booleans.n++] = false;
         if (capable)
                 e->booleans.values[e->booleans.n++] = true;
+        e->booleans.values[e->booleans.n++] = false;
 }
 
 /* The smallest and largest of a device's values, nothing when it lists none. */

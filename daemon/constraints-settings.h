@@ -67,5 +67,5 @@ void selected_settings_describe(const SelectedSettings *s, const ConstraintCandi
  *   audio: sampleRate (uu), sampleSize (uu), channelCount (uu): (smallest, largest) native
  *          value, each left out when the device lists none (sampleSize: 16 when unlisted);
  *          latency (dd) (latency, latency); echoCancellation, autoGainControl,
- *          noiseSuppression ab: [false] or [false, true]; deviceId s; groupId s. */
+ *          noiseSuppression ab: [false] or [true, false]; deviceId s; groupId s. */
 void device_capabilities_describe(const ConstraintCandidate *cand, SettingsDict *ret);

@@ -1,4 +1,4 @@
-/* The constraints of getUserMedia() and applyConstraints() as plain C (constraints.md): the
+/* The constraints of getUserMedia() and applyConstraints() as plain C (docs/constraints.md): the
  * constrainable properties, one constraint set, a track's basic and advanced sets, the candidates
  * SelectSettings chooses among and the settings it chooses. Pure: no bus, no devices opened.
  *
@@ -29,7 +29,7 @@
  * bound of the frameRate capability. */
 #define CONSTRAINTS_MIN_DECIMATED_FRAME_RATE 1.0
 
-/* The constrainable properties that may select a device, in the fixed order constraints.md
+/* The constrainable properties that may select a device, in the fixed order docs/constraints.md
  * names the failing constraint in. */
 typedef enum ConstraintId {
         CONSTRAINT_DEVICE_ID,

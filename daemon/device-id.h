@@ -1,5 +1,5 @@
 /* Device and group ids as callers see them: per caller (app id + origin), stable across
- * reconnects and restarts, unguessable by anyone else (api.md "Device ids"). */
+ * reconnects and restarts, unguessable by anyone else (docs/architecture.md, "What a caller may learn"). */
 #pragma once
 
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* Exposure: whether device information of a kind may be shown to a caller (app id + origin).
- * The one place that decides it (api.md "Exposure"). */
+ * The one place that decides it (docs/architecture.md, "What a caller may learn"). */
 #pragma once
 
 #include <stdbool.h>

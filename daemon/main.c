@@ -15,12 +15,14 @@ static void help(void) {
                "     --version           Show the version and exit\n"
                "     --system            Serve on the system bus (default)\n"
                "     --session           Serve on the session bus (development, tests)\n"
-               "     --config FILE       Read settings from FILE (default %s)\n"
+               "     --config FILE       Read settings from FILE only (default: %s/%s,\n"
+               "                         then %s/%s, then the *.conf drop-ins\n"
+               "                         of both %s.d directories; see mediagated.conf(5))\n"
                "     --synthetic FILE    Use the synthetic devices described in FILE\n"
                "     --test-controls     Serve the Testing interface (add, remove, break devices)\n"
                "\n"
                "MEDIAGATE_LOG_LEVEL=debug|info|warning|error sets the log level.\n",
-               DEFAULT_CONFIG_FILE);
+               VENDOR_CONFIG_DIR, CONFIG_FILE_NAME, ADMIN_CONFIG_DIR, CONFIG_FILE_NAME, CONFIG_FILE_NAME);
 }
 
 enum {

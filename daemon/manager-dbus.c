@@ -230,7 +230,7 @@ static int query_permission_with_caller(Manager *m, sd_bus_message *message, Cal
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        kind = grant_kind_from_string(name);
+        kind = device_kind_from_permission(name);
         if (kind < 0)
                 return sd_bus_error_setf(error, MG_ERROR_TYPE, "Unknown permission '%.32s'.", name);
         r = bus_parse_options(message, options, ELEMENTSOF(options), error);

@@ -221,16 +221,15 @@ static int setup_state_dir(Manager *m, bool user_bus) {
         return device_id_secret_load(m->state_dir, &m->device_id_secret);
 }
 
+/* --config names the one file to read; without it, the vendor's and the admin's files and their
+ * drop-ins (config.h). */
 static int load_config(Manager *m, const ManagerOptions *options) {
         _cleanup_free_ char *error = NULL;
-        const char *config_file = options->config_file ?: DEFAULT_CONFIG_FILE;
         int r;
 
-        r = config_load_file(&m->config, config_file, &error);
-        if (r == -ENOENT && !options->config_file)
-                log_debug("No %s, using defaults.", config_file);
-        else if (r == -ENOENT)
-                return log_error_errno(r, "Configuration file %s does not exist.", config_file);
+        r = config_load(&m->config, options->config_file, &error);
+        if (r == -ENOENT)
+                return log_error_errno(r, "Configuration file %s does not exist.", options->config_file);
         else if (r < 0)
                 return log_error_errno(r, "Bad configuration: %s", error ?: strerror(-r));
         return 0;

@@ -1,4 +1,4 @@
-/* The way a request travels (architecture.md): select devices and settings, ask polkit, look
+/* The way a request travels (docs/architecture.md): select devices and settings, ask polkit, look
  * for a stored decision, else prompt, then open the devices and answer with tracks. Every
  * wait is asynchronous; the request can be closed or its client can leave at any step. */
 #include "request.h"
@@ -379,7 +379,7 @@ static bool select_kind_settings(Request *r, KindState *ks) {
         return false;
 }
 
-/* Step 3: candidates and SelectSettings for each requested kind, in constraints.md's order of
+/* Step 3: candidates and SelectSettings for each requested kind, in docs/constraints.md's order of
  * errors. Returns false when the request failed (and is gone). */
 static bool select_devices(Request *r) {
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {

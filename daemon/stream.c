@@ -1,6 +1,7 @@
-/* One client stream: the sealed memfd pool, the control socket and the rules of delivery
- * (slot ownership, drops, decimation, mute, black frames, the synthetic stamp). The message
- * layout is common/mediagate-wire.h (dbus/stream-wire-format.md for humans). */
+/* One client stream: the control socket and the rules of delivery (slot ownership, drops,
+ * decimation, mute, black frames, the synthetic stamp), on a pool of its own or on the shared
+ * pool of its group (stream-group.c). The message layout is common/mediagate-wire.h
+ * (docs/stream-wire-format.md for humans). */
 #include "stream.h"
 
 #include <errno.h>
@@ -9,53 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mediagate-wire.h"
 #include "log.h"
+#include "mediagate-wire.h"
 #include "util.h"
-
-struct Stream {
-        sd_event *event;
-        sd_event_source *io;
-        int fd; /* the daemon's end of the control socket */
-
-        /* The daemon's only writable mapping of the pool. NULL once ended or closed: from then
-         * on nothing can write into it, whatever the owner still calls. */
-        uint8_t *pool;
-        size_t pool_size;
-
-        StreamConfig cfg;
-        uint32_t stride;   /* video */
-        size_t frame_size; /* video: bytes of one frame; audio: of a full slot */
-
-        uint64_t held; /* bit i: the client holds slot i (FRAME sent, no RELEASE yet) */
-        unsigned next_slot;
-
-        bool muted, sent_muted;
-        bool enabled;
-        bool pending_format;
-        bool ended;  /* stream_end() */
-        bool closed; /* the client closed or broke the protocol */
-        bool broken; /* a send failed for good; the io source reports the hangup */
-
-        uint64_t dropped;
-        uint64_t delivered;
-
-        /* decimation */
-        bool have_due;
-        double next_due_ns;
-        bool have_last;
-        uint64_t last_ns;
-
-        /* used when the caller gives no plan */
-        ScalePlan *own_plan;
-
-        stream_closed_callback_t closed_cb;
-        void *closed_userdata;
-};
 
 int stream_config_frame_size(const StreamConfig *cfg, uint32_t *ret_stride, size_t *ret_size) {
         if (!cfg)
@@ -82,7 +42,7 @@ int stream_config_frame_size(const StreamConfig *cfg, uint32_t *ret_stride, size
         }
 }
 
-static int check_config(const StreamConfig *cfg, uint32_t *ret_stride, size_t *ret_size) {
+int stream_config_check(const StreamConfig *cfg, uint32_t *ret_stride, size_t *ret_size) {
         size_t size;
         int r;
 
@@ -100,31 +60,72 @@ static int check_config(const StreamConfig *cfg, uint32_t *ret_stride, size_t *r
         return 0;
 }
 
-static bool stream_alive(Stream *s) {
-        return s && !s->ended && !s->closed && s->pool;
+bool stream_alive(Stream *s) {
+        return s && !s->ended && !s->closed && s->group && s->group->pool;
 }
 
-static void unmap_pool(Stream *s) {
-        if (s->pool) {
-                munmap(s->pool, s->pool_size);
-                s->pool = NULL;
-        }
+static Pool *stream_pool(Stream *s) {
+        return s->group ? s->group->pool : NULL;
 }
 
-/* Send one message without blocking and without SIGPIPE. -EAGAIN: the client's queue is full
- * (the caller decides whether to drop or to retry on EPOLLOUT). Any other failure marks the
- * stream broken: the hangup arrives through the io source, which tells the owner from the event
- * loop rather than from inside a frame push. */
-static int send_message(Stream *s, const MgWireMessage *m) {
+unsigned stream_held_count(Stream *s) {
+        return (unsigned) __builtin_popcountll(s->held);
+}
+
+/* Give back every slot the client holds (it left, or its pool is retired). */
+void stream_release_all_held(Stream *s) {
+        Pool *p = stream_pool(s);
+
+        for (unsigned i = 0; p && i < p->n_slots; i++)
+                if ((s->held & (UINT64_C(1) << i)) && p->refs[i] > 0)
+                        p->refs[i]--;
+        s->held = 0;
+}
+
+/* Leave the group: no frame of its pool reaches this stream again. The group's own handler does
+ * the rest (a pool of its own goes with the stream; a shared one stays for the others, who move
+ * on to a fresh pool before the next frame). */
+static void stream_leave(Stream *s) {
+        if (!s->group)
+                return;
+        stream_release_all_held(s);
+        if (s->leave)
+                s->leave(s);
+        s->group = NULL;
+        s->leave = NULL;
+}
+
+/* Send one message without blocking and without SIGPIPE, with an fd when fd >= 0. -EAGAIN: the
+ * client's queue is full (the caller decides whether to drop or to retry on EPOLLOUT). Any other
+ * failure marks the stream broken: the hangup arrives through the io source, which tells the
+ * owner from the event loop rather than from inside a frame push. */
+static int send_message_fd(Stream *s, const MgWireMessage *m, int fd) {
         uint8_t buf[MG_WIRE_MESSAGE_SIZE];
+        union {
+                struct cmsghdr align;
+                uint8_t space[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         ssize_t n;
 
         if (s->fd < 0 || s->broken)
                 return -ESHUTDOWN;
 
         mg_wire_encode(m, buf);
+        if (fd >= 0) {
+                struct cmsghdr *c;
+
+                mh.msg_control = &control;
+                mh.msg_controllen = sizeof(control);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        }
         do
-                n = send(s->fd, buf, sizeof(buf), MSG_NOSIGNAL | MSG_DONTWAIT);
+                n = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         while (n < 0 && errno == EINTR);
 
         if (n < 0) {
@@ -141,22 +142,47 @@ static int send_message(Stream *s, const MgWireMessage *m) {
         return 0;
 }
 
-static void update_io_events(Stream *s, bool want_out) {
-        if (s->io)
-                (void) sd_event_source_set_io_events(s->io, EPOLLIN | (want_out ? EPOLLOUT : 0));
+static int send_message(Stream *s, const MgWireMessage *m) {
+        return send_message_fd(s, m, -1);
 }
 
-static bool have_pending(Stream *s) {
-        return s->pending_format || s->sent_muted != s->muted;
+/* Version 1 reads every RELEASE as it comes; version 2 reads them when it needs a slot (fewer
+ * wake-ups) and is woken only by a hangup, or by room for a state message that waits. */
+static void update_io_events(Stream *s, bool want_out) {
+        uint32_t in = s->version >= MG_WIRE_VERSION_2 ? EPOLLRDHUP : EPOLLIN;
+
+        if (s->io)
+                (void) sd_event_source_set_io_events(s->io, in | (want_out ? EPOLLOUT : 0));
+}
+
+bool stream_has_pending(Stream *s) {
+        return s->pending_pool || s->pending_format || s->sent_muted != s->muted;
 }
 
 /* State messages must not be lost and must precede later frames; when the socket is full they
- * wait for EPOLLOUT, and frames are dropped meanwhile. */
-static void flush_pending(Stream *s) {
+ * wait for EPOLLOUT, and frames are dropped meanwhile. POOL goes first: the FORMAT after it
+ * describes frames in the new pool. */
+void stream_flush_pending(Stream *s) {
         int r;
 
         if (!stream_alive(s))
                 return;
+
+        if (s->pending_pool) {
+                Pool *p = stream_pool(s);
+                MgWireMessage m = {
+                        .type = MG_WIRE_POOL,
+                        .sequence = s->generation,
+                        .format = { p->n_slots, (uint32_t) p->slot_size },
+                };
+
+                r = send_message_fd(s, &m, p->fd);
+                if (r == -EAGAIN)
+                        goto wait;
+                if (r < 0)
+                        return;
+                s->pending_pool = false;
+        }
 
         if (s->pending_format) {
                 MgWireMessage m = { .type = MG_WIRE_FORMAT };
@@ -197,22 +223,43 @@ wait:
         update_io_events(s, true);
 }
 
+static void report_closed(Stream *s) {
+        if (s->closed_cb)
+                s->closed_cb(s, s->closed_userdata);
+}
+
+static int on_close_event(sd_event_source *source, void *userdata) {
+        report_closed(userdata);
+        return 0;
+}
+
 /* The client is gone or misbehaved: stop everything, then tell the owner (last, since the owner
- * may free the stream from the callback). */
-static void stream_close(Stream *s, const char *why) {
+ * may free the stream from the callback). Inside a frame push the owner hears of it from the
+ * event loop instead, so that a push never calls back. */
+static void stream_close(Stream *s, const char *why, bool from_loop) {
         if (s->closed || s->ended)
                 return;
 
         log_debug("Stream closed: %s", why);
         s->closed = true;
+        s->close_reason = why;
         if (s->io)
                 (void) sd_event_source_set_enabled(s->io, SD_EVENT_OFF);
         if (s->fd >= 0)
                 (void) shutdown(s->fd, SHUT_RDWR);
-        unmap_pool(s);
+        stream_leave(s);
 
-        if (s->closed_cb)
-                s->closed_cb(s, s->closed_userdata);
+        if (from_loop) {
+                report_closed(s);
+                return;
+        }
+        if (!s->close_event && sd_event_add_defer(s->event, &s->close_event, on_close_event, s) < 0) {
+                /* Without it the io source's hangup still reaches the owner. */
+                log_debug("Failed to schedule the close of a stream; the hangup reports it.");
+                return;
+        }
+        if (s->close_event)
+                (void) sd_event_source_set_enabled(s->close_event, SD_EVENT_ONESHOT);
 }
 
 static void close_fds_in(struct msghdr *mh) {
@@ -229,25 +276,80 @@ static void close_fds_in(struct msghdr *mh) {
                 }
 }
 
-/* Read every queued message. Returns 1 when the stream must close (why set), 0 otherwise. */
+/* A RELEASE: version 2 names the pool generation of its slot. One for an older pool crossed a
+ * POOL on the wire: that pool is never written again, so it is ignored. Returns false for a
+ * protocol error. */
+static bool handle_release(Stream *s, const MgWireMessage *m) {
+        Pool *p = stream_pool(s);
+        uint64_t generation = s->version >= MG_WIRE_VERSION_2 ? m->sequence : 0;
+
+        if (generation > s->generation)
+                return false;
+        if (generation < s->generation)
+                return true;
+        if (!p || m->slot >= p->n_slots || !(s->held & (UINT64_C(1) << m->slot)))
+                return false;
+        s->held &= ~(UINT64_C(1) << m->slot);
+        if (p->refs[m->slot] > 0)
+                p->refs[m->slot]--;
+        return true;
+}
+
+/* One received message: 1 when the stream must close (why set), 0 otherwise. */
+static int handle_received(Stream *s, struct msghdr *mh, ssize_t n, const uint8_t *buf, const char **why) {
+        MgWireMessage m;
+
+        /* A client that passes fds gets them closed and the stream ended: nothing it sends may
+         * make the daemon keep an fd. */
+        if (mh->msg_controllen > 0 || (mh->msg_flags & MSG_CTRUNC)) {
+                close_fds_in(mh);
+                *why = "protocol error: ancillary data";
+                return 1;
+        }
+        if (n == 0) {
+                *why = "client closed the control socket";
+                return 1;
+        }
+        if ((mh->msg_flags & MSG_TRUNC) || !mg_wire_decode(buf, (size_t) n, &m)) {
+                *why = "protocol error: malformed message";
+                return 1;
+        }
+        if (m.type != MG_WIRE_RELEASE) {
+                *why = "protocol error: unexpected message type";
+                return 1;
+        }
+        if (!handle_release(s, &m)) {
+                *why = "protocol error: release of a slot the client does not hold";
+                return 1;
+        }
+        return 0;
+}
+
+/* Read every queued message, up to eight a system call. Returns 1 when the stream must close
+ * (why set), 0 otherwise. */
 static int receive_messages(Stream *s, const char **why) {
+        enum { BATCH = 8 };
+
         for (;;) {
-                uint8_t buf[MG_WIRE_MESSAGE_SIZE + 1];
+                uint8_t buf[BATCH][MG_WIRE_MESSAGE_SIZE + 1];
                 union {
                         struct cmsghdr align;
                         uint8_t space[CMSG_SPACE(sizeof(int) * 8)];
-                } control;
-                struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-                struct msghdr mh = {
-                        .msg_iov = &iov,
-                        .msg_iovlen = 1,
-                        .msg_control = &control,
-                        .msg_controllen = sizeof(control),
-                };
-                MgWireMessage m;
-                ssize_t n;
+                } control[BATCH];
+                struct iovec iov[BATCH];
+                struct mmsghdr mm[BATCH];
+                int n;
 
-                n = recvmsg(s->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                for (unsigned i = 0; i < BATCH; i++) {
+                        iov[i] = (struct iovec) { .iov_base = buf[i], .iov_len = sizeof(buf[i]) };
+                        mm[i] = (struct mmsghdr) { .msg_hdr = {
+                                .msg_iov = &iov[i],
+                                .msg_iovlen = 1,
+                                .msg_control = &control[i],
+                                .msg_controllen = sizeof(control[i]),
+                        } };
+                }
+                n = recvmmsg(s->fd, mm, BATCH, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -256,65 +358,80 @@ static int receive_messages(Stream *s, const char **why) {
                         *why = "receive error";
                         return 1;
                 }
-                /* A client that passes fds gets them closed and the stream ended: nothing it
-                 * sends may make the daemon keep an fd. */
-                if (mh.msg_controllen > 0 || (mh.msg_flags & MSG_CTRUNC)) {
-                        close_fds_in(&mh);
-                        *why = "protocol error: ancillary data";
-                        return 1;
-                }
+                /* recvmmsg() ends a batch at EOF: a zero-length message is one too. */
                 if (n == 0) {
                         *why = "client closed the control socket";
                         return 1;
                 }
-                if ((mh.msg_flags & MSG_TRUNC) || !mg_wire_decode(buf, (size_t) n, &m)) {
-                        *why = "protocol error: malformed message";
-                        return 1;
-                }
-                if (m.type != MG_WIRE_RELEASE) {
-                        *why = "protocol error: unexpected message type";
-                        return 1;
-                }
-                if (m.slot >= s->cfg.n_slots || !(s->held & (UINT64_C(1) << m.slot))) {
-                        *why = "protocol error: release of a slot the client does not hold";
-                        return 1;
-                }
-                s->held &= ~(UINT64_C(1) << m.slot);
+                for (int i = 0; i < n; i++)
+                        if (handle_received(s, &mm[i].msg_hdr, (ssize_t) mm[i].msg_len, buf[i], why) > 0) {
+                                /* fds that came in the rest of the batch go unread */
+                                for (int k = i + 1; k < n; k++)
+                                        close_fds_in(&mm[k].msg_hdr);
+                                return 1;
+                        }
+                if (n < BATCH)
+                        return 0;
         }
+}
+
+void stream_drain(Stream *s) {
+        const char *why = NULL;
+
+        if (!stream_alive(s) || s->fd < 0)
+                return;
+        if (receive_messages(s, &why) > 0)
+                stream_close(s, why, false);
 }
 
 static int on_control_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Stream *s = userdata;
         const char *why = NULL;
 
-        if (revents & EPOLLIN)
+        if (s->closed || s->ended)
+                return 0;
+        if (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
                 if (receive_messages(s, &why) > 0) {
-                        stream_close(s, why);
+                        stream_close(s, why, true);
                         return 0;
                 }
-
-        if (revents & (EPOLLHUP | EPOLLERR)) {
-                stream_close(s, "control socket hung up");
-                return 0;
+                if (revents & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+                        stream_close(s, "hangup", true);
+                        return 0;
+                }
         }
-
         if (revents & EPOLLOUT)
-                flush_pending(s);
+                stream_flush_pending(s);
         return 0;
 }
 
-int stream_new(sd_event *event, const StreamConfig *cfg, Stream **ret, int *ret_control_fd, int *ret_pool_fd) {
-        _cleanup_(stream_freep) Stream *s = NULL;
-        _cleanup_close_ int memfd = -1, pool_ro = -1, client = -1;
-        char path[sizeof("/proc/self/fd/") + 12];
+/* The socket pair and the io source; the client's end goes to *ret_client. */
+int stream_setup_socket(Stream *s, int *ret_client) {
+        int pair[2], r;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0)
+                return -errno;
+        s->fd = pair[0];
+        *ret_client = pair[1];
+
+        r = sd_event_add_io(s->event, &s->io, s->fd, EPOLLIN, on_control_io, s);
+        if (r < 0)
+                return r;
+        update_io_events(s, false);
+        (void) sd_event_source_set_description(s->io, "stream-control");
+        return 0;
+}
+
+/* A stream object of cfg, in no group yet. */
+int stream_alloc(sd_event *event, const StreamConfig *cfg, unsigned version, Stream **ret) {
+        Stream *s;
         uint32_t stride;
         size_t frame_size;
-        int pair[2], r;
-        void *p;
+        int r;
 
-        if (!event || !cfg || !ret || !ret_control_fd || !ret_pool_fd)
+        if (!event || !cfg || (version != MG_WIRE_VERSION_1 && version != MG_WIRE_VERSION_2))
                 return -EINVAL;
-        r = check_config(cfg, &stride, &frame_size);
+        r = stream_config_check(cfg, &stride, &frame_size);
         if (r < 0)
                 return r;
 
@@ -322,48 +439,13 @@ int stream_new(sd_event *event, const StreamConfig *cfg, Stream **ret, int *ret_
         if (!s)
                 return -ENOMEM;
         s->fd = -1;
+        s->version = version;
         s->cfg = *cfg;
         s->stride = stride;
         s->frame_size = frame_size;
         s->enabled = true;
-        s->pool_size = cfg->slot_size * cfg->n_slots;
         s->event = sd_event_ref(event);
-
-        memfd = memfd_create("mediagate-pool", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        if (memfd < 0)
-                return -errno;
-        if (ftruncate(memfd, (off_t) s->pool_size) < 0)
-                return -errno;
-
-        /* Mapped writable before the seals, so that this is the only writable mapping there will
-         * ever be: F_SEAL_FUTURE_WRITE refuses every later write, writable mmap and mprotect. */
-        p = mmap(NULL, s->pool_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-        if (p == MAP_FAILED)
-                return -errno;
-        s->pool = p;
-
-        if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0)
-                return -errno;
-
-        /* The client's fd is opened read-only, so even the fd itself cannot write. */
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
-        pool_ro = open(path, O_RDONLY | O_CLOEXEC);
-        if (pool_ro < 0)
-                return -errno;
-
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0)
-                return -errno;
-        s->fd = pair[0];
-        client = pair[1];
-
-        r = sd_event_add_io(event, &s->io, s->fd, EPOLLIN, on_control_io, s);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_description(s->io, "stream-control");
-
-        *ret_control_fd = TAKE_FD(client);
-        *ret_pool_fd = TAKE_FD(pool_ro);
-        *ret = TAKE_PTR(s);
+        *ret = s;
         return 0;
 }
 
@@ -383,12 +465,12 @@ Stream *stream_free(Stream *s) {
         if (!s)
                 return NULL;
 
+        stream_leave(s);
         sd_event_source_disable_unref(s->io);
+        sd_event_source_disable_unref(s->close_event);
         if (s->fd >= 0)
                 shutdown_and_drain(s->fd);
         safe_close(s->fd);
-        unmap_pool(s);
-        scale_plan_free(s->own_plan);
         sd_event_unref(s->event);
         free(s);
         return NULL;
@@ -401,21 +483,9 @@ void stream_set_closed_callback(Stream *s, stream_closed_callback_t cb, void *us
         s->closed_userdata = userdata;
 }
 
-static int take_free_slot(Stream *s) {
-        for (unsigned i = 0; i < s->cfg.n_slots; i++) {
-                unsigned k = (s->next_slot + i) % s->cfg.n_slots;
-
-                if (!(s->held & (UINT64_C(1) << k))) {
-                        s->next_slot = (k + 1) % s->cfg.n_slots;
-                        return (int) k;
-                }
-        }
-        return -ENOBUFS;
-}
-
-/* Hand a written slot to the client. The slot is marked held only once FRAME is queued; if the
- * queue is full the frame counts as dropped and the slot stays free. */
-static void send_frame(Stream *s, unsigned slot, uint64_t sequence, uint64_t timestamp_ns, size_t bytes,
+/* Hand a written slot to the client. The slot is held only once FRAME is queued; if the queue is
+ * full the frame counts as dropped and the slot stays free. */
+void stream_send_frame(Stream *s, unsigned slot, uint64_t sequence, uint64_t timestamp_ns, size_t bytes,
                        uint32_t flags) {
         MgWireMessage m = {
                 .type = MG_WIRE_FRAME,
@@ -426,8 +496,13 @@ static void send_frame(Stream *s, unsigned slot, uint64_t sequence, uint64_t tim
                 .flags = flags,
                 .dropped = s->dropped,
         };
+        Pool *p = stream_pool(s);
         int r;
 
+        if (!p || stream_has_pending(s)) {
+                s->dropped++;
+                return;
+        }
         r = send_message(s, &m);
         if (r == -EAGAIN) {
                 s->dropped++;
@@ -437,13 +512,14 @@ static void send_frame(Stream *s, unsigned slot, uint64_t sequence, uint64_t tim
                 return;
 
         s->held |= UINT64_C(1) << slot;
+        p->refs[slot]++;
         s->delivered++;
 }
 
 /* Deliver when the frame reaches the next due time, the due time then advancing by one output
  * period; a quarter of the source interval of slack absorbs timestamp rounding (30 fps sources
  * give 33333333 ns steps) without ever picking a frame nearer the previous due time. */
-static bool frame_is_due(Stream *s, uint64_t ts) {
+bool stream_frame_is_due(Stream *s, uint64_t ts) {
         double period, slack = 0;
 
         if (s->have_last && ts > s->last_ns)
@@ -475,7 +551,7 @@ static void reset_decimation(Stream *s) {
         s->have_last = false;
 }
 
-static void write_stamp(uint8_t *dst, size_t bytes, const Frame *f) {
+void stream_write_stamp(uint8_t *dst, size_t bytes, const Frame *f) {
         uint8_t stamp[FRAME_STAMP_SIZE];
 
         memcpy(stamp, FRAME_STAMP_MAGIC, 8);
@@ -483,72 +559,6 @@ static void write_stamp(uint8_t *dst, size_t bytes, const Frame *f) {
         mg_wire_put64(stamp + 16, f->timestamp_ns);
         memcpy(stamp + 24, f->tag, 16);
         memcpy(dst, stamp, MIN(bytes, sizeof(stamp)));
-}
-
-/* The plan to use for f: the caller's if it fits this stream and frame, else our own, built
- * (once per geometry) from the frame to the stream's size and fourcc. NULL: the frame cannot be
- * delivered. */
-static const ScalePlan *plan_for(Stream *s, const Frame *f, const ScalePlan *given) {
-        const ScalePlan *candidates[2] = { given, s->own_plan };
-
-        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
-                const ScalePlan *p = candidates[i];
-
-                if (p && scale_plan_matches_source(p, f->fourcc, f->width, f->height, f->stride) &&
-                    scale_plan_fourcc(p) == s->cfg.fourcc && scale_plan_dst_width(p) == s->cfg.width &&
-                    scale_plan_dst_height(p) == s->cfg.height)
-                        return p;
-        }
-
-        s->own_plan = scale_plan_free(s->own_plan);
-        if (scale_plan_new_convert(f->fourcc, f->width, f->height, f->stride, s->cfg.fourcc, s->cfg.width,
-                                   s->cfg.height, &s->own_plan) < 0)
-                return NULL;
-        return s->own_plan;
-}
-
-void stream_push_video(Stream *s, const Frame *f, const ScalePlan *plan) {
-        uint8_t *dst;
-        uint32_t flags = 0;
-        int slot;
-
-        if (!stream_alive(s) || !f || s->cfg.kind != DEVICE_KIND_VIDEO || s->broken)
-                return;
-        if (s->muted)
-                return;
-        if (!frame_is_due(s, f->timestamp_ns))
-                return;
-        if (have_pending(s)) {
-                s->dropped++;
-                return;
-        }
-
-        slot = take_free_slot(s);
-        if (slot < 0) {
-                s->dropped++;
-                return;
-        }
-        dst = s->pool + (size_t) slot * s->cfg.slot_size;
-
-        if (s->enabled) {
-                const ScalePlan *p = plan_for(s, f, plan);
-
-                /* Straight from the capture buffer into the slot: the one copy of this frame. */
-                if (!p || scale_plan_run(p, f->data, f->size, dst, s->cfg.slot_size) < 0) {
-                        log_debug("Dropping a %ux%u frame that does not fit the stream's %ux%u plan.",
-                                  f->width, f->height, s->cfg.width, s->cfg.height);
-                        s->dropped++;
-                        return;
-                }
-                if (f->stamp)
-                        write_stamp(dst, s->frame_size, f);
-        } else {
-                /* Black carries no stamp: a disabled track shows nothing of the source. */
-                (void) scale_fill_black(s->cfg.fourcc, s->cfg.width, s->cfg.height, dst, s->cfg.slot_size);
-                flags |= MG_FRAME_FLAG_BLACK;
-        }
-
-        send_frame(s, (unsigned) slot, f->sequence, f->timestamp_ns, s->frame_size, flags);
 }
 
 static int16_t read_s16(const uint8_t *p) {
@@ -591,6 +601,7 @@ static void copy_audio(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t sr
 
 void stream_push_audio(Stream *s, const Frame *f, uint32_t src_channels) {
         uint32_t out_ch, done = 0;
+        Pool *p;
 
         if (!stream_alive(s) || !f || s->cfg.kind != DEVICE_KIND_AUDIO || s->broken)
                 return;
@@ -602,6 +613,7 @@ void stream_push_audio(Stream *s, const Frame *f, uint32_t src_channels) {
                 return;
         }
         out_ch = s->cfg.channels;
+        p = stream_pool(s);
 
         /* A period longer than a slot goes out in several slots, each stamped with the capture
          * time of its first sample frame. */
@@ -611,13 +623,22 @@ void stream_push_audio(Stream *s, const Frame *f, uint32_t src_channels) {
                 size_t bytes = (size_t) n * out_ch * 2;
                 uint32_t flags = 0;
                 uint8_t *dst;
-                int slot;
+                int slot = -ENOBUFS;
 
-                if (have_pending(s) || (slot = take_free_slot(s)) < 0) {
+                /* Version 2 reads RELEASEs when it needs a slot, not as they come. */
+                if (s->version >= MG_WIRE_VERSION_2 && stream_held_count(s) >= s->max_held) {
+                        stream_drain(s);
+                        if (!stream_alive(s))
+                                return; /* it closed: it has left its pool */
+                        p = stream_pool(s);
+                }
+                if (!stream_has_pending(s) && stream_held_count(s) < s->max_held)
+                        slot = pool_find_free_slot(p, &s->group->next_slot);
+                if (slot < 0) {
                         s->dropped++;
                         return;
                 }
-                dst = s->pool + (size_t) slot * s->cfg.slot_size;
+                dst = pool_slot(p, (unsigned) slot);
 
                 if (s->enabled)
                         copy_audio(dst, f->data + (size_t) done * src_channels * 2, n, src_channels, out_ch);
@@ -626,7 +647,7 @@ void stream_push_audio(Stream *s, const Frame *f, uint32_t src_channels) {
                         flags |= MG_FRAME_FLAG_BLACK;
                 }
 
-                send_frame(s, (unsigned) slot, f->sequence, ts, bytes, flags);
+                stream_send_frame(s, (unsigned) slot, f->sequence, ts, bytes, flags);
                 if (s->broken)
                         return;
                 done += n;
@@ -639,7 +660,7 @@ void stream_set_muted(Stream *s, bool muted) {
         s->muted = muted;
         /* Whatever was due before the mute is stale after it. */
         reset_decimation(s);
-        flush_pending(s);
+        stream_flush_pending(s);
 }
 
 void stream_set_enabled(Stream *s, bool enabled) {
@@ -648,37 +669,18 @@ void stream_set_enabled(Stream *s, bool enabled) {
         s->enabled = enabled;
 }
 
-int stream_set_format(Stream *s, const StreamConfig *cfg) {
-        StreamConfig c;
-        uint32_t stride;
-        size_t size;
-        int r;
-
-        if (!s || !cfg)
-                return -EINVAL;
-        if (!stream_alive(s))
-                return -ESHUTDOWN;
-        if (cfg->kind != s->cfg.kind)
-                return -EINVAL;
-
-        /* The pool stays: only the format inside the slots changes. So does the fourcc, which
-         * FORMAT cannot announce: frames of a mode in the other format are converted. */
-        c = *cfg;
-        c.slot_size = s->cfg.slot_size;
-        c.n_slots = s->cfg.n_slots;
-        c.fourcc = s->cfg.fourcc;
-        r = check_config(&c, &stride, &size);
-        if (r < 0)
-                return r;
-
-        s->cfg = c;
+/* The new output format in s->cfg, announced with FORMAT before the next frame. */
+void stream_apply_config(Stream *s, const StreamConfig *c, uint32_t stride, size_t size) {
+        s->cfg = *c;
         s->stride = stride;
         s->frame_size = size;
-        s->own_plan = scale_plan_free(s->own_plan);
         reset_decimation(s);
         s->pending_format = true;
-        flush_pending(s);
-        return 0;
+}
+
+void stream_detach(Stream *s) {
+        if (s)
+                stream_leave(s);
 }
 
 void stream_end(Stream *s, uint32_t reason) {
@@ -687,6 +689,8 @@ void stream_end(Stream *s, uint32_t reason) {
         if (!s || s->ended || s->closed)
                 return;
 
+        /* Out of the pool first: whatever else happens, no later frame reaches it. */
+        stream_leave(s);
         /* Best effort: a client whose queue is full still learns of the end from the EOF that
          * follows. Pending state messages no longer matter. */
         (void) send_message(s, &m);
@@ -695,7 +699,6 @@ void stream_end(Stream *s, uint32_t reason) {
                 (void) sd_event_source_set_enabled(s->io, SD_EVENT_OFF);
         if (s->fd >= 0)
                 shutdown_and_drain(s->fd);
-        unmap_pool(s);
 }
 
 uint64_t stream_get_dropped(Stream *s) {
@@ -710,15 +713,31 @@ bool stream_is_open(Stream *s) {
         return stream_alive(s) && !s->broken;
 }
 
+bool stream_is_shared(Stream *s) {
+        return s && s->group && s->group->shared;
+}
+
+unsigned stream_get_version(Stream *s) {
+        return s ? s->version : 0;
+}
+
+StreamGroup *stream_get_group(Stream *s) {
+        return s ? s->group : NULL;
+}
+
 void stream_get_config(Stream *s, StreamConfig *ret) {
         *ret = s->cfg;
 }
 
 void stream_get_format(Stream *s, StreamFormat *ret) {
+        Pool *p = stream_pool(s);
+
         *ret = (StreamFormat) {
                 .kind = s->cfg.kind,
-                .slots = s->cfg.n_slots,
-                .slot_size = (uint32_t) s->cfg.slot_size,
+                .slots = p ? p->n_slots : s->cfg.n_slots,
+                .slot_size = (uint32_t) (p ? p->slot_size : s->cfg.slot_size),
+                .version = s->version,
+                .max_held = s->max_held,
         };
         if (s->cfg.kind == DEVICE_KIND_VIDEO) {
                 ret->fourcc = s->cfg.fourcc;

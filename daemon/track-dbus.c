@@ -4,6 +4,8 @@
 #include "track.h"
 
 #include "bus-util.h"
+#include "mediagate-wire.h"
+#include "stream-group.h"
 #include "caller.h"
 #include "capture.h"
 #include "constraints-bus.h"
@@ -155,17 +157,85 @@ static int append_format(sd_bus_message *reply, const StreamFormat *f) {
                                           f->frames_per_slot);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(reply, "{sv}{sv}", "slots", "u", f->slots, "slot_size", "u", f->slot_size);
+        r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}", "slots", "u", f->slots, "slot_size", "u", f->slot_size,
+                                  "version", "u", f->version, "max_held", "u", f->max_held);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);
 }
 
-static int method_open(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+/* The groups the open streams of uid use (each counted once), and their bytes; also the number
+ * of open streams of the connection `owner`. */
+typedef struct StreamUsage {
+        const void **groups;
+        size_t n_groups;
+        size_t pool_bytes;
+        unsigned connection_streams;
+} StreamUsage;
+
+static int stream_usage(Manager *m, uid_t uid, const char *owner, StreamUsage *ret) {
+        HashmapIter it = {};
+        StreamUsage u = {};
+        Track *t;
+
+        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL)) {
+                StreamGroup *g;
+                bool seen = false;
+
+                if (!t->stream || !stream_is_open(t->stream))
+                        continue;
+                if (streq(t->owner, owner))
+                        u.connection_streams++;
+                if (t->caller->uid != uid || !(g = stream_get_group(t->stream)))
+                        continue;
+                for (size_t i = 0; i < u.n_groups && !seen; i++)
+                        seen = u.groups[i] == g;
+                if (seen)
+                        continue;
+                const void **grown = realloc(u.groups, (u.n_groups + 1) * sizeof(void *));
+
+                if (!grown) {
+                        free(u.groups);
+                        return -ENOMEM;
+                }
+                u.groups = grown;
+                u.groups[u.n_groups++] = g;
+                u.pool_bytes += stream_group_charge(g);
+        }
+        *ret = u;
+        return 0;
+}
+
+/* Limits that keep one client from running the daemon out of fds or memory: open streams per
+ * connection, pool bytes per user (a shared pool counts once per user). */
+static int check_stream_limits(Track *t, const StreamConfig *cfg, unsigned version, sd_bus_error *error) {
+        const Config *c = &t->manager->config;
+        StreamUsage u;
+        size_t add;
+        int r;
+
+        r = stream_usage(t->manager, t->caller->uid, t->owner, &u);
+        if (r < 0)
+                return r;
+        add = capture_sink_stream_charge(t->sink, cfg, version, u.groups, u.n_groups);
+        free(u.groups);
+
+        if (u.connection_streams >= c->max_streams_per_connection)
+                return sd_bus_error_setf(error, MG_ERROR_LIMITS_EXCEEDED,
+                                         "This connection has %u open streams, the most allowed.",
+                                         u.connection_streams);
+        if (u.pool_bytes + add > (uint64_t) c->max_pool_mib_per_user * 1024 * 1024)
+                return sd_bus_error_setf(error, MG_ERROR_LIMITS_EXCEEDED,
+                                         "The streams of this user would hold %zu MiB of frame pools, more than "
+                                         "the %u MiB allowed.",
+                                         (u.pool_bytes + add) / (1024 * 1024), c->max_pool_mib_per_user);
+        return 0;
+}
+
+static int open_stream(sd_bus_message *message, Track *t, unsigned version, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_close_ int control_fd = -1, pool_fd = -1;
-        _cleanup_(stream_freep) Stream *stream = NULL;
-        Track *t = userdata;
+        Stream *stream = NULL;
         StreamConfig cfg;
         StreamFormat format;
         int r;
@@ -177,7 +247,15 @@ static int method_open(sd_bus_message *message, void *userdata, sd_bus_error *er
         r = stream_config_for(t, &cfg);
         if (r < 0)
                 return r;
-        r = stream_new(t->manager->event, &cfg, &stream, &control_fd, &pool_fd);
+        r = check_stream_limits(t, &cfg, version, error);
+        if (r < 0)
+                return r;
+
+        /* The previous, closed stream goes first: the sink serves one stream. */
+        capture_sink_set_stream(t->sink, NULL);
+        t->stream = stream_free(t->stream);
+
+        r = capture_sink_open_stream(t->sink, &cfg, version, &stream, &control_fd, &pool_fd);
         if (r < 0)
                 goto fail;
         stream_set_enabled(stream, t->enabled);
@@ -190,20 +268,41 @@ static int method_open(sd_bus_message *message, void *userdata, sd_bus_error *er
                 r = sd_bus_message_append(reply, "hh", control_fd, pool_fd);
         if (r >= 0)
                 r = append_format(reply, &format);
-        if (r < 0)
+        if (r < 0) {
+                /* Nothing half-built stays: the stream leaves the sink (and its group) and goes. */
+                capture_sink_set_stream(t->sink, NULL);
+                stream_free(stream);
                 goto fail;
+        }
 
         stream_set_closed_callback(stream, on_stream_closed, t);
-        t->stream = stream_free(t->stream);
-        t->stream = TAKE_PTR(stream);
-        capture_sink_set_stream(t->sink, t->stream);
+        t->stream = stream;
         return sd_bus_send(NULL, reply, NULL);
 
 fail:
-        /* Nothing half-built stays: the stream and its fds go with the cleanup variables. */
         if (r == -EMFILE || r == -ENFILE)
                 return sd_bus_error_set(error, MG_ERROR_LIMITS_EXCEEDED, "Out of file descriptors.");
         return r;
+}
+
+static int method_open(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return open_stream(message, userdata, MG_WIRE_VERSION_1, error);
+}
+
+static int method_open_stream(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        uint32_t version = MG_WIRE_VERSION_1;
+        BusOption options[] = {
+                { "version", "u", &version },
+        };
+        int r;
+
+        r = bus_parse_options(message, options, ELEMENTSOF(options), error);
+        if (r < 0)
+                return r;
+        if (version != MG_WIRE_VERSION_1 && version != MG_WIRE_VERSION_2)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Wire format version %u is not known; this daemon speaks 1 and 2.", version);
+        return open_stream(message, userdata, version, error);
 }
 
 static int method_stop(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -248,9 +347,7 @@ static int method_apply_constraints(sd_bus_message *message, void *userdata, sd_
                 return sd_bus_error_setf(error, MG_ERROR_OVERCONSTRAINED, "%s", failed);
         }
 
-        req = (CaptureSinkRequest){ .mode = settings.mode, .width = settings.width, .height = settings.height,
-                                    .frame_rate = settings.frame_rate, .sample_rate = settings.sample_rate,
-                                    .channels = settings.channel_count };
+        track_sink_request_from_settings(&settings, &req);
         r = capture_sink_reconfigure(t->sink, &req);
         if (r == -EBUSY)
                 return sd_bus_error_set(error, MG_ERROR_NOT_READABLE,
@@ -265,7 +362,7 @@ static int method_apply_constraints(sd_bus_message *message, void *userdata, sd_
 
                 r = stream_config_for(t, &cfg);
                 if (r >= 0)
-                        r = stream_set_format(t->stream, &cfg);
+                        r = capture_sink_set_stream_format(t->sink, &cfg);
                 if (r < 0)
                         log_warning_errno(r, "Failed to announce the new format on %s: %m", t->path);
         }
@@ -289,6 +386,9 @@ const sd_bus_vtable track_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Open", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("h", control, "h", pool, "a{sv}", format),
                                 method_open, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("OpenStream", SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("h", control, "h", pool, "a{sv}", format),
+                                method_open_stream, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetEnabled", SD_BUS_ARGS("b", enabled), SD_BUS_NO_RESULT,

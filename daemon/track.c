@@ -26,7 +26,7 @@ static int random_track_path(char **ret) {
         return asprintf(ret, MG_TRACK_PATH_PREFIX "/%s", hex) < 0 ? -ENOMEM : 0;
 }
 
-static void sink_request_from_settings(const SelectedSettings *s, CaptureSinkRequest *ret) {
+void track_sink_request_from_settings(const SelectedSettings *s, CaptureSinkRequest *ret) {
         *ret = (CaptureSinkRequest){
                 .mode = s->mode,
                 .width = s->width,
@@ -34,6 +34,12 @@ static void sink_request_from_settings(const SelectedSettings *s, CaptureSinkReq
                 .frame_rate = s->frame_rate,
                 .sample_rate = s->sample_rate,
                 .channels = s->channel_count,
+                /* echoCancellation is true only on a device that cancels echo itself: nothing
+                 * for the daemon to do. */
+                .processing = {
+                        .noise_suppression = s->noise_suppression,
+                        .auto_gain_control = s->auto_gain_control,
+                },
         };
 }
 
@@ -75,7 +81,7 @@ int track_new(Manager *m, Caller *caller, const char *origin, Device *device, co
         r = hashmap_put(m->tracks, t->path, t);
         if (r < 0)
                 goto fail;
-        sink_request_from_settings(settings, &req);
+        track_sink_request_from_settings(settings, &req);
         r = capture_sink_new(device, &req, &t->sink);
         if (r < 0) {
                 hashmap_remove(m->tracks, t->path);

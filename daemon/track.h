@@ -74,6 +74,10 @@ static inline bool track_is_muted(const Track *t) {
 /* Mute (away) or unmute each live track as its session is or is not in front. */
 void tracks_follow_sessions(Manager *m);
 
+/* What the capture fan-out must give a track with these settings. */
+typedef struct CaptureSinkRequest CaptureSinkRequest;
+void track_sink_request_from_settings(const SelectedSettings *s, CaptureSinkRequest *ret);
+
 /* Candidate of this track's device for the constraint engine, with the caller's ids. */
 ConstraintCandidate track_candidate(const Track *t);
 

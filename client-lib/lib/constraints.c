@@ -1,5 +1,5 @@
 /* MediaStreamConstraints: JSON in JavaScript's shape, the builder that produces the same
- * shape, and the one conversion of that shape into the daemon's a{sv} (api.md "Constraints"). */
+ * shape, and the one conversion of that shape into the daemon's a{sv} (docs/constraints.md, "On the bus"). */
 #include "constraints.h"
 
 #include <limits.h>
@@ -108,17 +108,14 @@ static int append_array(sd_bus_message *m, const char *path, const char *key, js
                 }
         }
         if (m) {
-                r = sd_bus_message_close_container(m);
-                if (r < 0)
-                        return append_failed(err, r);
-                r = sd_bus_message_close_container(m);
+                r = bus_message_close_containers(m, 2);
                 if (r < 0)
                         return append_failed(err, r);
         }
         return 0;
 }
 
-/* Whole numbers go out as 'i' when they fit, as the busctl examples of api.md do; larger ones
+/* Whole numbers go out as 'i' when they fit, as the README's busctl example does; larger ones
  * as 'x' or 't' (the daemon accepts u, i, t, x and integral d for whole-number properties). */
 static int append_integer(sd_bus_message *m, json_object *value) {
         int64_t i = json_object_get_int64(value);
@@ -210,10 +207,7 @@ static int append_object(sd_bus_message *m, const char *path, json_object *objec
                         return type_error(err, child_path, "the name is not valid UTF-8");
 
                 if (m) {
-                        r = sd_bus_message_open_container(m, 'e', "sv");
-                        if (r < 0)
-                                return append_failed(err, r);
-                        r = sd_bus_message_append_basic(m, 's', key);
+                        r = bus_dict_open_entry(m, key);
                         if (r < 0)
                                 return append_failed(err, r);
                 }

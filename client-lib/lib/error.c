@@ -74,7 +74,7 @@ int error_set_bus(MgError *err, const sd_bus_error *e, int error) {
         if (short_name)
                 name = short_name;
         else if (streq(name, SD_BUS_ERROR_ACCESS_DENIED))
-                name = "AccessDenied"; /* api.md lists it by that name */
+                name = "AccessDenied"; /* docs/dbus-api.md lists it by that name */
         return error_fill(err, error, name, e->message, NULL);
 }
 

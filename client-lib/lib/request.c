@@ -362,7 +362,7 @@ static int request_new(MgClient *c, const char *token, MgRequest **ret, MgError 
 }
 
 /* A daemon that did not honour handle_token: follow the path it gave. A Response sent before
- * this point would be lost, which is why api.md fixes the path. */
+ * this point would be lost, which is why docs/dbus-api.md fixes the path. */
 static int request_follow_path(MgRequest *req, const char *handle, MgError *err) {
         char *copy;
         int r;

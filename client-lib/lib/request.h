@@ -29,5 +29,5 @@ struct MgRequest {
 void request_finish(MgRequest *req, int r, const MgError *err);
 /* Is this a valid handle_token ([A-Za-z0-9_]{1,64})? */
 bool request_token_is_valid(const char *token);
-/* The request path for a unique name and token (api.md). */
+/* The request path for a unique name and token (docs/dbus-api.md). */
 int request_path_for(const char *unique_name, const char *token, char **ret);

@@ -1,6 +1,7 @@
-/* Streams: Track.Open(), the read-only pool mapping, and the control socket protocol of
- * mediagate-wire.h. Everything the daemon sends is checked before it is used: a bad message
- * makes the stream fail with EPROTO, never makes the app read outside the pool. */
+/* Streams: Track.OpenStream() (wire format version 2, or Track.Open(), version 1), the read-only
+ * pool mappings, and the control socket protocol of mediagate-wire.h. Everything the daemon sends
+ * is checked before it is used: a bad message makes the stream fail with EPROTO, never makes the
+ * app read outside a pool. */
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -15,6 +16,9 @@
 
 /* Far above any real pool; bounds the slot table an untrusted format can make us allocate. */
 #define STREAM_SLOTS_MAX 1024u
+/* Pools left behind by moves that still hold frames the app has not released. A daemon that
+ * moves more often than that while the app holds frames is broken. */
+#define RETIRED_POOLS_MAX 8u
 
 typedef enum SlotState {
         SLOT_DAEMON,    /* released: the daemon may write into it */
@@ -22,15 +26,25 @@ typedef enum SlotState {
         SLOT_RELEASING, /* released by the app, RELEASE not sent yet (socket full) */
 } SlotState;
 
+/* A pool the daemon moved the stream away from: mapped until the app released its frames there. */
+typedef struct RetiredPool {
+        const uint8_t *map;
+        size_t size;
+        unsigned held;
+} RetiredPool;
+
 struct MgStream {
         int control_fd;
         int pool_fd; /* kept for mg_stream_get_pool_fd() */
         const uint8_t *pool;
         size_t pool_size;
+        uint64_t generation; /* of pool: 0 from OpenStream, then as POOL messages say */
+        RetiredPool retired[RETIRED_POOLS_MAX];
         MgStreamFormat format;
-        uint8_t *slots; /* SlotState per slot */
+        uint8_t *slots; /* SlotState per slot of pool */
         bool auto_release;
         bool have_last;
+        const uint8_t *last_data; /* the frame auto-release gives back */
         uint32_t last_slot;
         bool muted, ended, broken, format_changed;
         const char *ended_reason; /* static */
@@ -79,7 +93,7 @@ int stream_format_parse(sd_bus_message *m, MgStreamFormat *ret, MgError *err) {
         static const struct {
                 const char *key;
                 size_t offset;
-                char needed_by; /* 'v'ideo, 'a'udio, 'b'oth */
+                char needed_by; /* 'v'ideo, 'a'udio, 'b'oth, 'o'ptional */
         } u32_keys[] = {
                 { "width", offsetof(MgStreamFormat, width), 'v' },
                 { "height", offsetof(MgStreamFormat, height), 'v' },
@@ -90,6 +104,8 @@ int stream_format_parse(sd_bus_message *m, MgStreamFormat *ret, MgError *err) {
                 { "frames_per_slot", offsetof(MgStreamFormat, frames_per_slot), 'a' },
                 { "slots", offsetof(MgStreamFormat, slots), 'b' },
                 { "slot_size", offsetof(MgStreamFormat, slot_size), 'b' },
+                { "version", offsetof(MgStreamFormat, version), 'o' },  /* optional: 1 without */
+                { "max_held", offsetof(MgStreamFormat, max_held), 'o' }, /* optional: slots without */
         };
         MgStreamFormat f = {};
         unsigned seen = 0; /* bit i: u32_keys[i] */
@@ -163,6 +179,13 @@ int stream_format_parse(sd_bus_message *m, MgStreamFormat *ret, MgError *err) {
                         return error_set_protocol(err, "the stream format lacks '%s'", u32_keys[i].key);
         }
 
+        if (f.version == 0)
+                f.version = MG_WIRE_VERSION_1;
+        if (f.max_held == 0 || f.max_held > f.slots)
+                f.max_held = f.slots;
+        if (f.version != MG_WIRE_VERSION_1 && f.version != MG_WIRE_VERSION_2)
+                return error_set_protocol(err, "the daemon speaks wire format version %u", f.version);
+
         r = format_check(&f, err);
         if (r < 0)
                 return r;
@@ -170,23 +193,14 @@ int stream_format_parse(sd_bus_message *m, MgStreamFormat *ret, MgError *err) {
         return 0;
 }
 
-int stream_new(int control_fd, int pool_fd, const MgStreamFormat *format, MgStream **ret, MgError *err) {
-        _cleanup_close_ int control = control_fd, pool = pool_fd;
-        MgStream *s;
+/* Check a pool fd against what slots of slot_size need (a sealed memfd, large enough) and map it
+ * read-only. */
+static int map_pool(int pool, uint32_t slots, uint32_t slot_size, const uint8_t **ret, size_t *ret_size,
+                    MgError *err) {
+        size_t size = (size_t) slots * slot_size;
         struct stat st;
-        size_t size;
-        socklen_t len;
         void *map;
-        int type = 0, seals, r;
-
-        r = format_check(format, err);
-        if (r < 0)
-                return r;
-        size = (size_t) format->slots * format->slot_size;
-
-        len = sizeof(type);
-        if (getsockopt(control, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
-                return error_set_protocol(err, "the control fd is not a SOCK_SEQPACKET socket");
+        int seals;
 
         if (fstat(pool, &st) < 0)
                 return error_set_errno(err, -errno, "Failed to check the stream pool");
@@ -202,13 +216,37 @@ int stream_new(int control_fd, int pool_fd, const MgStreamFormat *format, MgStre
         map = mmap(NULL, size, PROT_READ, MAP_SHARED, pool, 0);
         if (map == MAP_FAILED)
                 return error_set_errno(err, -errno, "Failed to map the stream pool");
+        *ret = map;
+        *ret_size = size;
+        return 0;
+}
+
+int stream_new(int control_fd, int pool_fd, const MgStreamFormat *format, MgStream **ret, MgError *err) {
+        _cleanup_close_ int control = control_fd, pool = pool_fd;
+        const uint8_t *map;
+        MgStream *s;
+        size_t size;
+        socklen_t len;
+        int type = 0, r;
+
+        r = format_check(format, err);
+        if (r < 0)
+                return r;
+
+        len = sizeof(type);
+        if (getsockopt(control, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
+                return error_set_protocol(err, "the control fd is not a SOCK_SEQPACKET socket");
+
+        r = map_pool(pool, format->slots, format->slot_size, &map, &size, err);
+        if (r < 0)
+                return r;
 
         s = calloc(1, sizeof(MgStream));
         if (s)
                 s->slots = calloc(format->slots, 1);
         if (!s || !s->slots) {
                 free(s);
-                munmap(map, size);
+                munmap((void *) map, size);
                 return error_set_errno(err, -ENOMEM, NULL);
         }
         s->control_fd = TAKE_FD(control);
@@ -216,14 +254,35 @@ int stream_new(int control_fd, int pool_fd, const MgStreamFormat *format, MgStre
         s->pool = map;
         s->pool_size = size;
         s->format = *format;
+        if (s->format.version == 0)
+                s->format.version = MG_WIRE_VERSION_1;
+        if (s->format.max_held == 0 || s->format.max_held > s->format.slots)
+                s->format.max_held = s->format.slots;
         s->auto_release = true;
         *ret = s;
         return 0;
 }
 
+/* OpenStream({version: 2}); a daemon that does not know it gets Open() (version 1). */
+static int call_open(MgTrack *t, sd_bus_message **ret, MgError *err) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(t->client->bus, MG_BUS_NAME, t->path, MG_IFACE_TRACK, "OpenStream", &error, ret,
+                               "a{sv}", 1, "version", "u", (uint32_t) MG_WIRE_VERSION_2);
+        if (r >= 0)
+                return r;
+        if (!sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD))
+                return error_set_bus(err, &error, r);
+        sd_bus_error_free(&error);
+        r = sd_bus_call_method(t->client->bus, MG_BUS_NAME, t->path, MG_IFACE_TRACK, "Open", &error, ret, "");
+        if (r < 0)
+                return error_set_bus(err, &error, r);
+        return r;
+}
+
 int mg_track_open(MgTrack *t, MgStream **ret, MgError *err) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_close_ int control = -1, pool = -1;
         MgStreamFormat format;
         int control_fd, pool_fd, r;
@@ -231,9 +290,9 @@ int mg_track_open(MgTrack *t, MgStream **ret, MgError *err) {
         if (!t || !ret)
                 return error_set_errno(err, -EINVAL, NULL);
 
-        r = sd_bus_call_method(t->client->bus, MG_BUS_NAME, t->path, MG_IFACE_TRACK, "Open", &error, &reply, "");
+        r = call_open(t, &reply, err);
         if (r < 0)
-                return error_set_bus(err, &error, r);
+                return r;
 
         r = sd_bus_message_read(reply, "hh", &control_fd, &pool_fd);
         if (r < 0)
@@ -267,6 +326,9 @@ MgStream *mg_stream_free(MgStream *s) {
         safe_close(s->pool_fd);
         if (s->pool)
                 munmap((void *) s->pool, s->pool_size);
+        for (size_t i = 0; i < RETIRED_POOLS_MAX; i++)
+                if (s->retired[i].map)
+                        munmap((void *) s->retired[i].map, s->retired[i].size);
         free(s->slots);
         free(s);
         return NULL;
@@ -300,7 +362,8 @@ int mg_stream_set_auto_release(MgStream *s, bool auto_release) {
 }
 
 /* Send RELEASE for every slot the app gave back. A full socket keeps the rest for the next
- * call; a closed one means the stream is over and the slots no longer matter. */
+ * call; a closed one means the stream is over and the slots no longer matter. Version 2 names
+ * the pool generation, so that a RELEASE crossing a POOL is not taken for a slot of the new pool. */
 static void stream_flush_releases(MgStream *s) {
         for (uint32_t i = 0; i < s->format.slots; i++) {
                 uint8_t buf[MG_WIRE_MESSAGE_SIZE];
@@ -308,7 +371,12 @@ static void stream_flush_releases(MgStream *s) {
 
                 if (s->slots[i] != SLOT_RELEASING)
                         continue;
-                mg_wire_encode(&(MgWireMessage) { .type = MG_WIRE_RELEASE, .slot = i }, buf);
+                mg_wire_encode(&(MgWireMessage) {
+                                       .type = MG_WIRE_RELEASE,
+                                       .slot = i,
+                                       .sequence = s->format.version >= MG_WIRE_VERSION_2 ? s->generation : 0,
+                               },
+                               buf);
                 n = send(s->control_fd, buf, sizeof(buf), MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0 && (errno == EAGAIN || errno == EINTR))
                         return;
@@ -316,20 +384,64 @@ static void stream_flush_releases(MgStream *s) {
         }
 }
 
+static RetiredPool *retired_of(MgStream *s, const uint8_t *data) {
+        for (size_t i = 0; i < RETIRED_POOLS_MAX; i++)
+                if (s->retired[i].map && data >= s->retired[i].map && data < s->retired[i].map + s->retired[i].size)
+                        return &s->retired[i];
+        return NULL;
+}
+
+/* A frame of a pool the stream moved away from: the daemon never writes there again, so no
+ * RELEASE; the mapping goes with its last frame. */
+static void retired_release(RetiredPool *p) {
+        if (p->held > 0)
+                p->held--;
+        if (p->held == 0) {
+                munmap((void *) p->map, p->size);
+                *p = (RetiredPool) {};
+        }
+}
+
 static void stream_release_slot(MgStream *s, uint32_t slot) {
         s->slots[slot] = SLOT_RELEASING;
-        if (s->have_last && s->last_slot == slot)
+        if (s->have_last && s->last_data == s->pool + (size_t) slot * s->format.slot_size)
                 s->have_last = false;
 }
 
 int mg_frame_release(MgStream *s, MgFrame *frame) {
-        if (!s || !frame || frame->slot >= s->format.slots || s->slots[frame->slot] != SLOT_HELD ||
+        RetiredPool *p;
+
+        if (!s || !frame || !frame->data)
+                return -EINVAL;
+        p = retired_of(s, frame->data);
+        if (p) {
+                if (s->have_last && s->last_data == frame->data)
+                        s->have_last = false;
+                retired_release(p);
+                *frame = (MgFrame) {};
+                return 0;
+        }
+        if (frame->slot >= s->format.slots || s->slots[frame->slot] != SLOT_HELD ||
             frame->data != s->pool + (size_t) frame->slot * s->format.slot_size)
                 return -EINVAL;
         stream_release_slot(s, frame->slot);
         stream_flush_releases(s);
         *frame = (MgFrame) {};
         return 0;
+}
+
+/* The frame the previous mg_stream_next_frame() returned, if the app has not released it. */
+static void stream_auto_release(MgStream *s) {
+        RetiredPool *p;
+
+        if (!s->auto_release || !s->have_last)
+                return;
+        s->have_last = false;
+        p = retired_of(s, s->last_data);
+        if (p)
+                retired_release(p);
+        else if (s->slots[s->last_slot] == SLOT_HELD)
+                s->slots[s->last_slot] = SLOT_RELEASING;
 }
 
 /* The daemon broke the protocol: stop trusting the stream. */
@@ -341,8 +453,10 @@ static int stream_broken(MgStream *s) {
 }
 
 /* Receive one message without blocking: 1 with buf filled, 0 at end of stream, -EAGAIN when
- * nothing waits, -EPROTO for anything that is not one 64-byte message without fds. */
-static int stream_receive(MgStream *s, uint8_t buf[MG_WIRE_MESSAGE_SIZE]) {
+ * nothing waits, -EPROTO for anything that is not one 64-byte message. A message may carry one
+ * fd (a version-2 POOL, checked by the caller), returned in *ret_fd (else -1); more fds, or fds
+ * on a version-1 stream, are a protocol error. */
+static int stream_receive(MgStream *s, uint8_t buf[MG_WIRE_MESSAGE_SIZE], int *ret_fd) {
         union {
                 struct cmsghdr header;
                 uint8_t space[CMSG_SPACE(sizeof(int) * 8)];
@@ -354,9 +468,10 @@ static int stream_receive(MgStream *s, uint8_t buf[MG_WIRE_MESSAGE_SIZE]) {
                 .msg_control = &control,
                 .msg_controllen = sizeof(control),
         };
-        bool had_fds = false;
+        int fds[8], n_total = 0;
         ssize_t n;
 
+        *ret_fd = -1;
         n = recvmsg(s->control_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0 && errno == ECONNRESET) {
                 /* The daemon closed its end while RELEASE messages of ours were still unread there.
@@ -374,32 +489,91 @@ static int stream_receive(MgStream *s, uint8_t buf[MG_WIRE_MESSAGE_SIZE]) {
                 return -errno;
         }
 
-        /* Close whatever fds came along, so that a misbehaving daemon cannot fill our table. */
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
                         size_t n_fds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                        int fds[8];
 
-                        memcpy(fds, CMSG_DATA(c), MIN(n_fds, ELEMENTSOF(fds)) * sizeof(int));
-                        for (size_t i = 0; i < MIN(n_fds, ELEMENTSOF(fds)); i++)
-                                safe_close(fds[i]);
-                        had_fds = true;
+                        for (size_t i = 0; i < n_fds; i++) {
+                                int fd;
+
+                                memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                                if (n_total < (int) ELEMENTSOF(fds))
+                                        fds[n_total++] = fd;
+                                else
+                                        safe_close(fd);
+                        }
                 }
-        if (had_fds || (msg.msg_flags & MSG_CTRUNC))
+        /* At most one fd, and only in version 2: anything else is closed unread, so that a
+         * misbehaving daemon cannot fill our table. */
+        if (n_total > 1 || (n_total == 1 && s->format.version < MG_WIRE_VERSION_2) ||
+            (msg.msg_flags & MSG_CTRUNC) || (n_total > 0 && n != MG_WIRE_MESSAGE_SIZE)) {
+                for (int i = 0; i < n_total; i++)
+                        safe_close(fds[i]);
                 return -EPROTO;
+        }
+        if (n_total == 1)
+                *ret_fd = fds[0];
 
         if (n == 0)
                 return 0;
-        if (n != MG_WIRE_MESSAGE_SIZE || (msg.msg_flags & MSG_TRUNC))
+        if (n != MG_WIRE_MESSAGE_SIZE || (msg.msg_flags & MSG_TRUNC)) {
+                *ret_fd = safe_close(*ret_fd);
                 return -EPROTO;
+        }
         return 1;
 }
 
-static int stream_handle(MgStream *s, const uint8_t *buf, MgFrame *ret) {
+/* POOL: from here on frames are in the pool that came with it. Frames the app still holds stay
+ * readable in the old mapping until released; the old pool gets no RELEASE (it is never written
+ * again). The new pool must fit the format as it stands. */
+static int stream_handle_pool(MgStream *s, const MgWireMessage *m, int fd) {
+        _cleanup_close_ int pool = fd;
+        MgStreamFormat f = s->format;
+        _cleanup_free_ uint8_t *slots = NULL;
+        const uint8_t *map;
+        size_t size, held = 0, free_retired = RETIRED_POOLS_MAX;
+
+        if (pool < 0 || s->format.version < MG_WIRE_VERSION_2 || m->sequence <= s->generation)
+                return -EPROTO;
+        f.slots = m->format[0];
+        f.slot_size = m->format[1];
+        if (f.max_held > f.slots)
+                f.max_held = f.slots;
+        if (format_check(&f, NULL) < 0)
+                return -EPROTO;
+
+        for (uint32_t i = 0; i < s->format.slots; i++)
+                held += s->slots[i] == SLOT_HELD;
+        for (size_t i = 0; i < RETIRED_POOLS_MAX && free_retired == RETIRED_POOLS_MAX; i++)
+                if (!s->retired[i].map)
+                        free_retired = i;
+        if (held > 0 && free_retired == RETIRED_POOLS_MAX)
+                return -EPROTO;
+
+        slots = calloc(f.slots, 1);
+        if (!slots || map_pool(pool, f.slots, f.slot_size, &map, &size, NULL) < 0)
+                return -EPROTO;
+
+        if (held > 0)
+                s->retired[free_retired] = (RetiredPool) { .map = s->pool, .size = s->pool_size, .held = held };
+        else
+                munmap((void *) s->pool, s->pool_size);
+        s->pool = map;
+        s->pool_size = size;
+        free(s->slots);
+        s->slots = TAKE_PTR(slots);
+        s->generation = m->sequence;
+        s->format = f;
+        return 0;
+}
+
+static int stream_handle(MgStream *s, const uint8_t *buf, int fd, MgFrame *ret) {
         MgWireMessage m;
 
-        if (!mg_wire_decode(buf, MG_WIRE_MESSAGE_SIZE, &m))
+        if (!mg_wire_decode(buf, MG_WIRE_MESSAGE_SIZE, &m) || (fd >= 0 && m.type != MG_WIRE_POOL)) {
+                safe_close(fd);
                 return stream_broken(s);
+        }
 
         switch (m.type) {
         case MG_WIRE_FRAME:
@@ -412,6 +586,7 @@ static int stream_handle(MgStream *s, const uint8_t *buf, MgFrame *ret) {
                 s->slots[m.slot] = SLOT_HELD;
                 s->have_last = true;
                 s->last_slot = m.slot;
+                s->last_data = s->pool + (size_t) m.slot * s->format.slot_size;
                 *ret = (MgFrame) {
                         .data = s->pool + (size_t) m.slot * s->format.slot_size,
                         .slot = m.slot,
@@ -450,6 +625,11 @@ static int stream_handle(MgStream *s, const uint8_t *buf, MgFrame *ret) {
                 return -EAGAIN;
         }
 
+        case MG_WIRE_POOL:
+                if (stream_handle_pool(s, &m, fd) < 0)
+                        return stream_broken(s);
+                return -EAGAIN;
+
         case MG_WIRE_ENDED:
                 s->ended = true;
                 s->ended_reason = mg_ended_reason_to_string(m.reason);
@@ -470,7 +650,7 @@ static int64_t now_ms(void) {
 int mg_stream_next_frame(MgStream *s, int timeout_ms, MgFrame *ret) {
         int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
         uint8_t buf[MG_WIRE_MESSAGE_SIZE];
-        int r;
+        int fd, r;
 
         if (!s || !ret)
                 return -EINVAL;
@@ -479,15 +659,14 @@ int mg_stream_next_frame(MgStream *s, int timeout_ms, MgFrame *ret) {
         if (s->ended)
                 return MG_STREAM_ENDED;
 
-        if (s->auto_release && s->have_last && s->slots[s->last_slot] == SLOT_HELD)
-                stream_release_slot(s, s->last_slot);
+        stream_auto_release(s);
         stream_flush_releases(s);
 
         for (;;) {
                 struct pollfd p = { .fd = s->control_fd, .events = POLLIN };
                 int wait_ms;
 
-                r = stream_receive(s, buf);
+                r = stream_receive(s, buf, &fd);
                 if (r == -EPROTO)
                         return stream_broken(s);
                 if (r == 0) {
@@ -497,7 +676,7 @@ int mg_stream_next_frame(MgStream *s, int timeout_ms, MgFrame *ret) {
                         return MG_STREAM_ENDED;
                 }
                 if (r > 0) {
-                        r = stream_handle(s, buf, ret);
+                        r = stream_handle(s, buf, fd, ret);
                         if (r != -EAGAIN)
                                 return r;
                         continue;

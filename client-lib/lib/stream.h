@@ -3,7 +3,7 @@
 
 #include "internal.h"
 
-/* Read Track.Open()'s format a{sv} strictly: every key of api.md, as 'u'/'s'. */
+/* Read Track.Open()'s format a{sv} strictly: every key of docs/dbus-api.md, as 'u'/'s'. */
 int stream_format_parse(sd_bus_message *m, MgStreamFormat *ret, MgError *err);
 /* Build a stream from a control socket and a pool the caller hands over (always consumed,
  * also on failure): checks the socket type, the pool's size and its shrink seal, maps it. */

@@ -14,8 +14,8 @@
 #include "origin.h"
 #include "policy.h"
 
-/* The policy directory: --directory, else PolicyDirectory= of the daemon's configuration file
- * (--config, else the installed one), else the default. */
+/* The policy directory: --directory, else PolicyDirectory= of the daemon's configuration
+ * (--config, else the installed files, read as the daemon reads them), else the default. */
 static int policy_directory(const char *directory, const char *config_file, char **ret) {
         _cleanup_free_ char *error = NULL;
         Config c;
@@ -25,12 +25,12 @@ static int policy_directory(const char *directory, const char *config_file, char
                 return free_and_strdup(ret, directory);
 
         config_init(&c);
-        r = config_load_file(&c, config_file ?: DEFAULT_CONFIG_FILE, &error);
-        if (r < 0 && (r != -ENOENT || config_file)) {
+        r = config_load(&c, config_file, &error);
+        if (r < 0) {
                 if (error)
                         fprintf(stderr, "mediactl: System.Error.EINVAL: %s\n", error);
                 else
-                        (void) print_errno(r, config_file ?: DEFAULT_CONFIG_FILE);
+                        (void) print_errno(r, config_file ?: "Cannot read the daemon's configuration");
                 config_done(&c);
                 return r;
         }

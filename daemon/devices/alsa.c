@@ -19,6 +19,7 @@ typedef struct AlsaDevice {
         unsigned card, device;
         dev_t devnum;
         snd_pcm_format_t format;
+        SampleFormat sample_format; /* the same, for the conversion to S16_LE */
 
         /* The capture; valid while the device captures. */
         snd_pcm_t *pcm;
@@ -29,6 +30,7 @@ typedef struct AlsaDevice {
         size_t frame_bytes;       /* one sample frame in the device's format */
         uint8_t *raw;             /* one period as read */
         uint8_t *s16;             /* and converted, when the format is not S16_LE */
+        SampleDither dither;      /* of that conversion */
         snd_pcm_uframes_t filled; /* frames of raw read so far */
         uint64_t period_start_ns; /* capture time of the first frame in raw */
         uint64_t sequence;
@@ -176,51 +178,19 @@ snd_pcm_format_t alsa_choose_format(alsa_test_t test, void *userdata) {
         return SND_PCM_FORMAT_UNKNOWN;
 }
 
-size_t alsa_format_size(snd_pcm_format_t format) {
+SampleFormat alsa_sample_format(snd_pcm_format_t format) {
         switch (format) {
         case SND_PCM_FORMAT_S16_LE:
-                return 2;
-        case SND_PCM_FORMAT_S24_3LE:
-                return 3;
-        case SND_PCM_FORMAT_S32_LE:
+                return SAMPLE_FORMAT_S16_LE;
         case SND_PCM_FORMAT_S24_LE:
-                return 4;
-        default:
-                return 0;
-        }
-}
-
-int alsa_convert_to_s16(snd_pcm_format_t format, const uint8_t *src, size_t n_samples, uint8_t *dst) {
-        /* Where the top 16 bits of a sample sit in its little-endian bytes. S24_LE holds 24
-         * bits in the low three bytes of four (sign-extended into the fourth). */
-        size_t size = alsa_format_size(format), offset;
-
-        switch (format) {
-        case SND_PCM_FORMAT_S16_LE:
-                offset = 0;
-                break;
-        case SND_PCM_FORMAT_S32_LE:
-                offset = 2;
-                break;
+                return SAMPLE_FORMAT_S24_LE;
         case SND_PCM_FORMAT_S24_3LE:
-        case SND_PCM_FORMAT_S24_LE:
-                offset = 1;
-                break;
+                return SAMPLE_FORMAT_S24_3LE;
+        case SND_PCM_FORMAT_S32_LE:
+                return SAMPLE_FORMAT_S32_LE;
         default:
-                return -EINVAL;
+                return _SAMPLE_FORMAT_INVALID;
         }
-        if ((!src || !dst) && n_samples > 0)
-                return -EINVAL;
-
-        if (format == SND_PCM_FORMAT_S16_LE) {
-                memmove(dst, src, n_samples * 2);
-                return 0;
-        }
-        for (size_t i = 0; i < n_samples; i++) {
-                dst[2 * i] = src[i * size + offset];
-                dst[2 * i + 1] = src[i * size + offset + 1];
-        }
-        return 0;
 }
 
 char *alsa_make_label(const char *card_name, const char *pcm_name, unsigned device, bool name_shared) {
@@ -386,8 +356,11 @@ static int probe_capabilities(snd_pcm_t *pcm, AudioCapabilities *caps, snd_pcm_f
         caps->n_sample_rates = n_rates;
         caps->channel_counts = TAKE_PTR(channels);
         caps->n_channel_counts = n_channels;
-        /* A hw: device does none of the processing the constraints name. */
-        caps->echo_cancellation = caps->auto_gain_control = caps->noise_suppression = false;
+        /* A hw: device does none of the processing the constraints name; the daemon does noise
+         * suppression and gain control on request (audio-processing.h). Echo cancellation needs
+         * the sound being played, which the sound server above us owns: not offered. */
+        caps->echo_cancellation = false;
+        caps->auto_gain_control = caps->noise_suppression = true;
         *ret_format = format;
         return 0;
 }
@@ -450,7 +423,7 @@ static void deliver_period(Device *d, AlsaDevice *a) {
         Frame f;
 
         if (a->s16) {
-                if (alsa_convert_to_s16(a->format, a->raw, samples, a->s16) < 0)
+                if (sample_convert_to_s16(a->sample_format, a->raw, samples, a->s16, &a->dither) < 0)
                         return;
                 data = a->s16;
         }
@@ -464,19 +437,11 @@ static void deliver_period(Device *d, AlsaDevice *a) {
         device_deliver_frame(d, &f);
 }
 
-static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
-        _cleanup_(device_unrefp) Device *d = device_ref(userdata);
-        AlsaDevice *a = d->backend_data;
-        uint64_t generation = a->generation;
-        unsigned short pcm_revents = 0;
-        bool progress = false;
-        int r = 0;
-
-        for (size_t i = 0; i < a->n_pfds; i++)
-                a->pfds[i].revents = a->pfds[i].fd == fd ? (short) revents : 0;
-        r = snd_pcm_poll_descriptors_revents(a->pcm, a->pfds, (unsigned) a->n_pfds, &pcm_revents);
-        if (r < 0)
-                goto fail;
+/* Read what the device has, a bounded number of periods, delivering each full one. Returns 1
+ * when the consumer stopped or restarted the capture from a delivery, 0 or a negative errno
+ * otherwise; *progress says whether anything was read or recovered. */
+static int read_periods(Device *d, AlsaDevice *a, uint64_t generation, bool *progress) {
+        int r;
 
         /* Bounded, so that a device that has piled up its whole buffer does not hold the loop;
          * what is left wakes us again at once. */
@@ -498,27 +463,46 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
                 if (n == -EPIPE || n == -ESTRPIPE) {
                         r = recover(d, a, (int) n);
                         if (r < 0)
-                                goto fail;
-                        progress = true;
+                                return r;
+                        *progress = true;
                         continue;
                 }
-                if (n < 0) {
-                        r = (int) n;
-                        goto fail;
-                }
+                if (n < 0)
+                        return (int) n;
                 if (n == 0)
                         break;
-                progress = true;
+                *progress = true;
                 a->filled += (snd_pcm_uframes_t) n;
                 if (a->filled < a->period)
                         continue;
 
                 a->filled = 0;
                 deliver_period(d, a);
-                /* The consumer may have stopped or restarted the capture from the callback. */
                 if (!d->capturing || a->generation != generation)
-                        return 0;
+                        return 1;
         }
+        return 0;
+}
+
+static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        _cleanup_(device_unrefp) Device *d = device_ref(userdata);
+        AlsaDevice *a = d->backend_data;
+        uint64_t generation = a->generation;
+        unsigned short pcm_revents = 0;
+        bool progress = false;
+        int r = 0;
+
+        for (size_t i = 0; i < a->n_pfds; i++)
+                a->pfds[i].revents = a->pfds[i].fd == fd ? (short) revents : 0;
+        r = snd_pcm_poll_descriptors_revents(a->pcm, a->pfds, (unsigned) a->n_pfds, &pcm_revents);
+        if (r < 0)
+                goto fail;
+
+        r = read_periods(d, a, generation, &progress);
+        if (r < 0)
+                goto fail;
+        if (r > 0)
+                return 0; /* the consumer stopped or restarted the capture from the callback */
 
         if (!progress && (pcm_revents & (POLLERR | POLLHUP | POLLNVAL))) {
                 /* An error that reading did not show: find out what it is rather than be woken
@@ -600,11 +584,57 @@ static int configure(Device *d, AlsaDevice *a, const CaptureFormat *fmt) {
         return 0;
 }
 
+/* One period as read, and as converted when the device's format is not S16_LE. */
+static int allocate_buffers(AlsaDevice *a, const CaptureFormat *fmt) {
+        a->frame_bytes = sample_format_size(a->sample_format) * fmt->channels;
+        a->raw = malloc(a->period * a->frame_bytes);
+        if (!a->raw)
+                return -ENOMEM;
+        if (a->format != SND_PCM_FORMAT_S16_LE) {
+                a->s16 = malloc(a->period * fmt->channels * 2);
+                if (!a->s16)
+                        return -ENOMEM;
+                /* Seeded from the device: captures are reproducible, devices independent. */
+                sample_dither_init(&a->dither, ((uint64_t) a->card << 32) | a->device);
+        }
+        return 0;
+}
+
+/* Watch the PCM's poll descriptors on the event loop; *step says what failed. */
+static int watch_poll_descriptors(Device *d, AlsaDevice *a, sd_event *event, const char **step) {
+        int n, r;
+
+        *step = "getting its poll descriptors";
+        n = snd_pcm_poll_descriptors_count(a->pcm);
+        if (n <= 0)
+                return n < 0 ? n : -EIO;
+        a->pfds = calloc((size_t) n, sizeof(struct pollfd));
+        a->sources = calloc((size_t) n, sizeof(sd_event_source *));
+        if (!a->pfds || !a->sources)
+                return -ENOMEM;
+        a->n_pfds = (size_t) n;
+        r = snd_pcm_poll_descriptors(a->pcm, a->pfds, (unsigned) n);
+        if (r < 0)
+                return r;
+        *step = "watching its poll descriptors";
+        for (size_t i = 0; i < a->n_pfds; i++) {
+                /* poll() and epoll share these bit values on Linux; POLLNVAL, which alsa-lib asks
+                 * for too, has no epoll counterpart (and sd-event refuses unknown bits). */
+                uint32_t events = (uint32_t) a->pfds[i].events & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLERR | EPOLLHUP);
+
+                r = sd_event_add_io(event, &a->sources[i], a->pfds[i].fd, events, on_io, d);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(a->sources[i], "alsa-capture");
+        }
+        return 0;
+}
+
 static int alsa_start(Device *d, const CaptureFormat *fmt) {
         AlsaDevice *a = d->backend_data;
         sd_event *event = device_registry_get_event(d->registry);
         const char *step = "setting it up";
-        int n, r;
+        int r;
 
         if (!event)
                 return -ENODEV;
@@ -634,47 +664,12 @@ static int alsa_start(Device *d, const CaptureFormat *fmt) {
                 return r;
         }
 
-        a->frame_bytes = alsa_format_size(a->format) * fmt->channels;
-        a->raw = malloc(a->period * a->frame_bytes);
-        if (!a->raw) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        if (a->format != SND_PCM_FORMAT_S16_LE) {
-                a->s16 = malloc(a->period * fmt->channels * 2);
-                if (!a->s16) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-        }
-
-        step = "getting its poll descriptors";
-        n = snd_pcm_poll_descriptors_count(a->pcm);
-        if (n <= 0) {
-                r = n < 0 ? n : -EIO;
-                goto fail;
-        }
-        a->pfds = calloc((size_t) n, sizeof(struct pollfd));
-        a->sources = calloc((size_t) n, sizeof(sd_event_source *));
-        if (!a->pfds || !a->sources) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        a->n_pfds = (size_t) n;
-        r = snd_pcm_poll_descriptors(a->pcm, a->pfds, (unsigned) n);
+        r = allocate_buffers(a, fmt);
         if (r < 0)
                 goto fail;
-        for (size_t i = 0; i < a->n_pfds; i++) {
-                /* poll() and epoll share these bit values on Linux; POLLNVAL, which alsa-lib asks
-                 * for too, has no epoll counterpart (and sd-event refuses unknown bits). */
-                uint32_t events = (uint32_t) a->pfds[i].events & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLERR | EPOLLHUP);
-
-                step = "watching its poll descriptors";
-                r = sd_event_add_io(event, &a->sources[i], a->pfds[i].fd, events, on_io, d);
-                if (r < 0)
-                        goto fail;
-                (void) sd_event_source_set_description(a->sources[i], "alsa-capture");
-        }
+        r = watch_poll_descriptors(d, a, event, &step);
+        if (r < 0)
+                goto fail;
 
         step = "starting it";
         r = snd_pcm_start(a->pcm);
@@ -780,10 +775,36 @@ finish:
         return r;
 }
 
+/* The ids, node and label of a new device: the card's identity and group from udev, the label
+ * from the card's and the PCM's names. */
+static int set_identity(Device *d, sd_device *card_dev, const char *devname, unsigned device,
+                        const char *card_name, const char *pcm_name, bool name_shared) {
+        _cleanup_free_ char *identity = NULL, *group = NULL;
+        int r;
+
+        r = udev_device_identity(card_dev, &identity);
+        if (r < 0)
+                return r;
+        if (asprintf(&d->hardware_id, "alsa:%s:%u", identity, device) < 0) {
+                d->hardware_id = NULL;
+                return -ENOMEM;
+        }
+        r = udev_device_group(card_dev, &group);
+        if (r < 0)
+                return r;
+        d->group_hardware_id = TAKE_PTR(group);
+        d->node = strdup(devname);
+        d->facing_mode = strdup("");
+        d->label = alsa_make_label(card_name, pcm_name, device, name_shared);
+        if (!d->node || !d->facing_mode || !d->label)
+                return -ENOMEM;
+        return 0;
+}
+
 int alsa_device_new(sd_device *dev, Device **ret) {
         _cleanup_(device_unrefp) Device *d = NULL;
         _cleanup_(pcm_closep) snd_pcm_t *pcm = NULL;
-        _cleanup_free_ char *card_name = NULL, *pcm_name = NULL, *identity = NULL, *group = NULL;
+        _cleanup_free_ char *card_name = NULL, *pcm_name = NULL;
         AudioCapabilities caps = {};
         const char *syspath, *sysname, *devname;
         snd_pcm_format_t format = SND_PCM_FORMAT_UNKNOWN;
@@ -846,23 +867,11 @@ int alsa_device_new(sd_device *dev, Device **ret) {
         a->device = device;
         a->devnum = devnum;
         a->format = format;
+        a->sample_format = alsa_sample_format(format);
 
-        r = udev_device_identity(card_dev, &identity);
+        r = set_identity(d, card_dev, devname, device, card_name, pcm_name, name_shared);
         if (r < 0)
                 return r;
-        if (asprintf(&d->hardware_id, "alsa:%s:%u", identity, device) < 0) {
-                d->hardware_id = NULL;
-                return -ENOMEM;
-        }
-        r = udev_device_group(card_dev, &group);
-        if (r < 0)
-                return r;
-        d->group_hardware_id = TAKE_PTR(group);
-        d->node = strdup(devname);
-        d->facing_mode = strdup("");
-        d->label = alsa_make_label(card_name, pcm_name, device, name_shared);
-        if (!d->node || !d->facing_mode || !d->label)
-                return -ENOMEM;
 
         log_debug("Microphone %s: \"%s\", %s, %zu rates, %zu channel counts, id %s.", devname, d->label,
                   snd_pcm_format_name(format), caps.n_sample_rates, caps.n_channel_counts, d->hardware_id);

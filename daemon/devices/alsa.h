@@ -8,6 +8,7 @@
 #include <systemd/sd-device.h>
 
 #include "device.h"
+#include "sample-format.h"
 
 #define ALSA_BACKEND "alsa" /* Device.backend */
 
@@ -42,15 +43,13 @@ int alsa_list_channels(unsigned channels_min, unsigned channels_max, alsa_test_t
                        uint32_t **ret, size_t *ret_n);
 
 /* The sample format to capture in. The daemon delivers S16_LE and opens hw: without alsa-lib's
- * plug layer (no hidden resampling or buffering), so it converts itself, and only what is a
- * plain truncation: S16_LE (taken as it is), then S32_LE, S24_3LE and S24_LE (their top 16
- * bits). SND_PCM_FORMAT_UNKNOWN when the device has none of these (it is not offered). */
+ * plug layer (no hidden resampling or buffering), so it converts itself (sample-format.h:
+ * rounding with TPDF dither): S16_LE (taken as it is), then S32_LE, S24_3LE and S24_LE.
+ * SND_PCM_FORMAT_UNKNOWN when the device has none of these (it is not offered). */
 snd_pcm_format_t alsa_choose_format(alsa_test_t test, void *userdata);
-/* Bytes per sample of the formats above, 0 for others. */
-size_t alsa_format_size(snd_pcm_format_t format);
-/* Convert n_samples samples (frames times channels) of format to S16_LE in dst (2 bytes each).
- * -EINVAL for a format alsa_choose_format() never picks. */
-int alsa_convert_to_s16(snd_pcm_format_t format, const uint8_t *src, size_t n_samples, uint8_t *dst);
+/* The same format as a SampleFormat; _SAMPLE_FORMAT_INVALID for one alsa_choose_format() never
+ * picks. */
+SampleFormat alsa_sample_format(snd_pcm_format_t format);
 
 /* The label: the PCM's name when it already starts with the card's name ("Loopback PCM"),
  * else "card: pcm" ("HDA Intel PCH: ALC3246 Analog"), either alone when the other is empty;

@@ -123,14 +123,30 @@ void device_deliver_frame(Device *d, const Frame *f) {
         _cleanup_(device_unrefp) Device *ref = NULL;
         DeviceConsumer c;
 
-        if (!d || !f || !d->capturing || !d->consumer.frame)
+        if (!d || !f)
                 return;
+        if (!d->capturing || !d->consumer.frame) {
+                if (f->buffer)
+                        device_return_buffer(d, f->buffer);
+                return;
+        }
 
         /* The consumer may stop the device, remove it or drop its own reference from inside
          * the callback; our reference keeps the device alive until the call has returned. */
         ref = device_ref(d);
         c = d->consumer;
         c.frame(d, f, c.userdata);
+}
+
+bool device_lend_buffer(Device *d, size_t size, DeviceBuffer *ret) {
+        if (!d || !ret || !d->capturing || !d->consumer.lend || !d->consumer.unlend)
+                return false;
+        return d->consumer.lend(d, size, ret, d->consumer.userdata);
+}
+
+void device_return_buffer(Device *d, const DeviceBuffer *b) {
+        if (d && b && d->consumer.unlend)
+                d->consumer.unlend(d, b, d->consumer.userdata);
 }
 
 void device_report_error(Device *d, int error) {

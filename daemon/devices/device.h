@@ -19,16 +19,23 @@
         ((uint32_t) (a) | ((uint32_t) (b) << 8) | ((uint32_t) (c) << 16) | ((uint32_t) (d) << 24))
 #define PIXEL_FORMAT_YUYV FOURCC('Y', 'U', 'Y', 'V')
 #define PIXEL_FORMAT_NV12 FOURCC('N', 'V', '1', '2')
+/* What Motion-JPEG cameras send (never delivered as it is: decoded into NV12). */
+#define PIXEL_FORMAT_MJPEG FOURCC('M', 'J', 'P', 'G')
 
 /* The highest frame rate any camera mode may have (synthetic ones included). */
 #define DEVICE_FRAME_RATE_MAX 10000.0
 
-/* One native camera mode: what the hardware produces without any cropping or scaling. */
+/* One native camera mode: what the hardware produces without any cropping or scaling. A
+ * device lists the modes it delivers as they come first and those it must decode after them,
+ * so that where two modes give the same settings the one without decoding wins (the constraint
+ * engine's last tie-break is the device's mode order). */
 typedef struct VideoMode {
         uint32_t width;
         uint32_t height;
         double frame_rate; /* frames per second, > 0 */
-        uint32_t fourcc;   /* PIXEL_FORMAT_YUYV or PIXEL_FORMAT_NV12 */
+        uint32_t fourcc;   /* what is delivered: PIXEL_FORMAT_YUYV or PIXEL_FORMAT_NV12 */
+        uint32_t source_fourcc; /* 0: the camera sends fourcc itself; PIXEL_FORMAT_MJPEG: it sends
+                                 * JPEG frames, which the daemon decodes into fourcc (NV12) */
 } VideoMode;
 
 /* What a microphone can do. Only these native values are ever offered. */
@@ -55,6 +62,18 @@ typedef struct CaptureFormat {
         uint32_t sample_rate, channels;
 } CaptureFormat;
 
+/* A buffer the consumer lends a backend for one frame (a slot of a stream pool), so that a frame
+ * already in the stream's format is captured straight into the pool and never copied. */
+typedef struct DeviceBuffer {
+        uint8_t *data;
+        size_t size;
+        /* What the backend said it left there the last time (0: unknown). A backend that draws
+         * only what changed uses it; it sets it to a tag of what it draws now. */
+        uint64_t content;
+        void *owner; /* the consumer's */
+        unsigned index;
+} DeviceBuffer;
+
 /* A captured frame (video) or period (audio), valid only during the callback. */
 typedef struct Frame {
         const uint8_t *data;
@@ -68,9 +87,11 @@ typedef struct Frame {
         /* synthetic devices: stamp every delivered copy with MGFRAME, sequence, time, tag */
         bool stamp;
         uint8_t tag[16];
+        /* Non-NULL: data lies in this lent buffer (device_lend_buffer()). */
+        const DeviceBuffer *buffer;
 } Frame;
 
-/* The frame stamp of synthetic cameras (api.md "Synthetic devices"), at offset 0. */
+/* The frame stamp of synthetic cameras (examples/synthetic-devices.conf), at offset 0. */
 #define FRAME_STAMP_MAGIC "MGFRAME"        /* 8 bytes with the NUL */
 #define FRAME_STAMP_SIZE (8 + 8 + 8 + 16) /* magic, sequence, time, tag */
 
@@ -102,6 +123,11 @@ typedef struct DeviceOps {
 typedef struct DeviceConsumer {
         void (*frame)(Device *d, const Frame *f, void *userdata);
         void (*event)(Device *d, DeviceEvent ev, int error, void *userdata);
+        /* Optional: lend a buffer of at least size bytes for the next frame in the capture's
+         * format (false: none, the backend uses its own), and take back one that carried no
+         * frame. A buffer handed over with a frame comes back with it. */
+        bool (*lend)(Device *d, size_t size, DeviceBuffer *ret, void *userdata);
+        void (*unlend)(Device *d, const DeviceBuffer *b, void *userdata);
         void *userdata;
 } DeviceConsumer;
 
@@ -151,6 +177,10 @@ void device_stop(Device *d);
 
 /* Called by backends. */
 void device_deliver_frame(Device *d, const Frame *f);
+/* A buffer to capture the next frame into, lent by the consumer; false when it has none. The
+ * backend then delivers a frame with f->buffer set to it, or gives it back unused. */
+bool device_lend_buffer(Device *d, size_t size, DeviceBuffer *ret);
+void device_return_buffer(Device *d, const DeviceBuffer *b);
 void device_report_error(Device *d, int error); /* stops the device, tells the consumer (error < 0) */
 
 /* The registry of every device of every backend. */

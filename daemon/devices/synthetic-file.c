@@ -4,6 +4,8 @@
 
 #include <stdarg.h>
 
+#include <math.h>
+
 #include "ini.h"
 #include "util.h"
 
@@ -14,10 +16,15 @@ typedef enum Key {
         KEY_GROUP,
         KEY_DEFAULT,
         KEY_MODES,
+        KEY_FORMATS,
         KEY_SAMPLE_RATES,
         KEY_CHANNELS,
         KEY_SAMPLE_SIZES,
         KEY_TONE_HZ,
+        KEY_TONE_LEVEL,
+        KEY_TONE_CADENCE,
+        KEY_NOISE_LEVEL,
+        KEY_SAMPLE_FORMAT,
         KEY_ECHO_CANCELLATION,
         KEY_AUTO_GAIN_CONTROL,
         KEY_NOISE_SUPPRESSION,
@@ -30,6 +37,16 @@ typedef enum KeyScope {
         SCOPE_MICROPHONE,
 } KeyScope;
 
+/* One word of Modes=, kept until the end of the section: Formats= (which may come later) says
+ * what a word without its own formats stands for. */
+typedef struct ModeWord {
+        char *word;
+        uint32_t width, height;
+        double frame_rate;
+        uint32_t formats[SYNTHETIC_FORMATS_MAX]; /* the source formats after ':', in order */
+        size_t n_formats;                        /* 0: those of Formats= */
+} ModeWord;
+
 typedef struct ParseState {
         const char *filename;
         SyntheticSpec *specs;
@@ -39,6 +56,10 @@ typedef struct ParseState {
          * after the keys it governs, so the checks that depend on it run at the section end
          * and point back at these lines. */
         unsigned key_lines[_KEY_MAX];
+        ModeWord *mode_words; /* of the current section */
+        size_t n_mode_words;
+        uint32_t formats[SYNTHETIC_FORMATS_MAX]; /* Formats= of the current section */
+        size_t n_formats;
         char *error;
 } ParseState;
 
@@ -85,7 +106,22 @@ const char *synthetic_fourcc_to_string(uint32_t fourcc) {
                 return "YUYV";
         if (fourcc == PIXEL_FORMAT_NV12)
                 return "NV12";
+        if (fourcc == PIXEL_FORMAT_MJPEG)
+                return "MJPEG";
         return NULL;
+}
+
+static uint32_t fourcc_from_string(const char *s) {
+        static const uint32_t all[] = { PIXEL_FORMAT_YUYV, PIXEL_FORMAT_NV12, PIXEL_FORMAT_MJPEG };
+
+        for (size_t i = 0; i < ELEMENTSOF(all); i++)
+                if (streq(s, synthetic_fourcc_to_string(all[i])))
+                        return all[i];
+        return 0;
+}
+
+const char *synthetic_mode_format(const VideoMode *m) {
+        return synthetic_fourcc_to_string(m->source_fourcc ?: m->fourcc);
 }
 
 /* Names end up in hardware ids, log lines and bus errors: keep them plain. */
@@ -160,6 +196,18 @@ static int parse_decimal(const char *s, double *ret) {
         return safe_atod(s, ret);
 }
 
+/* The same with an optional '-' ("-40", "-12.5"). */
+static int parse_signed_decimal(const char *s, double *ret) {
+        double v;
+        int r;
+
+        r = parse_decimal(s[0] == '-' ? s + 1 : s, &v);
+        if (r < 0)
+                return r;
+        *ret = s[0] == '-' ? -v : v;
+        return 0;
+}
+
 #define LIST_SEPARATORS " \t\r\v\f"
 
 static int parse_kind(ParseState *s, SyntheticSpec *spec, unsigned line, const char *value) {
@@ -226,16 +274,54 @@ static int parse_noise_suppression(ParseState *s, SyntheticSpec *spec, unsigned 
         return parse_bool_key(s, line, "NoiseSuppression", value, &spec->noise_suppression);
 }
 
-/* One word of Modes=: WIDTHxHEIGHT@FPS[:FORMAT[,FORMAT...]], appended to modes[]. */
-static int parse_one_mode(ParseState *s, unsigned line, const char *word, VideoMode *modes, size_t *n_modes) {
+static void mode_words_free(ParseState *s) {
+        for (size_t i = 0; i < s->n_mode_words; i++)
+                free(s->mode_words[i].word);
+        free(s->mode_words);
+        s->mode_words = NULL;
+        s->n_mode_words = 0;
+}
+
+/* A list of source formats: "YUYV", "NV12", "MJPEG", separated by `separators`, no empty entries
+ * (a format given twice in a mode is a duplicate mode, found when the modes are made). what
+ * names the list in messages. */
+static int parse_format_list(ParseState *s, unsigned line, const char *what, const char *value,
+                             const char *separators, uint32_t formats[SYNTHETIC_FORMATS_MAX], size_t *ret_n) {
+        _cleanup_free_ char *copy = strdup(value);
+        char *fmt, *save = NULL;
+        size_t n = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        for (fmt = strtok_r(copy, separators, &save); fmt; fmt = strtok_r(NULL, separators, &save)) {
+                uint32_t f = fourcc_from_string(fmt);
+
+                if (f == 0)
+                        return fail(s, line, "%s: unknown pixel format '%s', expected YUYV, NV12 or MJPEG", what, fmt);
+                for (size_t i = 0; i < n; i++)
+                        if (formats[i] == f)
+                                return fail(s, line, "%s: pixel format %s given twice", what, fmt);
+                if (n >= SYNTHETIC_FORMATS_MAX)
+                        return fail(s, line, "%s: too many pixel formats", what);
+                formats[n++] = f;
+        }
+        if (n == 0)
+                return fail(s, line, "%s: no pixel format", what);
+        *ret_n = n;
+        return 0;
+}
+
+/* One word of Modes=: WIDTHxHEIGHT@FPS[:FORMAT[,FORMAT...]]. Checked here as far as it can be
+ * without Formats=; expanded into modes at the end of the section. */
+static int parse_mode_word(ParseState *s, unsigned line, const char *word, ModeWord *ret) {
         _cleanup_free_ char *copy = NULL;
-        char *formats, *at, *x, *fmt, *save = NULL;
-        uint32_t width, height;
-        double fps;
+        char *formats, *at, *x;
+        char what[128];
 
         copy = strdup(word);
         if (!copy)
                 return -ENOMEM;
+        *ret = (ModeWord) {};
 
         formats = strchr(copy, ':');
         if (formats)
@@ -246,14 +332,14 @@ static int parse_one_mode(ParseState *s, unsigned line, const char *word, VideoM
                 return fail(s, line, "bad mode '%s', expected WIDTHxHEIGHT@FPS[:FORMAT[,FORMAT]]", word);
         *x = 0;
         *at = 0;
-        if (safe_atou32(copy, &width) < 0 || safe_atou32(x + 1, &height) < 0 ||
-            parse_decimal(at + 1, &fps) < 0)
+        if (safe_atou32(copy, &ret->width) < 0 || safe_atou32(x + 1, &ret->height) < 0 ||
+            parse_decimal(at + 1, &ret->frame_rate) < 0)
                 return fail(s, line, "bad mode '%s', expected WIDTHxHEIGHT@FPS[:FORMAT[,FORMAT]]", word);
-        if (width == 0 || width > SYNTHETIC_WIDTH_MAX)
+        if (ret->width == 0 || ret->width > SYNTHETIC_WIDTH_MAX)
                 return fail(s, line, "mode '%s': width must be 1 to %d", word, SYNTHETIC_WIDTH_MAX);
-        if (height == 0 || height > SYNTHETIC_HEIGHT_MAX)
+        if (ret->height == 0 || ret->height > SYNTHETIC_HEIGHT_MAX)
                 return fail(s, line, "mode '%s': height must be 1 to %d", word, SYNTHETIC_HEIGHT_MAX);
-        if (!(fps > 0) || fps > SYNTHETIC_FPS_MAX)
+        if (!(ret->frame_rate > 0) || ret->frame_rate > SYNTHETIC_FPS_MAX)
                 return fail(s, line, "mode '%s': frame rate must be above 0 and at most %g", word,
                             SYNTHETIC_FPS_MAX);
 
@@ -261,65 +347,118 @@ static int parse_one_mode(ParseState *s, unsigned line, const char *word, VideoM
         if (formats && (*formats == 0 || *formats == ',' || formats[strlen(formats) - 1] == ',' ||
                         strstr(formats, ",,")))
                 return fail(s, line, "mode '%s': empty pixel format in the list after ':'", word);
+        /* Each format once: the same twice is a duplicate mode, said so by add_mode(). */
+        for (char *save = NULL, *fmt = formats ? strtok_r(formats, ",", &save) : NULL; fmt;
+             fmt = strtok_r(NULL, ",", &save)) {
+                uint32_t f = fourcc_from_string(fmt);
+                bool seen = false;
 
-        for (fmt = formats ? strtok_r(formats, ",", &save) : (char *) "YUYV"; fmt;
-             fmt = formats ? strtok_r(NULL, ",", &save) : NULL) {
-                VideoMode m = { .width = width, .height = height, .frame_rate = fps };
-
-                if (streq(fmt, "YUYV"))
-                        m.fourcc = PIXEL_FORMAT_YUYV;
-                else if (streq(fmt, "NV12"))
-                        m.fourcc = PIXEL_FORMAT_NV12;
-                else
-                        return fail(s, line, "mode '%s': unknown pixel format '%s', expected YUYV or NV12",
-                                    word, fmt);
-
-                /* Both formats share chroma between horizontal pixel pairs, NV12 also
-                 * between row pairs. */
-                if (width % 2 != 0)
-                        return fail(s, line, "mode '%s': %s needs an even width", word, fmt);
-                if (m.fourcc == PIXEL_FORMAT_NV12 && height % 2 != 0)
-                        return fail(s, line, "mode '%s': NV12 needs an even height", word);
-                if (synthetic_frame_size(m.fourcc, width, height) < FRAME_STAMP_SIZE)
-                        return fail(s, line, "mode '%s': a %s frame this small cannot carry the %d-byte frame stamp",
-                                    word, fmt, FRAME_STAMP_SIZE);
-
-                for (size_t i = 0; i < *n_modes; i++)
-                        if (modes[i].width == m.width && modes[i].height == m.height &&
-                            modes[i].frame_rate == m.frame_rate && modes[i].fourcc == m.fourcc)
-                                return fail(s, line, "duplicate mode %ux%u@%g:%s", width, height, fps, fmt);
-                if (*n_modes >= SYNTHETIC_MODES_MAX)
-                        return fail(s, line, "too many modes, at most %d (each format counts)",
-                                    SYNTHETIC_MODES_MAX);
-                modes[(*n_modes)++] = m;
+                if (f == 0)
+                        return fail(s, line, "mode '%s': unknown pixel format '%s', expected YUYV, NV12 or MJPEG", word,
+                                    fmt);
+                for (size_t i = 0; i < ret->n_formats; i++)
+                        seen = seen || ret->formats[i] == f;
+                if (seen) {
+                        snprintf(what, sizeof what, "%ux%u@%g:%s", ret->width, ret->height, ret->frame_rate, fmt);
+                        return fail(s, line, "duplicate mode %s", what);
+                }
+                ret->formats[ret->n_formats++] = f;
         }
-        return 0;
+
+        ret->word = strdup(word);
+        return ret->word ? 0 : -ENOMEM;
 }
 
 static int parse_modes(ParseState *s, SyntheticSpec *spec, unsigned line, const char *value) {
-        _cleanup_free_ VideoMode *modes = NULL;
         _cleanup_free_ char *copy = NULL;
-        size_t n_modes = 0;
         char *word, *save = NULL;
         int r;
 
         if (isempty(value))
                 return fail(s, line, "empty Modes=, a camera needs at least one mode");
-
-        modes = calloc(SYNTHETIC_MODES_MAX, sizeof(VideoMode));
         copy = strdup(value);
-        if (!modes || !copy)
+        if (!copy)
                 return -ENOMEM;
 
         for (word = strtok_r(copy, LIST_SEPARATORS, &save); word; word = strtok_r(NULL, LIST_SEPARATORS, &save)) {
-                r = parse_one_mode(s, line, word, modes, &n_modes);
+                ModeWord *grown;
+
+                /* Each word makes at least one mode. */
+                if (s->n_mode_words >= SYNTHETIC_MODES_MAX)
+                        return fail(s, line, "too many modes, at most %d (each format counts)", SYNTHETIC_MODES_MAX);
+                grown = reallocarray(s->mode_words, s->n_mode_words + 1, sizeof(ModeWord));
+                if (!grown)
+                        return -ENOMEM;
+                s->mode_words = grown;
+                r = parse_mode_word(s, line, word, &s->mode_words[s->n_mode_words]);
                 if (r < 0)
                         return r;
+                s->n_mode_words++;
         }
+        return 0;
+}
 
-        free(spec->modes);
-        spec->modes = TAKE_PTR(modes);
-        spec->n_modes = n_modes;
+static int parse_formats(ParseState *s, SyntheticSpec *spec, unsigned line, const char *value) {
+        if (isempty(value))
+                return fail(s, line, "empty Formats=, leave it out for YUYV");
+        return parse_format_list(s, line, "Formats=", value, LIST_SEPARATORS, s->formats, &s->n_formats);
+}
+
+/* One mode of a word in one source format, appended to spec->modes. */
+static int add_mode(ParseState *s, SyntheticSpec *spec, unsigned line, const ModeWord *w, uint32_t source) {
+        const char *name = synthetic_fourcc_to_string(source);
+        VideoMode m = {
+                .width = w->width,
+                .height = w->height,
+                .frame_rate = w->frame_rate,
+                /* JPEG frames are decoded into NV12. */
+                .fourcc = source == PIXEL_FORMAT_MJPEG ? PIXEL_FORMAT_NV12 : source,
+                .source_fourcc = source == PIXEL_FORMAT_MJPEG ? source : 0,
+        };
+
+        /* YUYV and NV12 share chroma between horizontal pixel pairs, NV12 also between row
+         * pairs; JPEG frames become NV12. */
+        if (m.width % 2 != 0)
+                return fail(s, line, "mode '%s': %s needs an even width", w->word, name);
+        if (m.fourcc == PIXEL_FORMAT_NV12 && m.height % 2 != 0)
+                return fail(s, line, "mode '%s': %s needs an even height", w->word, name);
+        if (synthetic_frame_size(m.fourcc, m.width, m.height) < FRAME_STAMP_SIZE)
+                return fail(s, line, "mode '%s': a %s frame this small cannot carry the %d-byte frame stamp",
+                            w->word, name, FRAME_STAMP_SIZE);
+
+        for (size_t i = 0; i < spec->n_modes; i++)
+                if (spec->modes[i].width == m.width && spec->modes[i].height == m.height &&
+                    spec->modes[i].frame_rate == m.frame_rate && spec->modes[i].fourcc == m.fourcc &&
+                    spec->modes[i].source_fourcc == m.source_fourcc)
+                        return fail(s, line, "duplicate mode %ux%u@%g:%s", m.width, m.height, m.frame_rate, name);
+        if (spec->n_modes >= SYNTHETIC_MODES_MAX)
+                return fail(s, line, "too many modes, at most %d (each format counts)", SYNTHETIC_MODES_MAX);
+        spec->modes[spec->n_modes++] = m;
+        return 0;
+}
+
+/* Modes= with the formats of Formats= (YUYV without it), in file order. */
+static int expand_modes(ParseState *s, SyntheticSpec *spec) {
+        static const uint32_t yuyv[] = { PIXEL_FORMAT_YUYV };
+        const uint32_t *defaults = s->n_formats > 0 ? s->formats : yuyv;
+        size_t n_defaults = s->n_formats > 0 ? s->n_formats : 1;
+        unsigned line = s->key_lines[KEY_MODES];
+        int r;
+
+        spec->modes = calloc(SYNTHETIC_MODES_MAX, sizeof(VideoMode));
+        if (!spec->modes)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_mode_words; i++) {
+                const ModeWord *w = &s->mode_words[i];
+                const uint32_t *formats = w->n_formats > 0 ? w->formats : defaults;
+                size_t n = w->n_formats > 0 ? w->n_formats : n_defaults;
+
+                for (size_t k = 0; k < n; k++) {
+                        r = add_mode(s, spec, line, w, formats[k]);
+                        if (r < 0)
+                                return r;
+                }
+        }
         return 0;
 }
 
@@ -395,6 +534,53 @@ static int parse_tone_hz(ParseState *s, SyntheticSpec *spec, unsigned line, cons
         return 0;
 }
 
+/* A level in dBFS ("-40", "-12.5", "0"), as a fraction of full scale. */
+static int parse_level(ParseState *s, unsigned line, const char *key, const char *value, double *ret) {
+        double db;
+
+        if (parse_signed_decimal(value, &db) < 0 || db > 0 || db < SYNTHETIC_LEVEL_MIN_DB)
+                return fail(s, line, "%s=%s is not a level in dBFS from %d to 0", key, value, SYNTHETIC_LEVEL_MIN_DB);
+        *ret = pow(10, db / 20);
+        return 0;
+}
+
+static int parse_tone_level(ParseState *s, SyntheticSpec *spec, unsigned line, const char *value) {
+        return parse_level(s, line, "ToneLevel", value, &spec->tone_amplitude);
+}
+
+static int parse_noise_level(ParseState *s, SyntheticSpec *spec, unsigned line, const char *value) {
+        return parse_level(s, line, "NoiseLevel", value, &spec->noise_rms);
+}
+
+static int parse_tone_cadence(ParseState *s, SyntheticSpec *spec, unsigned line, const char *value) {
+        _cleanup_free_ char *copy = strdup(value);
+        char *on, *off, *rest, *save = NULL;
+        uint32_t on_ms, off_ms;
+
+        if (!copy)
+                return -ENOMEM;
+        on = strtok_r(copy, LIST_SEPARATORS, &save);
+        off = on ? strtok_r(NULL, LIST_SEPARATORS, &save) : NULL;
+        rest = off ? strtok_r(NULL, LIST_SEPARATORS, &save) : NULL;
+        if (!off || rest || safe_atou32(on, &on_ms) < 0 || safe_atou32(off, &off_ms) < 0 ||
+            on_ms < SYNTHETIC_CADENCE_MIN_MS || on_ms > SYNTHETIC_CADENCE_MAX_MS ||
+            off_ms < SYNTHETIC_CADENCE_MIN_MS || off_ms > SYNTHETIC_CADENCE_MAX_MS)
+                return fail(s, line, "ToneCadence=%s is not two durations in ms (sounding, pausing) from %d to %d",
+                            value, SYNTHETIC_CADENCE_MIN_MS, SYNTHETIC_CADENCE_MAX_MS);
+        spec->cadence_on_ms = on_ms;
+        spec->cadence_off_ms = off_ms;
+        return 0;
+}
+
+static int parse_sample_format(ParseState *s, SyntheticSpec *spec, unsigned line, const char *value) {
+        SampleFormat f = sample_format_from_string(value);
+
+        if (f < 0)
+                return fail(s, line, "unknown SampleFormat=%s, expected S16_LE, S24_LE, S24_3LE or S32_LE", value);
+        spec->sample_format = f;
+        return 0;
+}
+
 static const struct {
         const char *name;
         KeyScope scope;
@@ -406,10 +592,15 @@ static const struct {
         [KEY_GROUP] = { "Group", SCOPE_ANY, parse_group },
         [KEY_DEFAULT] = { "Default", SCOPE_ANY, parse_default },
         [KEY_MODES] = { "Modes", SCOPE_CAMERA, parse_modes },
+        [KEY_FORMATS] = { "Formats", SCOPE_CAMERA, parse_formats },
         [KEY_SAMPLE_RATES] = { "SampleRates", SCOPE_MICROPHONE, parse_sample_rates },
         [KEY_CHANNELS] = { "Channels", SCOPE_MICROPHONE, parse_channels },
         [KEY_SAMPLE_SIZES] = { "SampleSizes", SCOPE_MICROPHONE, parse_sample_sizes },
         [KEY_TONE_HZ] = { "ToneHz", SCOPE_MICROPHONE, parse_tone_hz },
+        [KEY_TONE_LEVEL] = { "ToneLevel", SCOPE_MICROPHONE, parse_tone_level },
+        [KEY_TONE_CADENCE] = { "ToneCadence", SCOPE_MICROPHONE, parse_tone_cadence },
+        [KEY_NOISE_LEVEL] = { "NoiseLevel", SCOPE_MICROPHONE, parse_noise_level },
+        [KEY_SAMPLE_FORMAT] = { "SampleFormat", SCOPE_MICROPHONE, parse_sample_format },
         [KEY_ECHO_CANCELLATION] = { "EchoCancellation", SCOPE_MICROPHONE, parse_echo_cancellation },
         [KEY_AUTO_GAIN_CONTROL] = { "AutoGainControl", SCOPE_MICROPHONE, parse_auto_gain_control },
         [KEY_NOISE_SUPPRESSION] = { "NoiseSuppression", SCOPE_MICROPHONE, parse_noise_suppression },
@@ -472,8 +663,11 @@ static int finish_section(ParseState *s) {
                                             s->specs[i].name, camera ? "camera" : "microphone");
 
         if (camera) {
-                if (spec->n_modes == 0)
+                if (s->n_mode_words == 0)
                         return fail(s, spec->line, "camera '%s' has no Modes=", spec->name);
+                r = expand_modes(s, spec);
+                if (r < 0)
+                        return r;
         } else {
                 r = set_default_list(&spec->sample_rates, &spec->n_sample_rates, 48000);
                 if (r < 0)
@@ -484,6 +678,12 @@ static int finish_section(ParseState *s) {
                 r = set_default_list(&spec->sample_sizes, &spec->n_sample_sizes, 16);
                 if (r < 0)
                         return r;
+                /* The daemon processes every microphone's capture on request; a file says "no"
+                 * to model one where it does not. */
+                if (!s->key_lines[KEY_AUTO_GAIN_CONTROL])
+                        spec->auto_gain_control = true;
+                if (!s->key_lines[KEY_NOISE_SUPPRESSION])
+                        spec->noise_suppression = true;
                 /* Above half the sample rate the tone would alias into another frequency. */
                 if (spec->tone_hz > 0 && spec->tone_hz * 2 >= spec->sample_rates[0])
                         return fail(s, s->key_lines[KEY_TONE_HZ],
@@ -527,6 +727,8 @@ static int begin_section(ParseState *s, unsigned line, const char *name) {
         s->n_specs++;
         s->in_section = true;
         memset(s->key_lines, 0, sizeof(s->key_lines));
+        mode_words_free(s);
+        s->n_formats = 0;
         return 0;
 }
 
@@ -575,6 +777,7 @@ int synthetic_file_parse(const char *text, size_t size, const char *filename,
         r = ini_parse_text(text ?: "", size, filename, on_assignment, on_syntax_error, &s);
         if (r >= 0 && s.in_section)
                 r = finish_section(&s);
+        mode_words_free(&s);
         if (r < 0) {
                 synthetic_specs_free(s.specs, s.n_specs);
                 if (r == -EINVAL && !s.error)

@@ -1,5 +1,6 @@
 /* The synthetic backend: turns SyntheticSpecs into registry devices and captures from them
- * on the registry's event loop (a moving, stamped test pattern; a sine tone). */
+ * on the registry's event loop (a moving, stamped test pattern, raw or through JPEG; a tone
+ * with optional cadence and noise, in S16 or converted from a wider format). */
 #include "synthetic.h"
 
 #include <math.h>
@@ -8,6 +9,10 @@
 
 #include "ini.h"
 #include "log.h"
+#include "frame-code.h"
+#include "synthetic-mjpeg.h"
+#include "test-pattern.h"
+#include "test-signal.h"
 #include "util.h"
 
 struct SyntheticBackend {
@@ -17,8 +22,9 @@ struct SyntheticBackend {
 
 typedef struct SyntheticDevice {
         DeviceState state;
-        double tone_hz;
         uint8_t tag[16];
+        TestSignalParams sound;     /* microphones */
+        SampleFormat sample_format; /* microphones: what they "capture" in */
 
         /* The capture; everything below is valid while the device captures. */
         sd_event_source *timer;
@@ -28,18 +34,15 @@ typedef struct SyntheticDevice {
         uint64_t tick;       /* the timer fires at start_usec + tick * period_usec */
         uint64_t sequence;   /* of the next frame */
 
-        uint8_t *buffer;
-        size_t buffer_size;
-
-        /* video: the bars of one row (YUYV; or the NV12 Y row followed by its UV row), from
-         * which the spot the moving block leaves is restored */
-        uint8_t *template_row;
-        uint8_t *block_row;
-        uint32_t block_width, block_height, block_x, block_y;
-        bool block_drawn;
+        /* video: a raw mode's picture, or a JPEG mode's camera */
+        TestPattern *pattern;
+        SyntheticMjpeg *mjpeg;
 
         /* audio */
-        double phase;          /* radians, carried from period to period */
+        TestSignal signal;
+        uint8_t *captured;     /* one period in sample_format, when that is not S16_LE */
+        uint8_t *buffer;       /* one period of S16_LE */
+        SampleDither dither;
         uint64_t n_periods;    /* delivered so far */
 } SyntheticDevice;
 
@@ -67,16 +70,8 @@ const char synthetic_default_devices[] =
         "SampleSizes=16\n"
         "ToneHz=440\n"
         "EchoCancellation=no\n"
-        "AutoGainControl=no\n"
-        "NoiseSuppression=no\n";
-
-/* 100% colour bars, BT.601 limited range: white, yellow, cyan, green, magenta, red, blue, black */
-static const struct {
-        uint8_t y, u, v;
-} bar_colours[] = {
-        { 235, 128, 128 }, { 210, 16, 146 }, { 170, 166, 16 }, { 145, 54, 34 },
-        { 106, 202, 222 }, { 81, 90, 240 },  { 41, 240, 110 }, { 16, 128, 128 },
-};
+        "AutoGainControl=yes\n"
+        "NoiseSuppression=yes\n";
 
 static const char *const state_table[] = {
         [DEVICE_STATE_OK] = "ok",
@@ -104,153 +99,87 @@ static void write_le64(uint8_t *p, uint64_t v) {
                 p[i] = (uint8_t) (v >> (8 * i));
 }
 
-static uint64_t now_nsec(void) {
-        struct timespec ts;
-
-        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-                return 0;
-        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
-}
-
 static uint64_t tick_usec(const SyntheticDevice *s, uint64_t tick) {
         /* From the start, not from the previous tick, so that rounding never adds up. */
         return s->start_usec + (uint64_t) llround((double) tick * s->period_usec);
 }
 
-/* Position of the moving block: a triangle wave over [0, range], even (chroma pairs). */
-static uint32_t bounce(uint64_t travelled, uint32_t range) {
-        uint64_t p;
-
-        if (range == 0)
-                return 0;
-        p = travelled % (2 * (uint64_t) range);
-        if (p > range)
-                p = 2 * (uint64_t) range - p;
-        return (uint32_t) p & ~1u;
-}
-
 static void capture_free(SyntheticDevice *s) {
         s->timer = sd_event_source_disable_unref(s->timer);
+        /* Joins its threads: no frame of this capture is delivered afterwards. */
+        s->mjpeg = synthetic_mjpeg_free(s->mjpeg);
+        s->pattern = test_pattern_free(s->pattern);
         free(s->buffer);
-        free(s->template_row);
-        free(s->block_row);
-        s->buffer = s->template_row = s->block_row = NULL;
-        s->buffer_size = 0;
-        s->block_drawn = false;
+        free(s->captured);
+        s->buffer = s->captured = NULL;
         s->generation++;
 }
 
-static int video_prepare(SyntheticDevice *s, const CaptureFormat *fmt) {
-        uint32_t w = fmt->width, h = fmt->height;
-
-        s->buffer_size = synthetic_frame_size(fmt->fourcc, w, h);
-        s->buffer = malloc(s->buffer_size);
-        s->template_row = malloc((size_t) w * 2); /* a YUYV row, or an NV12 Y row and UV row */
-        s->block_row = malloc((size_t) w * 2);
-        if (!s->buffer || !s->template_row || !s->block_row)
-                return -ENOMEM;
-
-        for (uint32_t x = 0; x < w; x += 2) {
-                unsigned bar = (unsigned) ((uint64_t) x * ELEMENTSOF(bar_colours) / w);
-
-                if (fmt->fourcc == PIXEL_FORMAT_YUYV) {
-                        uint8_t *p = s->template_row + (size_t) x * 2;
-
-                        p[0] = bar_colours[bar].y;
-                        p[1] = bar_colours[bar].u;
-                        p[2] = bar_colours[bar].y;
-                        p[3] = bar_colours[bar].v;
-                } else {
-                        uint8_t *y = s->template_row, *uv = s->template_row + w;
-
-                        y[x] = y[x + 1] = bar_colours[bar].y;
-                        uv[x] = bar_colours[bar].u;
-                        uv[x + 1] = bar_colours[bar].v;
-                }
-        }
-
-        /* The whole picture once; from now on each frame touches only the block. */
-        if (fmt->fourcc == PIXEL_FORMAT_YUYV)
-                for (uint32_t y = 0; y < h; y++)
-                        memcpy(s->buffer + (size_t) y * w * 2, s->template_row, (size_t) w * 2);
-        else {
-                for (uint32_t y = 0; y < h; y++)
-                        memcpy(s->buffer + (size_t) y * w, s->template_row, w);
-                for (uint32_t y = 0; y < h / 2; y++)
-                        memcpy(s->buffer + (size_t) w * h + (size_t) y * w, s->template_row + w, w);
-        }
-
-        s->block_width = MIN(MAX((w / 8) & ~1u, 2u), w);
-        s->block_height = MIN(MAX((h / 8) & ~1u, 2u), h);
-        return 0;
-}
-
-/* Copy a rectangle of rows from a one-row source (the bars, or the block). */
-static void paint_rect(SyntheticDevice *s, const CaptureFormat *fmt, uint32_t x, uint32_t y,
-                       const uint8_t *yuyv_or_y_row, const uint8_t *uv_row) {
-        uint32_t w = fmt->width, h = fmt->height, bw = s->block_width, bh = s->block_height;
-
-        if (fmt->fourcc == PIXEL_FORMAT_YUYV) {
-                for (uint32_t r = y; r < y + bh; r++)
-                        memcpy(s->buffer + (size_t) r * w * 2 + (size_t) x * 2, yuyv_or_y_row, (size_t) bw * 2);
-                return;
-        }
-        for (uint32_t r = y; r < y + bh; r++)
-                memcpy(s->buffer + (size_t) r * w + x, yuyv_or_y_row, bw);
-        for (uint32_t r = y / 2; r < (y + bh) / 2; r++)
-                memcpy(s->buffer + (size_t) w * h + (size_t) r * w + x, uv_row, bw);
+static void write_stamp(uint8_t *p, const Frame *f) {
+        memcpy(p, FRAME_STAMP_MAGIC, 8);
+        write_le64(p + 8, f->sequence);
+        write_le64(p + 16, f->timestamp_ns);
+        memcpy(p + 24, f->tag, 16);
 }
 
 static void video_tick(Device *d, SyntheticDevice *s) {
         const CaptureFormat *fmt = &d->format;
-        uint32_t w = fmt->width, h = fmt->height, bw = s->block_width;
-        uint8_t luma = (uint8_t) (16 + (s->sequence * 8) % 220);
+        /* Taken when its tick was due, as a sensor's clock would stamp it, not when the event
+         * loop got round to it: the frames keep their pace however the loop was held up. */
+        uint64_t now = tick_usec(s, s->tick) * 1000;
+        DeviceBuffer lent;
+        uint8_t *data;
         Frame f;
+        int r;
 
-        /* Put the bars back where the block was, then draw it one step further on, in a
-         * grey that changes every frame: each frame differs, at a cost of w*h/64 pixels. */
-        if (s->block_drawn) {
-                if (fmt->fourcc == PIXEL_FORMAT_YUYV)
-                        paint_rect(s, fmt, s->block_x, s->block_y, s->template_row + (size_t) s->block_x * 2, NULL);
+        if (s->mjpeg) {
+                /* The frame is taken now; it arrives once encoded and decoded. */
+                r = synthetic_mjpeg_capture(s->mjpeg, s->sequence, now);
+                if (r < 0)
+                        log_debug_errno(r, "Synthetic camera '%s' skips a frame, its encoder is behind: %m", d->name);
                 else
-                        paint_rect(s, fmt, s->block_x, s->block_y, s->template_row + s->block_x,
-                                   s->template_row + w + s->block_x);
+                        s->sequence++;
+                return;
         }
-        s->block_x = bounce(s->sequence * MAX((w / 64) & ~1u, 2u), w - bw);
-        s->block_y = bounce(s->sequence * MAX((h / 64) & ~1u, 2u), h - s->block_height);
-        if (fmt->fourcc == PIXEL_FORMAT_YUYV) {
-                for (uint32_t i = 0; i < bw * 2; i += 2) {
-                        s->block_row[i] = luma;
-                        s->block_row[i + 1] = 128;
-                }
-                paint_rect(s, fmt, s->block_x, s->block_y, s->block_row, NULL);
+
+        /* Straight into a stream's pool when the consumer lends a slot: then no copy follows. The
+         * pattern redraws only what changed since what the slot holds (lent.content). */
+        if (device_lend_buffer(d, test_pattern_size(s->pattern), &lent)) {
+                test_pattern_draw_into(s->pattern, lent.data, &lent.content, s->sequence);
+                data = lent.data;
         } else {
-                memset(s->block_row, luma, bw);
-                memset(s->block_row + bw, 128, bw);
-                paint_rect(s, fmt, s->block_x, s->block_y, s->block_row, s->block_row + bw);
+                lent.data = NULL;
+                data = test_pattern_draw(s->pattern, s->sequence);
         }
-        s->block_drawn = true;
 
         f = (Frame) {
-                .data = s->buffer,
-                .size = s->buffer_size,
+                .data = data,
+                .size = test_pattern_size(s->pattern),
                 .sequence = s->sequence++,
-                .timestamp_ns = now_nsec(),
-                .width = w,
-                .height = h,
-                .stride = fmt->fourcc == PIXEL_FORMAT_YUYV ? w * 2 : w,
+                .timestamp_ns = now,
+                .width = fmt->width,
+                .height = fmt->height,
+                .stride = test_pattern_stride(s->pattern),
                 .fourcc = fmt->fourcc,
                 .stamp = true,
+                .buffer = lent.data ? &lent : NULL,
         };
         memcpy(f.tag, s->tag, sizeof(f.tag));
 
         /* The stamp goes into the picture too, so that a consumer passing the frame on
          * unchanged delivers it stamped; the stream layer stamps again after scaling. */
-        memcpy(s->buffer, FRAME_STAMP_MAGIC, 8);
-        write_le64(s->buffer + 8, f.sequence);
-        write_le64(s->buffer + 16, f.timestamp_ns);
-        memcpy(s->buffer + 24, s->tag, 16);
+        write_stamp((uint8_t *) f.data, &f);
+        device_deliver_frame(d, &f);
+}
 
+/* A decoded frame of a JPEG mode, on the event loop. */
+static void on_mjpeg_frame(const Frame *decoded, void *userdata) {
+        Device *d = userdata;
+        Frame f = *decoded;
+
+        /* The picture carries its stamp as a frame code; the bytes go on top, as for every
+         * synthetic frame (the code starts below them). */
+        write_stamp((uint8_t *) f.data, &f);
         device_deliver_frame(d, &f);
 }
 
@@ -261,28 +190,31 @@ static void audio_tick(Device *d, SyntheticDevice *s) {
          * 11025 Hz) so that exactly `rate` frames make a second. */
         uint32_t n = (uint32_t) ((s->n_periods + 1) * rate / SYNTHETIC_AUDIO_PERIODS_PER_SECOND -
                                  s->n_periods * rate / SYNTHETIC_AUDIO_PERIODS_PER_SECOND);
-        double step = 2 * M_PI * s->tone_hz / (double) rate;
-        uint8_t *p = s->buffer;
+        size_t n_samples = (size_t) n * fmt->channels;
+        unsigned bits = sample_format_bits(s->sample_format);
+        /* Full scale of the captured format: the tone is made at that precision. */
+        double scale = ldexp(1.0, (int) bits - 1);
+        uint8_t *out = s->captured ?: s->buffer;
         Frame f;
 
         for (uint32_t i = 0; i < n; i++) {
-                int16_t v = (int16_t) lrint(sin(s->phase) * SYNTHETIC_TONE_AMPLITUDE);
+                double v = test_signal_next(&s->signal) * scale;
+                int64_t sample = (int64_t) llrint(CLAMP(v, -scale, scale - 1));
 
-                for (uint32_t c = 0; c < fmt->channels; c++) {
-                        *p++ = (uint8_t) ((uint16_t) v & 0xff);
-                        *p++ = (uint8_t) ((uint16_t) v >> 8);
-                }
-                s->phase += step;
-                if (s->phase >= 2 * M_PI)
-                        s->phase -= 2 * M_PI;
+                for (uint32_t c = 0; c < fmt->channels; c++)
+                        sample_write(s->sample_format, out, (size_t) i * fmt->channels + c, sample);
         }
+        /* As an ALSA capture of a wider format is: rounded to 16 bits with dither. */
+        if (s->captured)
+                (void) sample_convert_to_s16(s->sample_format, s->captured, n_samples, s->buffer, &s->dither);
         s->n_periods++;
 
         f = (Frame) {
                 .data = s->buffer,
-                .size = (size_t) n * fmt->channels * 2,
+                .size = n_samples * 2,
                 .sequence = s->sequence++,
-                .timestamp_ns = now_nsec(),
+                /* When its tick was due, as for video frames. */
+                .timestamp_ns = tick_usec(s, s->tick) * 1000,
                 .n_frames = n,
         };
         memcpy(f.tag, s->tag, sizeof(f.tag));
@@ -338,18 +270,22 @@ static int on_tick(sd_event_source *source, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* The mode fmt asks for: the first in the device's order, so a raw mode before the JPEG mode
+ * of the same size, rate and delivered format. NULL when the device has none. */
+static const VideoMode *find_video_mode(const Device *d, const CaptureFormat *fmt) {
+        for (size_t i = 0; i < d->n_modes; i++)
+                if (d->modes[i].width == fmt->width && d->modes[i].height == fmt->height &&
+                    d->modes[i].fourcc == fmt->fourcc && fabs(d->modes[i].frame_rate - fmt->frame_rate) < 1e-6)
+                        return &d->modes[i];
+        return NULL;
+}
+
 static bool format_is_native(const Device *d, const CaptureFormat *fmt) {
         if (fmt->kind != d->kind)
                 return false;
 
-        if (d->kind == DEVICE_KIND_VIDEO) {
-                for (size_t i = 0; i < d->n_modes; i++)
-                        if (d->modes[i].width == fmt->width && d->modes[i].height == fmt->height &&
-                            d->modes[i].fourcc == fmt->fourcc &&
-                            fabs(d->modes[i].frame_rate - fmt->frame_rate) < 1e-6)
-                                return true;
-                return false;
-        }
+        if (d->kind == DEVICE_KIND_VIDEO)
+                return find_video_mode(d, fmt);
 
         bool rate = false, channels = false;
         for (size_t i = 0; i < d->audio.n_sample_rates; i++)
@@ -357,6 +293,33 @@ static bool format_is_native(const Device *d, const CaptureFormat *fmt) {
         for (size_t i = 0; i < d->audio.n_channel_counts; i++)
                 channels = channels || d->audio.channel_counts[i] == fmt->channels;
         return rate && channels;
+}
+
+static int video_prepare(Device *d, SyntheticDevice *s, sd_event *event, const CaptureFormat *fmt) {
+        const VideoMode *mode = find_video_mode(d, fmt);
+
+        s->period_usec = 1e6 / fmt->frame_rate;
+        if (mode->source_fourcc == PIXEL_FORMAT_MJPEG)
+                return synthetic_mjpeg_new(event, d->name, fmt->width, fmt->height, s->tag, on_mjpeg_frame, d,
+                                           &s->mjpeg);
+        return test_pattern_new(fmt->fourcc, fmt->width, fmt->height, &s->pattern);
+}
+
+static int audio_prepare(Device *d, SyntheticDevice *s, const CaptureFormat *fmt) {
+        size_t max_samples = ((size_t) fmt->sample_rate / SYNTHETIC_AUDIO_PERIODS_PER_SECOND + 1) * fmt->channels;
+
+        s->period_usec = 1e6 / SYNTHETIC_AUDIO_PERIODS_PER_SECOND;
+        test_signal_init(&s->signal, &s->sound, fmt->sample_rate);
+        s->buffer = malloc(max_samples * 2);
+        if (!s->buffer)
+                return -ENOMEM;
+        if (s->sample_format != SAMPLE_FORMAT_S16_LE) {
+                s->captured = malloc(max_samples * sample_format_size(s->sample_format));
+                if (!s->captured)
+                        return -ENOMEM;
+                sample_dither_init(&s->dither, s->sound.noise_seed);
+        }
+        return 0;
 }
 
 static int synthetic_start(Device *d, const CaptureFormat *fmt) {
@@ -377,19 +340,12 @@ static int synthetic_start(Device *d, const CaptureFormat *fmt) {
         capture_free(s);
         s->sequence = 0;
         s->tick = 1; /* the first frame comes when it has been captured, a period after start */
-        s->phase = 0;
         s->n_periods = 0;
 
-        if (d->kind == DEVICE_KIND_VIDEO) {
-                s->period_usec = 1e6 / fmt->frame_rate;
-                r = video_prepare(s, fmt);
-        } else {
-                s->period_usec = 1e6 / SYNTHETIC_AUDIO_PERIODS_PER_SECOND;
-                s->buffer_size = ((size_t) fmt->sample_rate / SYNTHETIC_AUDIO_PERIODS_PER_SECOND + 1) *
-                                 fmt->channels * 2;
-                s->buffer = malloc(s->buffer_size);
-                r = s->buffer ? 0 : -ENOMEM;
-        }
+        if (d->kind == DEVICE_KIND_VIDEO)
+                r = video_prepare(d, s, event, fmt);
+        else
+                r = audio_prepare(d, s, fmt);
         if (r < 0)
                 goto fail;
 
@@ -455,9 +411,20 @@ int synthetic_device_new(const SyntheticSpec *spec, double tone_hz, Device **ret
                 return -ENOMEM;
         d->backend_data = s;
         s->state = DEVICE_STATE_OK;
-        s->tone_hz = spec->kind == DEVICE_KIND_AUDIO ? (spec->tone_hz > 0 ? spec->tone_hz : tone_hz) : 0;
         /* The tag is the name, cut or padded with zeros to 16 bytes: readable in a hex dump. */
         memcpy(s->tag, spec->name, MIN(strlen(spec->name), sizeof(s->tag)));
+        if (spec->kind == DEVICE_KIND_AUDIO) {
+                s->sound = (TestSignalParams) {
+                        .tone_hz = spec->tone_hz > 0 ? spec->tone_hz : tone_hz,
+                        .tone_amplitude = spec->tone_amplitude > 0 ? spec->tone_amplitude : SYNTHETIC_TONE_AMPLITUDE,
+                        .cadence_on_ms = spec->cadence_on_ms,
+                        .cadence_off_ms = spec->cadence_off_ms,
+                        .noise_rms = spec->noise_rms,
+                        /* Each device its own noise, the same in every run. */
+                        .noise_seed = frame_code_crc32((const uint8_t *) spec->name, strlen(spec->name)),
+                };
+                s->sample_format = spec->sample_format;
+        }
 
         if (asprintf(&d->hardware_id, "synthetic:%s", spec->name) < 0) {
                 d->hardware_id = NULL;
@@ -478,10 +445,14 @@ int synthetic_device_new(const SyntheticSpec *spec, double tone_hz, Device **ret
         d->is_default = spec->is_default;
 
         if (spec->kind == DEVICE_KIND_VIDEO) {
-                d->modes = memdup_array(spec->modes, spec->n_modes, sizeof(VideoMode));
-                if (spec->n_modes > 0 && !d->modes)
+                d->modes = calloc(MAX(spec->n_modes, (size_t) 1), sizeof(VideoMode));
+                if (!d->modes)
                         return -ENOMEM;
-                d->n_modes = spec->n_modes;
+                /* Raw modes first, then JPEG ones, each in the file's order (device.h). */
+                for (int pass = 0; pass < 2; pass++)
+                        for (size_t i = 0; i < spec->n_modes; i++)
+                                if ((spec->modes[i].source_fourcc != 0) == (pass == 1))
+                                        d->modes[d->n_modes++] = spec->modes[i];
         } else {
                 d->audio = (AudioCapabilities) {
                         .sample_rates = memdup_array(spec->sample_rates, spec->n_sample_rates, sizeof(uint32_t)),
@@ -521,7 +492,7 @@ int synthetic_device_get_state(Device *d) {
 double synthetic_device_get_tone_hz(Device *d) {
         SyntheticDevice *s = synthetic_data(d);
 
-        return s ? s->tone_hz : 0;
+        return s ? s->sound.tone_hz : 0;
 }
 
 int synthetic_backend_new(DeviceRegistry *registry, SyntheticBackend **ret) {

@@ -8,10 +8,11 @@
 
 #define SYNTHETIC_BACKEND "synthetic" /* Device.backend */
 
-/* Synthetic microphones deliver 10 ms periods of round(AMPLITUDE * sin(2 pi f t)) on every
- * channel (about -12 dBFS). */
+/* Synthetic microphones deliver 10 ms periods of round(32768 * AMPLITUDE * sin(2 pi f t)) on
+ * every channel (a quarter of full scale, -12 dBFS) unless their file sets ToneLevel=,
+ * ToneCadence= or NoiseLevel= (test-signal.h). */
 #define SYNTHETIC_AUDIO_PERIODS_PER_SECOND 100
-#define SYNTHETIC_TONE_AMPLITUDE 8192.0
+#define SYNTHETIC_TONE_AMPLITUDE 0.25
 
 typedef struct SyntheticBackend SyntheticBackend;
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "mjpeg-stage.h"
 #include "sanitize.h"
 #include "udev-util.h"
 #include "util.h"
@@ -37,6 +38,7 @@ typedef struct V4l2Device {
         uint32_t bytesperline;
         uint8_t *converted;    /* NV12 made from YU12/YV12 */
         size_t converted_size;
+        MjpegStage *mjpeg;     /* decodes the frames of a JPEG mode off the event loop */
         uint64_t sequence;
         uint64_t generation;   /* bumped on stop, so a handler outliving its capture can tell */
 } V4l2Device;
@@ -245,15 +247,28 @@ uint32_t v4l2_delivered_fourcc(uint32_t pixelformat) {
         case V4L2_PIX_FMT_NV12:
         case V4L2_PIX_FMT_YUV420:
         case V4L2_PIX_FMT_YVU420:
+        case V4L2_PIX_FMT_MJPEG:
+        case V4L2_PIX_FMT_JPEG:
                 return PIXEL_FORMAT_NV12;
         default:
                 return 0;
         }
 }
 
-static bool candidate_is_direct(const V4l2Candidate *c) {
-        return (c->pixelformat == V4L2_PIX_FMT_YUYV || c->pixelformat == V4L2_PIX_FMT_NV12) &&
-               !(c->flags & V4L2_FMT_FLAG_EMULATED);
+bool v4l2_pixelformat_is_jpeg(uint32_t pixelformat) {
+        return pixelformat == V4L2_PIX_FMT_MJPEG || pixelformat == V4L2_PIX_FMT_JPEG;
+}
+
+/* Which pass of v4l2_modes_build() takes a candidate: 0 what the camera gives as it is, 1 its
+ * JPEG frames (decoded by mjpeg-stage.c), 2 what libv4l2 converts. */
+static int candidate_pass(const V4l2Candidate *c) {
+        if (c->flags & V4L2_FMT_FLAG_EMULATED)
+                return 2;
+        if (c->pixelformat == V4L2_PIX_FMT_YUYV || c->pixelformat == V4L2_PIX_FMT_NV12)
+                return 0;
+        if (v4l2_pixelformat_is_jpeg(c->pixelformat))
+                return 1;
+        return 2;
 }
 
 static bool same_rate(double a, double b) {
@@ -271,16 +286,17 @@ int v4l2_modes_build(const V4l2Candidate *candidates, size_t n_candidates, V4l2M
         if (!modes)
                 return -ENOMEM;
 
-        /* Pass 0: what the camera gives as it is. Pass 1: what needs a conversion, only
-         * where pass 0 left a gap. */
-        for (int pass = 0; pass < 2; pass++)
+        /* Pass 0: what the camera gives as it is. Pass 1: its JPEG frames, which the daemon
+         * decodes off the event loop, only where pass 0 left a gap. Pass 2: what libv4l2
+         * converts (on the loop), only where both left one. */
+        for (int pass = 0; pass < 3; pass++)
                 for (size_t i = 0; i < n_candidates && n < V4L2_MODES_MAX; i++) {
                         const V4l2Candidate *c = candidates + i;
                         uint32_t fourcc = v4l2_delivered_fourcc(c->pixelformat);
                         double rate;
                         bool taken = false;
 
-                        if (candidate_is_direct(c) != (pass == 0) || fourcc == 0)
+                        if (candidate_pass(c) != pass || fourcc == 0)
                                 continue;
                         if (c->width == 0 || c->height == 0 || c->width % 2 != 0 ||
                             (fourcc == PIXEL_FORMAT_NV12 && c->height % 2 != 0))
@@ -292,7 +308,7 @@ int v4l2_modes_build(const V4l2Candidate *candidates, size_t n_candidates, V4l2M
                         for (size_t j = 0; j < n && !taken; j++)
                                 taken = modes[j].mode.width == c->width && modes[j].mode.height == c->height &&
                                         same_rate(modes[j].mode.frame_rate, rate) &&
-                                        (pass == 1 || modes[j].mode.fourcc == fourcc);
+                                        (pass > 0 || modes[j].mode.fourcc == fourcc);
                         if (taken)
                                 continue;
 
@@ -302,6 +318,7 @@ int v4l2_modes_build(const V4l2Candidate *candidates, size_t n_candidates, V4l2M
                                         .height = c->height,
                                         .frame_rate = rate,
                                         .fourcc = fourcc,
+                                        .source_fourcc = pass == 1 ? PIXEL_FORMAT_MJPEG : 0,
                                 },
                                 .pixelformat = c->pixelformat,
                                 .interval = c->interval,
@@ -575,6 +592,8 @@ static void capture_free(V4l2Device *v) {
         free(v->converted);
         v->converted = NULL;
         v->converted_size = 0;
+        /* Joins its thread: no frame of this capture is delivered afterwards. */
+        v->mjpeg = mjpeg_stage_free(v->mjpeg);
         v->generation++;
 }
 
@@ -627,6 +646,15 @@ static void deliver(Device *d, V4l2Device *v, const struct v4l2_buffer *b) {
         buf = v->buffers + b->index;
         data = buf->start;
         size = b->bytesused > 0 ? MIN((size_t) b->bytesused, buf->length) : buf->length;
+
+        if (v->mjpeg) {
+                /* Copied out (the buffer goes back to the camera at once) and decoded on the
+                 * stage's thread; the frame comes back through on_mjpeg_frame(). */
+                f = (Frame) { .sequence = v->sequence++, .timestamp_ns = buffer_timestamp(b) };
+                (void) mjpeg_stage_submit(v->mjpeg, data, size, &f);
+                return;
+        }
+
         need = v4l2_frame_min_size(v->pixelformat, fmt->height, v->bytesperline);
         if (need == 0 || size < need) {
                 log_debug("Camera %s delivered a short frame (%zu of %zu bytes), dropped.", d->node, size, need);
@@ -653,6 +681,11 @@ static void deliver(Device *d, V4l2Device *v, const struct v4l2_buffer *b) {
                 .fourcc = fmt->fourcc,
         };
         device_deliver_frame(d, &f);
+}
+
+/* A decoded frame of a JPEG mode, on the event loop. */
+static void on_mjpeg_frame(const Frame *f, void *userdata) {
+        device_deliver_frame(userdata, f);
 }
 
 /* The node went away (unplugged, or vivid's disconnect control): the device leaves the
@@ -708,6 +741,17 @@ fail:
         return 0;
 }
 
+/* A JPEG mode's frames are decoded on a thread of the capture's own ("mg-mjpeg-video0"). */
+static int start_jpeg_decoder(Device *d, V4l2Device *v, sd_event *event, const V4l2Mode *m) {
+        const char *base = strrchr(d->node, '/');
+        char thread[16];
+
+        if (!v4l2_pixelformat_is_jpeg(v->pixelformat))
+                return 0;
+        snprintf(thread, sizeof thread, "mg-mjpeg-%s", base ? base + 1 : d->node);
+        return mjpeg_stage_new(event, thread, m->mode.width, m->mode.height, on_mjpeg_frame, d, &v->mjpeg);
+}
+
 static int v4l2_start(Device *d, const CaptureFormat *fmt) {
         V4l2Device *v = d->backend_data;
         sd_event *event = device_registry_get_event(d->registry);
@@ -757,7 +801,9 @@ static int v4l2_start(Device *d, const CaptureFormat *fmt) {
         }
         v->pixelformat = f.fmt.pix.pixelformat;
         min_bytesperline = v->pixelformat == V4L2_PIX_FMT_YUYV ? m->mode.width * 2 : m->mode.width;
-        v->bytesperline = f.fmt.pix.bytesperline ?: min_bytesperline;
+        /* A compressed format has no rows; drivers report 0. */
+        v->bytesperline = v4l2_pixelformat_is_jpeg(v->pixelformat) ? min_bytesperline
+                                                                    : f.fmt.pix.bytesperline ?: min_bytesperline;
         if (v->bytesperline < min_bytesperline) {
                 log_error("Camera %s reports rows of %u bytes for %u pixels.", d->node, v->bytesperline,
                           m->mode.width);
@@ -818,6 +864,10 @@ static int v4l2_start(Device *d, const CaptureFormat *fmt) {
                         goto fail;
                 }
         }
+        step = "start its decoder";
+        r = start_jpeg_decoder(d, v, event, m);
+        if (r < 0)
+                goto fail;
 
         step = "start streaming";
         r = xioctl(v->fd, VIDIOC_STREAMON, &type);

@@ -19,8 +19,9 @@
 
 /* One native mode and how the backend gets it from the camera. */
 typedef struct V4l2Mode {
-        VideoMode mode;          /* what the daemon offers: YUYV or NV12 */
-        uint32_t pixelformat;    /* what libv4l2 is asked for: YUYV, NV12, YU12 or YV12 */
+        VideoMode mode;          /* what the daemon offers: YUYV or NV12 (decoded from MJPEG) */
+        uint32_t pixelformat;    /* what libv4l2 is asked for: YUYV, NV12, MJPG or JPEG (passed
+                                  * through), YU12 or YV12 */
         struct v4l2_fract interval; /* the frame interval set with VIDIOC_S_PARM */
 } V4l2Mode;
 
@@ -58,15 +59,21 @@ int v4l2_expand_frame_intervals(const struct v4l2_frmivalenum *entries, size_t n
                                 struct v4l2_fract **ret, size_t *ret_n);
 
 /* The fourcc the daemon delivers for a camera pixel format: YUYV and NV12 as they are, YU12
- * and YV12 (what libv4l2 decodes MJPEG and other formats to) as NV12; 0 for anything else. */
+ * and YV12 (what libv4l2 converts vendor formats to) and MJPG and JPEG (decoded by the daemon)
+ * as NV12; 0 for anything else. */
 uint32_t v4l2_delivered_fourcc(uint32_t pixelformat);
+/* MJPG or JPEG: frames the daemon decodes itself (mjpeg-stage.h). */
+bool v4l2_pixelformat_is_jpeg(uint32_t pixelformat);
 
 /* The native modes from the candidates: only formats v4l2_delivered_fourcc() accepts, only even
  * widths (and even heights for NV12), only positive finite rates. Direct modes (YUYV or NV12
- * from the camera without libv4l2's emulation) keep the camera's order and come first; modes
- * that need a conversion follow, and only for a (size, rate) no direct mode has, because the
- * stream layer turns YUYV into NV12 more cheaply than a decode does. Exact duplicates are
- * dropped; at most V4L2_MODES_MAX. */
+ * from the camera without libv4l2's emulation) keep the camera's order and come first; then the
+ * camera's JPEG modes (source_fourcc MJPEG, decoded into NV12 off the event loop), only for a
+ * (size, rate) no direct mode has, because the stream layer turns YUYV into NV12 more cheaply
+ * than a decode does; then libv4l2's conversions, only where neither left one. So a webcam
+ * whose 720p and 1080p come at 30 fps only as MJPEG offers them like any other mode, and where
+ * a raw mode and a JPEG one give the same settings, the raw one is the only one offered.
+ * Exact duplicates are dropped; at most V4L2_MODES_MAX. */
 int v4l2_modes_build(const V4l2Candidate *candidates, size_t n_candidates, V4l2Mode **ret, size_t *ret_n);
 
 /* facingMode from V4L2_CID_CAMERA_ORIENTATION: front is "user", back "environment", anything

@@ -3,7 +3,11 @@
  * to whatever serves polkit, on the same bus in the same run (interleaved, one of each per
  * iteration); then the messages one request puts on the bus, seen by a bus monitor.
  *
- *     bench-control [--count=1000] [--kind=video|audio]
+ *     bench-control [--count=1000] [--kind=video|audio] [--hold]
+ *
+ * --hold keeps one track of the kind open on its own connection throughout, so that every
+ * measured request finds the device already running (the case of an app asking again, or a
+ * second app joining a call).
  *
  * Plain sd-bus, so that the client adds nothing but its one method call: the Response match is
  * installed once. Each granted track is stopped after its Response, outside the timed part. */
@@ -139,7 +143,7 @@ static int get_user_media(sd_bus *bus, const char *kind, unsigned i, Pending *p,
                 return r;
         current = p;
         snprintf(token, sizeof(token), "bench%u", i);
-        /* The request path of api.md: the unique name without ':' and with '.' as '_'. */
+        /* The request path of docs/dbus-api.md: the unique name without ':' and with '.' as '_'. */
         snprintf(p->path, sizeof(p->path), "%s/%s/%s", MG_REQUEST_PATH_PREFIX, unique + 1, token);
         for (char *c = p->path + strlen(MG_REQUEST_PATH_PREFIX); *c; c++)
                 if (*c == '.')
@@ -331,8 +335,15 @@ int main(int argc, char *argv[]) {
         unsigned count = (unsigned) bench_arg_u64(argc, argv, "--count", 1000);
         const char *kind = bench_arg_str(argc, argv, "--kind", "video");
         const char *action = streq(kind, "audio") ? MG_POLKIT_ACTION_MICROPHONE : MG_POLKIT_ACTION_CAMERA;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *holder = NULL;
+        bool hold = false;
+        Pending held = {};
         Samples pings = {}, gums = {}, polkits = {};
         int r;
+
+        for (int i = 1; i < argc; i++)
+                if (streq(argv[i], "--hold"))
+                        hold = true;
 
         if (!streq(kind, "video") && !streq(kind, "audio")) {
                 fprintf(stderr, "bench-control: --kind=video or --kind=audio\n");
@@ -346,6 +357,18 @@ int main(int argc, char *argv[]) {
         r = sd_bus_match_signal(bus, NULL, NULL, NULL, MG_IFACE_REQUEST, "Response", on_response, NULL);
         if (r < 0)
                 goto fail;
+
+        if (hold) {
+                /* On a connection of its own, so that its track outlives every Stop below. */
+                r = sd_bus_open_user(&holder);
+                if (r >= 0)
+                        r = sd_bus_match_signal(holder, NULL, NULL, NULL, MG_IFACE_REQUEST, "Response", on_response,
+                                                NULL);
+                if (r >= 0)
+                        r = get_user_media(holder, kind, 100000, &held, &(uint64_t) { 0 });
+                if (r < 0)
+                        goto fail;
+        }
 
         /* Warm-up: the daemon identifies a connection once (its credentials are cached), and the
          * first capture allocates what later ones reuse. Not counted. */
@@ -384,12 +407,26 @@ int main(int argc, char *argv[]) {
         printf("  GetUserMedia -> Response         p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms\n",
                ns_to_ms(samples_percentile(&gums, 50)), ns_to_ms(samples_percentile(&gums, 99)),
                ns_to_ms(samples_max(&gums)));
-        printf("  GetUserMedia p50 / Ping p50: %.1f round trips' worth\n",
+        printf("  GetUserMedia p50 / Ping p50: %.1f round trips' worth%s\n",
+               (double) samples_percentile(&gums, 50) / (double) MAX(samples_percentile(&pings, 50), 1u),
+               hold ? " (the device was running throughout)" : "");
+        printf("RESULT control_%s%s_gum_p50_ms=%.4f\n", kind, hold ? "_running" : "",
+               ns_to_ms(samples_percentile(&gums, 50)));
+        printf("RESULT control_%s%s_ping_p50_ms=%.4f\n", kind, hold ? "_running" : "",
+               ns_to_ms(samples_percentile(&pings, 50)));
+        printf("RESULT control_%s%s_polkit_p50_ms=%.4f\n", kind, hold ? "_running" : "",
+               ns_to_ms(samples_percentile(&polkits, 50)));
+        printf("RESULT control_%s%s_ratio=%.3f\n", kind, hold ? "_running" : "",
                (double) samples_percentile(&gums, 50) / (double) MAX(samples_percentile(&pings, 50), 1u));
 
         r = count_messages(bus, kind, count + 10);
         if (r < 0)
                 goto fail;
+        if (hold) {
+                r = stop_tracks(holder, &held);
+                if (r < 0)
+                        goto fail;
+        }
         samples_done(&pings);
         samples_done(&gums);
         samples_done(&polkits);

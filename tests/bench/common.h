@@ -41,3 +41,6 @@ const char *bench_arg_str(int argc, char *argv[], const char *name, const char *
 
 /* Milliseconds with three decimals, for printing ns. */
 double ns_to_ms(uint64_t ns);
+
+/* Every byte of a frame read once, as a consumer of it would: a sum the compiler cannot skip. */
+uint64_t read_once(const void *data, size_t size);

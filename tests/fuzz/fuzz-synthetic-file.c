@@ -70,6 +70,10 @@ static void check_spec(const SyntheticSpec *s) {
                                         m->height, m->frame_rate, strempty(synthetic_fourcc_to_string(m->fourcc)));
                                 abort();
                         }
+                        /* JPEG modes are delivered decoded, as NV12. */
+                        if ((m->source_fourcc != 0 && m->source_fourcc != PIXEL_FORMAT_MJPEG) ||
+                            (m->source_fourcc == PIXEL_FORMAT_MJPEG && m->fourcc != PIXEL_FORMAT_NV12))
+                                abort();
                         for (size_t j = 0; j < i; j++)
                                 if (memcmp(&s->modes[j], m, sizeof(*m)) == 0)
                                         abort(); /* no duplicates */
@@ -88,6 +92,16 @@ static void check_spec(const SyntheticSpec *s) {
                 for (size_t i = 0; i < s->n_sample_sizes; i++)
                         if (s->sample_sizes[i] != 16)
                                 abort();
+                /* The sound: levels within full scale, a cadence both ways or not at all, a format
+                 * the conversion knows. */
+                if (!(s->tone_amplitude >= 0 && s->tone_amplitude <= 1) || !(s->noise_rms >= 0 && s->noise_rms <= 1) ||
+                    (s->cadence_on_ms == 0) != (s->cadence_off_ms == 0) ||
+                    (s->cadence_on_ms && (s->cadence_on_ms < SYNTHETIC_CADENCE_MIN_MS ||
+                                          s->cadence_on_ms > SYNTHETIC_CADENCE_MAX_MS ||
+                                          s->cadence_off_ms < SYNTHETIC_CADENCE_MIN_MS ||
+                                          s->cadence_off_ms > SYNTHETIC_CADENCE_MAX_MS)) ||
+                    !sample_format_to_string(s->sample_format))
+                        abort();
                 if (!(s->tone_hz >= 0) || !isfinite(s->tone_hz) ||
                     (s->tone_hz > 0 && s->n_sample_rates > 0 && !(s->tone_hz < s->sample_rates[0] / 2.0))) {
                         fprintf(stderr, "[%s]: tone %g Hz breaks the rules\n", s->name, s->tone_hz);

@@ -66,16 +66,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         return 0;
 }
 
-static uint64_t hash_bytes(const uint8_t *p, size_t n) {
-        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-        for (size_t i = 0; i < n; i++)
-                h = (h ^ p[i]) * 1099511628211ULL;
-        return h;
-}
-
 static uint64_t slot_hash(const Client *c, unsigned slot) {
-        return hash_bytes(c->pool + (size_t) slot * c->cfg.slot_size, c->bytes[slot]);
+        return fuzz_hash(c->pool + (size_t) slot * c->cfg.slot_size, c->bytes[slot]);
 }
 
 static void on_closed(Stream *s, void *userdata) {

@@ -1,4 +1,4 @@
-"""A test client of mediagated over the bus, written from api.md alone: requests with
+"""A test client of mediagated over the bus, written from docs/dbus-api.md alone: requests with
 Response waited for on a GLib loop, tracks, streams read from the control socket and the
 memfd pool, and a consent agent served from the same process."""
 
@@ -28,7 +28,7 @@ STAMP = struct.Struct("<8sQQ16s")
 
 
 def sv(value):
-    """Python values as the a{sv} shapes api.md describes: dicts as a{sv}, lists of dicts as
+    """Python values as the a{sv} shapes docs/dbus-api.md describes: dicts as a{sv}, lists of dicts as
     aa{sv}, lists of strings as as, whole numbers as i, floats as d."""
     if isinstance(value, dict):
         return dbus.Dictionary({k: sv(v) for k, v in value.items()}, signature="sv")

@@ -1,7 +1,7 @@
 """Consent that cannot be bypassed, each test written as the attack: a sandboxed app granting
 itself the camera through Admin, a flood of tracks, a policy reload racing a prompt, another uid
 learning from someone else's live track, a device removal hiding from DevicesChanged, a
-non-broker passing an app id, calls to members nobody serves (reliability.md 7, 39-41)."""
+non-broker passing an app id, calls to members nobody serves (docs/reliability.md 7, 39-41)."""
 
 import os
 import sys

@@ -1,4 +1,4 @@
-"""Identity that a reused pid cannot take (reliability.md 3). A process connects to the bus,
+"""Identity that a reused pid cannot take (docs/reliability.md 3). A process connects to the bus,
 hands the connection to a child and exits; its pid is then given to another app (through
 /proc/sys/kernel/ns_last_pid) that holds a camera grant. The child's first call must be refused,
 never attributed to that app. dbus-daemon reports only the pid it saw at connection time (no

@@ -1,4 +1,4 @@
-"""The daemon's start and stop, as indicators and agents see them (reliability.md 32, 45): the LED
+"""The daemon's start and stop, as indicators and agents see them (docs/reliability.md 32, 45): the LED
 is set at start (one left on by a killed daemon goes out) and at stop; SIGTERM with a prompt open
 and a stream live withdraws the prompt, ends the stream and publishes everything off before the
 bus name goes."""

@@ -1,4 +1,4 @@
-"""Load and fault tests of reliability.md (15, 17-19, 21-23, 33-35), each bounded in time: floods
+"""Load and fault tests of docs/reliability.md (15, 17-19, 21-23, 33-35), each bounded in time: floods
 of requests, hostile a{sv}, bad handle tokens, unexpected fds, a second uid under a flood, the fd
 limit, a reader that stops, kill -9 during grant writes and with live streams, and clock jumps
 (simulated in the grants file: the host clock is never touched). Checked from outside only: the
@@ -778,7 +778,7 @@ def test_22_ten_thousand_open_close_cycles_return_fds_and_memory_to_the_baseline
 
 # ---- 23: a client that stops reading --------------------------------------------------------------
 
-# A minute in reliability.md; 10 s here. A stopped reader holds all of its slots within four frame
+# A minute in docs/reliability.md; 10 s here. A stopped reader holds all of its slots within four frame
 # periods (133 ms at 30 fps) and from then on every frame for it is dropped: 10 s is 75 times that
 # steady state, enough to see memory creep or another stream slow down.
 STALL_SECONDS = 10

@@ -20,7 +20,7 @@ from conftest import BUS_NAME, OBJECT_PATH, TOP
 
 PREFIX = "/opt/mediagate-test"
 ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
-EXPOSURE_MAX = 2.0
+EXPOSURE_MAX = 1.4
 IS_ROOT = os.geteuid() == 0
 
 
@@ -30,6 +30,20 @@ def pc_var(package, variable):
     return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
 
 
+def multiarch():
+    """The multiarch triplet of this system ("x86_64-linux-gnu"), or "" where it has none."""
+    for cmd in (["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], ["cc", "-print-multiarch"]):
+        if shutil.which(cmd[0]):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode == 0:
+                return r.stdout.strip()
+    return ""
+
+
+def libdir_of(prefix):
+    return prefix + "/lib" + ("/" + multiarch() if multiarch() else "")
+
+
 def expected_locations(prefix):
     """Where each packaging file belongs: what pkg-config says, else the fallback below prefix
     (the same rule as the Makefile's, written independently)."""
@@ -37,7 +51,8 @@ def expected_locations(prefix):
     udevdir = pc_var("udev", "udevdir") or prefix + "/lib/udev"
     dbus_datadir = pc_var("dbus-1", "datadir") or datadir
     systemd = {v: pc_var("systemd", v) for v in
-               ("systemdsystemunitdir", "systemduserunitdir", "sysusersdir", "tmpfilesdir")}
+               ("systemdsystemunitdir", "systemduserunitdir", "sysusersdir", "tmpfilesdir",
+                       "catalogdir")}
     return {
         "mediagated.service": (systemd["systemdsystemunitdir"] or prefix + "/lib/systemd/system")
         + "/mediagated.service",
@@ -46,6 +61,7 @@ def expected_locations(prefix):
         "sysusers": (systemd["sysusersdir"] or prefix + "/lib/sysusers.d") + "/mediagate.conf",
         "tmpfiles": (systemd["tmpfilesdir"] or prefix + "/lib/tmpfiles.d") + "/mediagate.conf",
         "udev": udevdir + "/rules.d/72-mediagate.rules",
+        "catalog": (systemd["catalogdir"] or prefix + "/lib/systemd/catalog") + "/mediagate.catalog",
         "bus-activation": (pc_var("dbus-1", "system_bus_services_dir")
                            or datadir + "/dbus-1/system-services")
         + "/org.mediagate.MediaGate1.service",
@@ -54,7 +70,12 @@ def expected_locations(prefix):
         + "/org.mediagate.policy",
         "daemon": prefix + "/sbin/mediagated",
         "mediactl": prefix + "/bin/mediactl",
-        "pkgconfig": prefix + "/lib/pkgconfig/mediagate.pc",
+        "pkgconfig": libdir_of(prefix) + "/pkgconfig/mediagate.pc",
+        # Not below prefix: the daemon reads the vendor's settings from this one place.
+        "vendor-config": "/usr/lib/mediagate/mediagated.conf",
+        "library": libdir_of(prefix) + "/libmediagate.so.1",
+        "header": prefix + "/include/mediagate/mediagate.h",
+        "wire-header": prefix + "/include/mediagate/mediagate-wire.h",
     }
 
 
@@ -113,8 +134,9 @@ def test_install_puts_each_file_where_pkg_config_says(installed):
     for what, path in expected_locations(PREFIX).items():
         p = inside(installed, path)
         assert p.is_file(), f"{what}: {path} not installed"
+        p = p.resolve()
         mode = p.stat().st_mode & 0o777
-        expected = 0o755 if what in ("daemon", "mediactl") else 0o644
+        expected = 0o755 if what in ("daemon", "mediactl", "library") else 0o644
         assert mode == expected, f"{what}: mode {oct(mode)}"
     for xml in (TOP / "dbus").glob("org.mediagate.MediaGate1.*.xml"):
         assert inside(installed, f"{PREFIX}/share/dbus-1/interfaces/{xml.name}").is_file()
@@ -147,7 +169,7 @@ def test_installed_files_name_the_installed_programs(installed):
     assert unit_value(unit, "Service", "BusName") == BUS_NAME
 
     pc = inside(installed, where["pkgconfig"]).read_text()
-    assert f"prefix={PREFIX}\n" in pc and f"libdir={PREFIX}/lib\n" in pc
+    assert f"prefix={PREFIX}\n" in pc and f"libdir={libdir_of(PREFIX)}\n" in pc
 
 
 def test_uninstall_leaves_only_the_admins_files(tmp_path):
@@ -155,15 +177,16 @@ def test_uninstall_leaves_only_the_admins_files(tmp_path):
     run_make("install", f"DESTDIR={destdir}", f"prefix={PREFIX}")
     run_make("uninstall", f"DESTDIR={destdir}", f"prefix={PREFIX}")
     left = sorted(str(p.relative_to(destdir)) for p in destdir.rglob("*") if not p.is_dir())
-    # /etc/mediagate is the admin's: the configuration and the policy (the bridge's broker entry).
-    assert left == ["etc/mediagate/mediagated.conf", "etc/mediagate/policy.d/50-pipewire-bridge.conf"]
+    # /etc/mediagate is the admin's: install writes only the bridge's broker entry there (when it
+    # is not there yet), and uninstall leaves it.
+    assert left == ["etc/mediagate/policy.d/50-pipewire-bridge.conf"]
 
 
 # ---------------------------------------------------------------------------------------------
 # The hardened unit
 
 
-def test_unit_exposure_is_at_most_2(installed):
+def test_unit_exposure_is_at_most_1_4(installed):
     unit = inside(installed, expected_locations(PREFIX)["mediagated.service"])
     r = subprocess.run(["systemd-analyze", "security", "--offline=yes", str(unit)],
                        capture_output=True, text=True)
@@ -174,11 +197,14 @@ def test_unit_exposure_is_at_most_2(installed):
     assert exposure <= EXPOSURE_MAX, r.stdout
 
 
-def verify(unit_file, user=False, runtime_dir=None):
+def verify(unit_file, user=False, runtime_dir=None, manpath=None):
     args = ["systemd-analyze"] + (["--user"] if user else []) + ["verify", str(unit_file)]
     env = dict(os.environ)
     if runtime_dir:
         env["XDG_RUNTIME_DIR"] = str(runtime_dir)
+    if manpath:
+        # verify looks up each Documentation=man:... page with man(1): the installed ones.
+        env["MANPATH"] = str(manpath)
     r = subprocess.run(args, capture_output=True, text=True, env=env)
     return r.returncode, (r.stdout + r.stderr).strip()
 
@@ -196,14 +222,14 @@ def test_units_verify_clean(installed, tmp_path):
         assert str(installed) in text
         copy = tmp_path / name
         copy.write_text(text)
-        rc, out = verify(copy, user=user, runtime_dir=runtime_dir)
+        rc, out = verify(copy, user=user, runtime_dir=runtime_dir, manpath=inside(installed, PREFIX + "/share/man"))
         assert rc == 0 and out == "", f"{name}:\n{out}"
 
         # The check can fail: a misspelt key is reported.
         broken = tmp_path / "broken" / name
         broken.parent.mkdir(exist_ok=True)
         broken.write_text(text.replace("NoNewPrivileges=", "NoNewPrivilege="))
-        rc, out = verify(broken, user=user, runtime_dir=runtime_dir)
+        rc, out = verify(broken, user=user, runtime_dir=runtime_dir, manpath=inside(installed, PREFIX + "/share/man"))
         assert "NoNewPrivilege" in out
 
 

@@ -1,4 +1,4 @@
-"""The admin policy in the request flow: the precedence of architecture.md, device-scoped
+"""The admin policy in the request flow: the precedence of docs/architecture.md, device-scoped
 rules, brokers and origins, locks, and broken files that deny."""
 
 import os

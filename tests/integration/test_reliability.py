@@ -1,4 +1,4 @@
-"""Identity and consent cases of reliability.md: a caller that leaves while polkit or the agent
+"""Identity and consent cases of docs/reliability.md: a caller that leaves while polkit or the agent
 is asked, a device unplugged while the user decides, an agent or the daemon killed mid-prompt,
 hostile text in prompts, and answers that do not count."""
 

@@ -51,7 +51,7 @@ static const DeviceOps fake_ops = {
         .stop = fake_stop,
 };
 
-/* The camera of constraints.md's worked examples. */
+/* The camera of docs/constraints.md's worked examples. */
 static const VideoMode camera_modes[] = {
         { 640, 480, 30, YUYV },
         { 1280, 720, 30, YUYV },

@@ -155,7 +155,7 @@ static const struct {
         const char *expected;   /* the a{sv}, or NULL when refused */
         const char *error_name; /* when refused */
 } json_cases[] = {
-        /* api.md and constraints.md examples */
+        /* docs/dbus-api.md and docs/constraints.md examples */
         { "{\"video\":{\"width\":{\"min\":1280}},\"audio\":true}", "{video: {width: {min: i 1280}}, audio: b true}" },
         { "{\"video\":{\"width\":1280,\"height\":720},\"audio\":true}",
           "{video: {width: i 1280, height: i 720}, audio: b true}" },

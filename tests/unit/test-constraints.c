@@ -1,7 +1,7 @@
 /* Unit tests for the constraint engine (constraints*.c): parsing (TypeErrors and limits), the
- * fitness distance, SelectSettings on the cameras and microphones of constraints.md, and the
+ * fitness distance, SelectSettings on the cameras and microphones of docs/constraints.md, and the
  * a{sv} output.
- * Every expected choice below is worked out by hand from constraints.md (see the notes by the rows). */
+ * Every expected choice below is worked out by hand from docs/constraints.md (see the notes by the rows). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,7 +29,7 @@
  *   {body}                a{sv}
  *   [{body},{body}] []    aa{sv}
  *   v:value               a variant holding the variant of value
- * The renderer writes the same grammar, plus (uu):(1|2), (dd):(1|2), ab:(false|true). */
+ * The renderer writes the same grammar, plus (uu):(1|2), (dd):(1|2), ab:(true|false). */
 
 static sd_bus *test_bus;
 
@@ -298,7 +298,7 @@ static char *render_dict(sd_bus_message *m) {
         return buf;
 }
 
-/* ---- Devices: the cameras and microphones of constraints.md ---- */
+/* ---- Devices: the cameras and microphones of docs/constraints.md ---- */
 
 static VideoMode user_modes[] = {
         { 640, 480, 30, PIXEL_FORMAT_YUYV },
@@ -430,7 +430,7 @@ typedef struct VideoCase {
 #define CROP true
 
 static const VideoCase video_cases[] = {
-        /* The worked examples of constraints.md. */
+        /* The worked examples of docs/constraints.md. */
         { "video=true", SET_USER, 0, "cam-user", NONE_, 640, 480, 30, 0 },
         { "video={}", SET_USER, 0, "cam-user", NONE_, 640, 480, 30, 0 },
         /* The 1280 crop-and-scale points of modes 1 and 2 tie at 0; (a) prefers native. */
@@ -451,7 +451,7 @@ static const VideoCase video_cases[] = {
         /* Native 1280x720 is 280/1280 = 0.21875 away; 1000x563 (562.5 rounded) from mode 1 is 0,
          * and beats the same size at 15 fps from mode 2 on (b). */
         { "video={width=u:1000}", SET_USER, 0, "cam-user", CROP, 1000, 563, 30, 1 },
-        /* constraints.md: height capped at 200 with width >= 500 gives 500x200 (mode 0 wins on (d)). */
+        /* docs/constraints.md: height capped at 200 with width >= 500 gives 500x200 (mode 0 wins on (d)). */
         { "video={height={max=u:200},width={min=u:500}}", SET_USER, 0, "cam-user", CROP, 500, 200, 30, 0 },
         { "video={advanced=[{width=u:800,height=u:600}]}", SET_USER, 0, "cam-user", CROP, 800, 600, 30, 1 },
         { "video={width=d:1280}", SET_USER, 0, "cam-user", NONE_, 1280, 720, 30, 1 },
@@ -876,7 +876,7 @@ typedef struct NumericDistanceCase {
 } NumericDistanceCase;
 
 static const NumericDistanceCase numeric_distance_cases[] = {
-        /* constraints.md */
+        /* docs/constraints.md */
         { 1, 4, 0.75 },
         { 3, 4, 0.25 },
         { 0, 2, 1 },
@@ -1080,7 +1080,7 @@ static const CapabilitiesCase capabilities_cases[] = {
           "deviceId=s:mic-1,groupId=s:grp-user" },
         { &set_mics[1],
           "sampleRate=(uu):(48000|48000),sampleSize=(uu):(16|16),channelCount=(uu):(1|1),latency=(dd):(0.02|0.02),"
-          "echoCancellation=ab:(false|true),autoGainControl=ab:(false|true),noiseSuppression=ab:(false|true),"
+          "echoCancellation=ab:(true|false),autoGainControl=ab:(true|false),noiseSuppression=ab:(true|false),"
           "deviceId=s:mic-2,groupId=s:grp-2" },
 };
 

@@ -621,7 +621,7 @@ static void test_invalid_queries(void **state) {
         assert_int_equal(policy_evaluate(p, &q, NULL), -EINVAL);
 }
 
-/* ---- precedence (architecture.md): policy verdict, polkit, stored decision → outcome ---- */
+/* ---- precedence (docs/architecture.md): policy verdict, polkit, stored decision → outcome ---- */
 
 #define N POLICY_NONE
 #define A POLICY_ALLOW

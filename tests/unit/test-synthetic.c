@@ -70,6 +70,9 @@ static void test_parse_valid(void **state) {
                 uint32_t last_channels;
                 double tone_hz;
                 bool echo, agc, ns;
+                double tone_amplitude, noise_rms;
+                uint32_t cadence_on, cadence_off;
+                SampleFormat sample_format;
         } table[] = {
                 { "empty", "", 0 },
                 { "comments only", "# nothing\n; here\n\n", 0 },
@@ -89,13 +92,28 @@ static void test_parse_valid(void **state) {
                 { "UTF-8 label", "[c]\nKind=camera\nModes=640x480@30\nLabel=Caméra ☺ 𝄞\n", 1, "Caméra ☺ 𝄞", "",
                   NULL, DEVICE_KIND_VIDEO, false, 1, { 640, 480, 30, PIXEL_FORMAT_YUYV } },
                 { "minimal microphone gets defaults", "[m]\nKind=microphone\n", 1, "m", "", NULL,
-                  DEVICE_KIND_AUDIO, false, 0, {}, 1, 48000, 48000, 1, 1, 0 },
+                  DEVICE_KIND_AUDIO, false, 0, {}, 1, 48000, 48000, 1, 1, 0, false, true, true },
                 { "microphone lists sorted", "[m]\nKind=microphone\nSampleRates=48000 8000 384000\nChannels=32 2 1\n"
                   "ToneHz=3999.5\nEchoCancellation=yes\nAutoGainControl=on\nNoiseSuppression=1\n", 1, "m", "", NULL,
                   DEVICE_KIND_AUDIO, false, 0, {}, 3, 8000, 384000, 3, 32, 3999.5, true, true, true },
                 { "two devices, one default each", "[a]\nKind=camera\nModes=640x480@30\nDefault=yes\n"
                   "[b]\nKind=microphone\nDefault=yes\nGroup=a\n", 2, "b", "", "a", DEVICE_KIND_AUDIO, true, 0, {},
-                  1, 48000, 48000, 1, 1, 0 },
+                  1, 48000, 48000, 1, 1, 0, false, true, true },
+                { "processing switched off", "[m]\nKind=microphone\nAutoGainControl=no\nNoiseSuppression=no\n", 1,
+                  "m", "", NULL, DEVICE_KIND_AUDIO, false, 0, {}, 1, 48000, 48000, 1, 1, 0, false, false, false },
+                { "the sound of a microphone", "[m]\nKind=microphone\nToneLevel=-40\nToneCadence=300 200\n"
+                  "NoiseLevel=-20.5\nSampleFormat=S24_3LE\n", 1, "m", "", NULL, DEVICE_KIND_AUDIO, false, 0, {}, 1,
+                  48000, 48000, 1, 1, 0, false, true, true, 0.01, 0.0944060876, 300, 200, SAMPLE_FORMAT_S24_3LE },
+                { "full scale and silence", "[m]\nKind=microphone\nToneLevel=0\nNoiseLevel=-150\nSampleFormat=S32_LE\n",
+                  1, "m", "", NULL, DEVICE_KIND_AUDIO, false, 0, {}, 1, 48000, 48000, 1, 1, 0, false, true, true, 1,
+                  3.16227766e-8, 0, 0, SAMPLE_FORMAT_S32_LE },
+                { "an MJPEG camera", "[c]\nKind=camera\nFormats=MJPEG\nModes=640x480@30 1920x1080@30\n", 1, "c", "",
+                  NULL, DEVICE_KIND_VIDEO, false, 2, { 1920, 1080, 30, PIXEL_FORMAT_NV12, PIXEL_FORMAT_MJPEG } },
+                { "Formats= after Modes=, and a mode with its own", "[c]\nKind=camera\nModes=640x480@30:YUYV "
+                  "1280x720@30\nFormats=NV12 MJPEG\n", 1, "c", "", NULL, DEVICE_KIND_VIDEO, false, 3,
+                  { 1280, 720, 30, PIXEL_FORMAT_NV12, PIXEL_FORMAT_MJPEG } },
+                { "raw and JPEG of one size are two modes", "[c]\nKind=camera\nModes=640x480@30:NV12,MJPEG\n", 1, "c",
+                  "", NULL, DEVICE_KIND_VIDEO, false, 2, { 640, 480, 30, PIXEL_FORMAT_NV12, PIXEL_FORMAT_MJPEG } },
                 { "Default=no twice", "[a]\nKind=camera\nModes=640x480@30\nDefault=no\n"
                   "[b]\nKind=camera\nModes=640x480@30\nDefault=no\n", 2, "b", "", NULL, DEVICE_KIND_VIDEO, false, 1,
                   { 640, 480, 30, PIXEL_FORMAT_YUYV } },
@@ -133,6 +151,7 @@ static void test_parse_valid(void **state) {
                         assert_int_equal(m.height, table[i].last_mode.height);
                         assert_true(m.frame_rate == table[i].last_mode.frame_rate);
                         assert_int_equal(m.fourcc, table[i].last_mode.fourcc);
+                        assert_int_equal(m.source_fourcc, table[i].last_mode.source_fourcc);
                 }
                 if (s->kind == DEVICE_KIND_AUDIO) {
                         assert_int_equal(s->n_sample_rates, table[i].n_rates);
@@ -148,6 +167,11 @@ static void test_parse_valid(void **state) {
                         assert_int_equal(s->echo_cancellation, table[i].echo);
                         assert_int_equal(s->auto_gain_control, table[i].agc);
                         assert_int_equal(s->noise_suppression, table[i].ns);
+                        assert_true(fabs(s->tone_amplitude - table[i].tone_amplitude) < 1e-9);
+                        assert_true(fabs(s->noise_rms - table[i].noise_rms) < 1e-9);
+                        assert_int_equal(s->cadence_on_ms, table[i].cadence_on);
+                        assert_int_equal(s->cadence_off_ms, table[i].cadence_off);
+                        assert_int_equal(s->sample_format, table[i].sample_format);
                 } else {
                         assert_null(s->sample_rates);
                         assert_int_equal(s->n_sample_rates, 0);
@@ -227,9 +251,9 @@ static void test_parse_errors(void **state) {
                 { "[a]\nKind=camera\nModes=640x481@30:NV12\n", 0, "t.conf",
                   "t.conf:3: mode '640x481@30:NV12': NV12 needs an even height" },
                 { "[a]\nKind=camera\nModes=640x480@30:MJPG\n", 0, "t.conf",
-                  "t.conf:3: mode '640x480@30:MJPG': unknown pixel format 'MJPG', expected YUYV or NV12" },
+                  "t.conf:3: mode '640x480@30:MJPG': unknown pixel format 'MJPG', expected YUYV, NV12 or MJPEG" },
                 { "[a]\nKind=camera\nModes=640x480@30:yuyv\n", 0, "t.conf",
-                  "t.conf:3: mode '640x480@30:yuyv': unknown pixel format 'yuyv', expected YUYV or NV12" },
+                  "t.conf:3: mode '640x480@30:yuyv': unknown pixel format 'yuyv', expected YUYV, NV12 or MJPEG" },
                 { "[a]\nKind=camera\nModes=640x480@30:\n", 0, "t.conf",
                   "t.conf:3: mode '640x480@30:': empty pixel format in the list after ':'" },
                 { "[a]\nKind=camera\nModes=640x480@30:YUYV,\n", 0, "t.conf",
@@ -244,6 +268,25 @@ static void test_parse_errors(void **state) {
                   "t.conf:3: mode '4x4@30': a YUYV frame this small cannot carry the 40-byte frame stamp" },
                 { "[a]\nKind=camera\nModes=4x6@30:NV12\n", 0, "t.conf",
                   "t.conf:3: mode '4x6@30:NV12': a NV12 frame this small cannot carry the 40-byte frame stamp" },
+                { "[a]\nKind=camera\nModes=640x481@30:MJPEG\n", 0, "t.conf",
+                  "t.conf:3: mode '640x481@30:MJPEG': MJPEG needs an even height" },
+                { "[a]\nKind=camera\nModes=640x480@30:MJPEG,YUYV,MJPEG\n", 0, "t.conf",
+                  "t.conf:3: duplicate mode 640x480@30:MJPEG" },
+                /* Formats= says what a mode without its own formats stands for; the errors that
+                 * depend on it point at Modes=. */
+                { "[a]\nKind=camera\nModes=640x481@30\nFormats=YUYV MJPEG\n", 0, "t.conf",
+                  "t.conf:3: mode '640x481@30': MJPEG needs an even height" },
+                { "[a]\nKind=camera\nFormats=MJPEG\nModes=640x480@30 640x480@30:MJPEG\n", 0, "t.conf",
+                  "t.conf:4: duplicate mode 640x480@30:MJPEG" },
+                { "[a]\nKind=camera\nModes=640x480@30\nFormats=\n", 0, "t.conf",
+                  "t.conf:4: empty Formats=, leave it out for YUYV" },
+                { "[a]\nKind=camera\nModes=640x480@30\nFormats=MJPG\n", 0, "t.conf",
+                  "t.conf:4: Formats=: unknown pixel format 'MJPG', expected YUYV, NV12 or MJPEG" },
+                { "[a]\nKind=camera\nModes=640x480@30\nFormats=NV12 NV12\n", 0, "t.conf",
+                  "t.conf:4: Formats=: pixel format NV12 given twice" },
+                { "[a]\nKind=camera\nModes=640x480@30\nFormats=YUYV,NV12\n", 0, "t.conf",
+                  "t.conf:4: Formats=: unknown pixel format 'YUYV,NV12', expected YUYV, NV12 or MJPEG" },
+                { "[m]\nKind=microphone\nFormats=MJPEG\n", 0, "t.conf", "t.conf:3: Formats= applies to cameras only" },
 
                 /* other camera keys */
                 { "[a]\nKind=camera\nModes=640x480@30\nFacingMode=front\n", 0, "t.conf",
@@ -273,6 +316,26 @@ static void test_parse_errors(void **state) {
                   "t.conf:2: ToneHz= applies to microphones only" },
                 { "[a]\nKind=camera\nModes=640x480@30\nEchoCancellation=no\n", 0, "t.conf",
                   "t.conf:4: EchoCancellation= applies to microphones only" },
+                { "[a]\nKind=camera\nModes=640x480@30\nSampleFormat=S16_LE\n", 0, "t.conf",
+                  "t.conf:4: SampleFormat= applies to microphones only" },
+
+                /* the sound of microphones */
+                { "[m]\nKind=microphone\nToneLevel=3\n", 0, "t.conf",
+                  "t.conf:3: ToneLevel=3 is not a level in dBFS from -150 to 0" },
+                { "[m]\nKind=microphone\nToneLevel=-151\n", 0, "t.conf",
+                  "t.conf:3: ToneLevel=-151 is not a level in dBFS from -150 to 0" },
+                { "[m]\nKind=microphone\nNoiseLevel=-3dB\n", 0, "t.conf",
+                  "t.conf:3: NoiseLevel=-3dB is not a level in dBFS from -150 to 0" },
+                { "[m]\nKind=microphone\nNoiseLevel=--3\n", 0, "t.conf",
+                  "t.conf:3: NoiseLevel=--3 is not a level in dBFS from -150 to 0" },
+                { "[m]\nKind=microphone\nToneCadence=300\n", 0, "t.conf",
+                  "t.conf:3: ToneCadence=300 is not two durations in ms (sounding, pausing) from 10 to 60000" },
+                { "[m]\nKind=microphone\nToneCadence=300 200 100\n", 0, "t.conf",
+                  "t.conf:3: ToneCadence=300 200 100 is not two durations in ms (sounding, pausing) from 10 to 60000" },
+                { "[m]\nKind=microphone\nToneCadence=5 200\n", 0, "t.conf",
+                  "t.conf:3: ToneCadence=5 200 is not two durations in ms (sounding, pausing) from 10 to 60000" },
+                { "[m]\nKind=microphone\nSampleFormat=S24_BE\n", 0, "t.conf",
+                  "t.conf:3: unknown SampleFormat=S24_BE, expected S16_LE, S24_LE, S24_3LE or S32_LE" },
 
                 /* microphone keys */
                 { "[m]\nFacingMode=user\nKind=microphone\n", 0, "t.conf", "t.conf:2: FacingMode= applies to cameras only" },
@@ -783,7 +846,8 @@ static void check_audio_frame(Device *d, const Frame *f, Capture *c) {
 
         /* The sine goes on where the last period stopped, on every channel. */
         for (uint32_t i = 0; i < f->n_frames; i++) {
-                double want = SYNTHETIC_TONE_AMPLITUDE * sin(2 * M_PI * c->tone_hz * (double) c->samples_seen / c->rate);
+                double want = 32768 * SYNTHETIC_TONE_AMPLITUDE *
+                              sin(2 * M_PI * c->tone_hz * (double) c->samples_seen / c->rate);
 
                 for (uint32_t ch = 0; ch < c->channels; ch++, p += 2) {
                         int16_t v = (int16_t) (p[0] | (p[1] << 8));

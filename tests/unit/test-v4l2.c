@@ -194,7 +194,7 @@ static void test_expand_frame_intervals(void **state) {
 typedef struct ExpectedMode {
         uint32_t width, height;
         double rate;
-        uint32_t fourcc, pixelformat;
+        uint32_t fourcc, pixelformat, source_fourcc;
 } ExpectedMode;
 
 static void test_modes_build(void **state) {
@@ -209,12 +209,20 @@ static void test_modes_build(void **state) {
                   { CAND(YUYV, 0, 640, 480, 1, 30), CAND(NV12, 0, 640, 480, 1, 30), CAND(YUYV, 0, 320, 240, 1, 15) }, 3,
                   { { 640, 480, 30, PIXEL_FORMAT_YUYV, YUYV }, { 640, 480, 30, PIXEL_FORMAT_NV12, NV12 },
                     { 320, 240, 15, PIXEL_FORMAT_YUYV, YUYV } }, 3 },
-                /* A webcam: YUYV 1280x720 only at 10 fps, MJPEG (seen as emulated YU12) at 30. */
-                { "MJPEG through libv4l2 fills the gaps of YUYV, as NV12",
+                /* A webcam: YUYV 1280x720 only at 10 fps, MJPEG at 30 (libv4l2 lists it a second
+                 * time as emulated YU12). */
+                { "MJPEG fills the gaps of YUYV, decoded into NV12, before libv4l2's conversions",
                   { CAND(YU12, EMU, 1280, 720, 1, 30), CAND(YU12, EMU, 640, 480, 1, 30), CAND(MJPG, 0, 1280, 720, 1, 30),
-                    CAND(YUYV, 0, 640, 480, 1, 30), CAND(YUYV, 0, 1280, 720, 1, 10) }, 5,
+                    CAND(YUYV, 0, 640, 480, 1, 30), CAND(YUYV, 0, 1280, 720, 1, 10), CAND(MJPG, 0, 640, 480, 1, 30),
+                    CAND(YU12, EMU, 320, 240, 1, 30) }, 7,
                   { { 640, 480, 30, PIXEL_FORMAT_YUYV, YUYV }, { 1280, 720, 10, PIXEL_FORMAT_YUYV, YUYV },
-                    { 1280, 720, 30, PIXEL_FORMAT_NV12, YU12 } }, 3 },
+                    { 1280, 720, 30, PIXEL_FORMAT_NV12, MJPG, PIXEL_FORMAT_MJPEG },
+                    { 320, 240, 30, PIXEL_FORMAT_NV12, YU12 } }, 4 },
+                { "a camera that sends only JPEG (JPEG or MJPG)",
+                  { CAND(V4L2_PIX_FMT_JPEG, 0, 1920, 1080, 1, 30), CAND(MJPG, 0, 1920, 1080, 1, 30),
+                    CAND(MJPG, 0, 1280, 720, 1, 60), CAND(MJPG, 0, 640, 481, 1, 30) }, 4,
+                  { { 1920, 1080, 30, PIXEL_FORMAT_NV12, V4L2_PIX_FMT_JPEG, PIXEL_FORMAT_MJPEG },
+                    { 1280, 720, 60, PIXEL_FORMAT_NV12, MJPG, PIXEL_FORMAT_MJPEG } }, 2 },
                 { "a native YV12 camera is delivered as NV12",
                   { CAND(YV12, 0, 352, 288, 1, 25) }, 1, { { 352, 288, 25, PIXEL_FORMAT_NV12, YV12 } }, 1 },
                 { "an emulated NV12 is a conversion, not direct",
@@ -225,13 +233,14 @@ static void test_modes_build(void **state) {
                   { { 800, 600, 20, PIXEL_FORMAT_NV12, YU12 } }, 1 },
                 { "odd widths, odd NV12 heights, zero intervals and other formats dropped",
                   { CAND(YUYV, 0, 641, 480, 1, 30), CAND(NV12, 0, 640, 481, 1, 30), CAND(YUYV, 0, 640, 481, 1, 30),
-                    CAND(YUYV, 0, 640, 480, 0, 30), CAND(YUYV, 0, 640, 480, 1, 0), CAND(MJPG, 0, 640, 480, 1, 30),
+                    CAND(YUYV, 0, 640, 480, 0, 30), CAND(YUYV, 0, 640, 480, 1, 0), CAND(V4L2_PIX_FMT_UYVY, 0, 640, 480, 1, 30),
                     CAND(V4L2_PIX_FMT_RGB24, EMU, 640, 480, 1, 30), CAND(YUYV, 0, 0, 480, 1, 30) }, 8,
                   { { 640, 481, 30, PIXEL_FORMAT_YUYV, YUYV } }, 1 },
                 { "exact duplicates dropped, 29.97 and 30 kept apart",
                   { CAND(YUYV, 0, 640, 480, 1, 30), CAND(YUYV, 0, 640, 480, 2, 60), CAND(YUYV, 0, 640, 480, 1001, 30000) }, 3,
                   { { 640, 480, 30, PIXEL_FORMAT_YUYV, YUYV }, { 640, 480, 30000.0 / 1001, PIXEL_FORMAT_YUYV, YUYV } }, 2 },
-                { "nothing usable", { CAND(MJPG, 0, 640, 480, 1, 30) }, 1, {}, 0 },
+                { "nothing usable", { CAND(V4L2_PIX_FMT_UYVY, 0, 640, 480, 1, 30), CAND(MJPG, 0, 641, 480, 1, 30) }, 2,
+                  {}, 0 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
@@ -249,6 +258,7 @@ static void test_modes_build(void **state) {
                         assert_true(out[j].mode.frame_rate > e->rate - 1e-9 && out[j].mode.frame_rate < e->rate + 1e-9);
                         assert_int_equal(out[j].mode.fourcc, e->fourcc);
                         assert_int_equal(out[j].pixelformat, e->pixelformat);
+                        assert_int_equal(out[j].mode.source_fourcc, e->source_fourcc);
                         /* the interval set on the camera is the candidate's own */
                         assert_true(out[j].interval.numerator > 0);
                         assert_true((double) out[j].interval.denominator / out[j].interval.numerator > e->rate - 1e-9);
@@ -274,7 +284,8 @@ static void test_delivered_fourcc_and_facing(void **state) {
                 uint32_t pixelformat, fourcc;
         } formats[] = {
                 { YUYV, PIXEL_FORMAT_YUYV }, { NV12, PIXEL_FORMAT_NV12 }, { YU12, PIXEL_FORMAT_NV12 },
-                { YV12, PIXEL_FORMAT_NV12 }, { MJPG, 0 }, { V4L2_PIX_FMT_UYVY, 0 }, { V4L2_PIX_FMT_NV21, 0 },
+                { YV12, PIXEL_FORMAT_NV12 }, { MJPG, PIXEL_FORMAT_NV12 }, { V4L2_PIX_FMT_JPEG, PIXEL_FORMAT_NV12 },
+                { V4L2_PIX_FMT_UYVY, 0 }, { V4L2_PIX_FMT_NV21, 0 },
         };
         static const struct {
                 int orientation;
@@ -289,6 +300,9 @@ static void test_delivered_fourcc_and_facing(void **state) {
 
         for (size_t i = 0; i < ELEMENTSOF(formats); i++)
                 assert_int_equal(v4l2_delivered_fourcc(formats[i].pixelformat), formats[i].fourcc);
+        assert_true(v4l2_pixelformat_is_jpeg(MJPG));
+        assert_true(v4l2_pixelformat_is_jpeg(V4L2_PIX_FMT_JPEG));
+        assert_false(v4l2_pixelformat_is_jpeg(YU12));
         for (size_t i = 0; i < ELEMENTSOF(facings); i++)
                 assert_string_equal(v4l2_facing_mode(facings[i].orientation), facings[i].facing);
 }
