@@ -198,12 +198,13 @@ static char *caller_process_name(const Caller *c) {
         return sanitize_label(buf);
 }
 
-static int client_entry_from_track(const Track *t, ClientEntry *ret) {
+/* known: the entry as it was last published, whose process name is kept (read from /proc once). */
+static int client_entry_from_track(const Track *t, const ClientEntry *known, ClientEntry *ret) {
         ClientEntry e = {
                 .app_id = strdup(strempty(t->caller->app_id)),
                 .origin = strdup(strempty(t->origin)),
                 .owner = strdup(t->owner),
-                .process = caller_process_name(t->caller),
+                .process = known && known->process ? strdup(known->process) : caller_process_name(t->caller),
                 .kind = t->kind,
                 .accessible = true,
                 .pid = t->caller->pid > 0 ? (uint32_t) t->caller->pid : 0,
@@ -248,7 +249,8 @@ static int collect_clients(Indicator *ind, ClientEntry **ret, size_t *ret_n) {
                         continue;
                 e = client_entry_find(entries, n, t->owner, t->kind);
                 if (!e) {
-                        r = client_entry_from_track(t, &entries[n]);
+                        r = client_entry_from_track(t, client_entry_find(ind->shown, ind->n_shown, t->owner, t->kind),
+                                                    &entries[n]);
                         if (r < 0) {
                                 client_entries_free(entries, n);
                                 return r;

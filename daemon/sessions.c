@@ -483,8 +483,10 @@ int sessions_new(sd_bus *bus, Sessions **ret) {
                 return -ENOMEM;
         }
         /* The signals first, then the list, so that no change falls in between. */
-        r = sd_bus_match_signal_async(bus, &s->owner_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                      "org.freedesktop.DBus", "NameOwnerChanged", on_logind_owner_changed, NULL, s);
+        r = sd_bus_add_match_async(bus, &s->owner_slot,
+                                   "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                   "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" LOGIN1_NAME "'",
+                                   on_logind_owner_changed, NULL, s);
         if (r >= 0)
                 r = sd_bus_match_signal_async(bus, &s->changed_slot, LOGIN1_NAME, NULL, PROPERTIES_IFACE,
                                               "PropertiesChanged", on_properties_changed, NULL, s);
