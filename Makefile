@@ -47,12 +47,15 @@ pkgincludedir ?= $(includedir)/mediagate
 datadir ?= $(prefix)/share
 sysconfdir ?= /etc
 localstatedir ?= /var
+localedir ?= $(datadir)/locale
 
 PKG_CONFIG ?= pkg-config
 BUILD ?= build
 
 PKGS := libsystemd libv4l2 alsa nettle
 CLIENT_PKGS := libsystemd json-c libpng
+# mediactl's tables
+MEDIACTL_PKGS := smartcols
 
 # make fuzz: seconds per harness.
 FUZZ_SECONDS ?= 60
@@ -102,6 +105,11 @@ UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBMEDIAGATE := $(BUILD)/libmediagate.so.$(VERSION)
+# Translations: po/LANG.po, built where an uninstalled mediactl finds them (see below).
+PO_LANGUAGES := $(basename $(notdir $(wildcard po/*.po)))
+MO_FILES := $(PO_LANGUAGES:%=$(BUILD)/locale/%/LC_MESSAGES/mediagate.mo)
+# The tray's XDG autostart entry, its Name= and Comment= translated from po/.
+INDICATOR_DESKTOP := $(BUILD)/mediagate-indicator.desktop
 
 # Manual pages, written in scdoc (docs/man/NAME.SECTION.scd; a component may keep its own page
 # beside its code, as bridge/ does). Any message from scdoc fails the build.
@@ -120,8 +128,8 @@ BRIDGE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out bridge/main.c,$(wildcard
 BRIDGE_LINK_OBJS := $(BRIDGE_OBJS) $(BUILD)/daemon/caller.o $(BUILD)/daemon/app-id-parse.o $(COMMON_OBJS)
 
 .PHONY: all man dbus-doc deps demo check check-sanitized check-unit check-integration check-package check-vm check-structure fuzz install uninstall clean
-all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc \
-	$(BUILD)/mediagate-pipewire $(BUILD)/tests/portal-connect man
+all: $(BUILD)/mediagated $(LIBMEDIAGATE) $(BUILD)/mediactl $(EXAMPLES) $(BUILD)/mediagate.pc $(MO_FILES) \
+	$(INDICATOR_DESKTOP) $(BUILD)/mediagate-pipewire $(BUILD)/tests/portal-connect man
 
 man: $(MAN_PAGES)
 
@@ -136,6 +144,32 @@ $(BUILD)/daemon/%.o: daemon/%.c $(wildcard common/*.h daemon/*.h daemon/devices/
 
 $(BUILD)/client-lib/%.o: client-lib/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h) | $(BUILD)/client-lib/lib $(BUILD)/client-lib/mediactl
 	$(CC) $(CLIENT_CFLAGS) -c $< -o $@
+
+# mediactl's tables come from libsmartcols; its translations from $(localedir).
+$(BUILD)/client-lib/mediactl/%.o: client-lib/mediactl/%.c $(wildcard common/*.h client-lib/*.h client-lib/*/*.h) | $(BUILD)/client-lib/mediactl
+	$(CC) $(CLIENT_CFLAGS) $(call pc_cflags,$(MEDIACTL_PKGS)) -DLOCALEDIR='"$(localedir)"' -c $< -o $@
+
+# Translations (po/): each po/LANG.po becomes $(BUILD)/locale/LANG/LC_MESSAGES/mediagate.mo, where an
+# uninstalled mediactl finds it (beside itself). `make update-po` extracts the strings again (po/mediagate.pot)
+# and merges them into each translation.
+POT_SOURCES = $(shell cat po/POTFILES)
+
+$(BUILD)/locale/%/LC_MESSAGES/mediagate.mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check --output-file=$@ $<
+
+$(INDICATOR_DESKTOP): desktop/mediagate-indicator.desktop $(wildcard po/*.po) po/LINGUAS
+	msgfmt --desktop --template=$< -d po --output-file=$@
+
+po/mediagate.pot: $(POT_SOURCES) po/POTFILES
+	xgettext --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ --keyword=ngettext:1,2 \
+		--add-comments=TRANSLATORS: --package-name=mediagate --package-version=$(VERSION) \
+		--msgid-bugs-address= --sort-by-file --output=$@ $(filter %.c,$(POT_SOURCES))
+	xgettext --language=Desktop --join-existing --sort-by-file --output=$@ $(filter %.desktop,$(POT_SOURCES))
+
+.PHONY: update-po
+update-po: po/mediagate.pot
+	for po in po/*.po; do msgmerge --update --backup=none --no-fuzzy-matching $$po po/mediagate.pot; done
 
 define scdoc_rule
 $(BUILD)/man/%: $(1)/%.scd | $(BUILD)/man
@@ -174,7 +208,7 @@ $(LIBMEDIAGATE): $(CLIENT_LIB_OBJS)
 
 $(BUILD)/mediactl: $(MEDIACTL_OBJS) $(LIBMEDIAGATE)
 	$(CC) $(LINK_FLAGS) -o $@ $(MEDIACTL_OBJS) -L$(BUILD) -lmediagate \
-		-Wl,-rpath,'$$ORIGIN' $(CLIENT_LIBS)
+		-Wl,-rpath,'$$ORIGIN' $(CLIENT_LIBS) $(call pc_libs,$(MEDIACTL_PKGS))
 
 $(BUILD)/examples/%: client-lib/examples/%.c $(LIBMEDIAGATE) | $(BUILD)/examples
 	$(CC) $(CLIENT_CFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD) -lmediagate -Wl,-rpath,'$$ORIGIN/..' $(CLIENT_LIBS)
@@ -308,6 +342,8 @@ zshcompletiondir := $(or $(firstword $(filter $(datadir)/zsh/site-functions $(da
 	$(shell zsh -fc 'print -l $$fpath' 2>/dev/null))),$(datadir)/zsh/site-functions)
 endif
 dbusinterfacesdir ?= $(datadir)/dbus-1/interfaces
+# XDG autostart entries are read from $XDG_CONFIG_DIRS/autostart.
+xdgautostartdir ?= $(sysconfdir)/xdg/autostart
 mandir ?= $(datadir)/man
 docdir ?= $(datadir)/doc/mediagate
 
@@ -328,7 +364,7 @@ install: all
 		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(udevrulesdir) \
 		$(DESTDIR)$(dbussystemservicesdir) $(DESTDIR)$(dbussystempolicydir) \
 		$(DESTDIR)$(polkitactiondir) $(DESTDIR)$(docdir) $(DESTDIR)$(vendorconfdir) \
-		$(DESTDIR)$(catalogdir)
+		$(DESTDIR)$(catalogdir) $(DESTDIR)$(xdgautostartdir)
 	install -m 755 $(BUILD)/mediagated $(DESTDIR)$(sbindir)/mediagated
 	install -m 755 $(BUILD)/mediactl $(DESTDIR)$(bindir)/mediactl
 	install -m 755 $(BUILD)/mediagate-pipewire $(DESTDIR)$(bindir)/mediagate-pipewire
@@ -341,6 +377,7 @@ install: all
 	install -m 644 dbus/org.mediagate.MediaGate1.*.xml $(DESTDIR)$(dbusinterfacesdir)/
 	$(subst_dirs) systemd/mediagated.service.in > $(DESTDIR)$(systemdsystemunitdir)/mediagated.service
 	$(subst_dirs) systemd/mediagate-agent.service.in > $(DESTDIR)$(systemduserunitdir)/mediagate-agent.service
+	$(subst_dirs) $(INDICATOR_DESKTOP) > $(DESTDIR)$(xdgautostartdir)/mediagate-indicator.desktop
 	$(subst_dirs) systemd/mediagate-pipewire.service.in > $(DESTDIR)$(systemduserunitdir)/mediagate-pipewire.service
 	test -e $(DESTDIR)$(sysconfdir)/mediagate/policy.d/50-pipewire-bridge.conf || \
 		$(subst_dirs) policy/50-pipewire-bridge.conf.in > $(DESTDIR)$(sysconfdir)/mediagate/policy.d/50-pipewire-bridge.conf
@@ -350,6 +387,7 @@ install: all
 	chmod 644 $(DESTDIR)$(libdir)/pkgconfig/mediagate.pc \
 		$(DESTDIR)$(systemdsystemunitdir)/mediagated.service \
 		$(DESTDIR)$(systemduserunitdir)/mediagate-agent.service \
+		$(DESTDIR)$(xdgautostartdir)/mediagate-indicator.desktop \
 		$(DESTDIR)$(systemduserunitdir)/mediagate-pipewire.service \
 		$(DESTDIR)$(tmpfilesdir)/mediagate.conf \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service
@@ -360,6 +398,11 @@ install: all
 	install -m 644 policy/org.mediagate.policy $(DESTDIR)$(polkitactiondir)/
 	install -m 644 policy/README policy/50-mediagate.rules.example policy/example-rules.conf \
 		examples/synthetic-devices.conf $(DESTDIR)$(docdir)/
+	for lang in $(PO_LANGUAGES); do \
+		install -d $(DESTDIR)$(localedir)/$$lang/LC_MESSAGES && \
+		install -m 644 $(BUILD)/locale/$$lang/LC_MESSAGES/mediagate.mo \
+			$(DESTDIR)$(localedir)/$$lang/LC_MESSAGES/mediagate.mo || exit 1; \
+	done
 	install -d $(DESTDIR)$(bashcompletiondir) $(DESTDIR)$(zshcompletiondir)
 	install -m 644 shell-completion/bash/mediactl $(DESTDIR)$(bashcompletiondir)/mediactl
 	install -m 644 shell-completion/zsh/_mediactl $(DESTDIR)$(zshcompletiondir)/_mediactl
@@ -386,6 +429,7 @@ uninstall:
 		$(DESTDIR)$(dbusinterfacesdir)/org.mediagate.MediaGate1.*.xml \
 		$(DESTDIR)$(systemdsystemunitdir)/mediagated.service \
 		$(DESTDIR)$(systemduserunitdir)/mediagate-agent.service \
+		$(DESTDIR)$(xdgautostartdir)/mediagate-indicator.desktop \
 		$(DESTDIR)$(sysusersdir)/mediagate.conf $(DESTDIR)$(tmpfilesdir)/mediagate.conf \
 		$(DESTDIR)$(udevrulesdir)/72-mediagate.rules $(DESTDIR)$(catalogdir)/mediagate.catalog \
 		$(DESTDIR)$(dbussystemservicesdir)/org.mediagate.MediaGate1.service \
@@ -394,6 +438,7 @@ uninstall:
 		$(DESTDIR)$(vendorconfdir)/mediagated.conf \
 		$(DESTDIR)$(bashcompletiondir)/mediactl $(DESTDIR)$(zshcompletiondir)/_mediactl
 	rm -rf $(DESTDIR)$(docdir)
+	for lang in $(PO_LANGUAGES); do rm -f $(DESTDIR)$(localedir)/$$lang/LC_MESSAGES/mediagate.mo; done
 	@for page in $(notdir $(MAN_PAGES)); do rm -f $(DESTDIR)$(mandir)/man$${page##*.}/$$page; done
 	@for d in $(DESTDIR)$(vendorconfdir) $(DESTDIR)$(pkgincludedir); do rmdir "$$d" 2>/dev/null || true; done
 	@# /etc/mediagate (configuration, policy) and /var/lib/mediagate (grants) are the admin's.

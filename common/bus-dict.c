@@ -147,21 +147,16 @@ void bus_dict_fields_free(BusDictField *fields, size_t n_fields) {
 
 /* ---- variant values ---- */
 
-bool bus_type_is_numeric(char type) {
-        return type && strchr("ynqiuxtd", type);
+int bus_message_exit_containers(sd_bus_message *m, unsigned n) {
+        int r = 0;
+
+        for (unsigned i = 0; i < n && r >= 0; i++)
+                r = sd_bus_message_exit_container(m);
+        return r;
 }
 
 int bus_read_basic_number(sd_bus_message *m, char type, double *ret, bool *ret_integral) {
-        union {
-                uint8_t y;
-                int16_t n;
-                uint16_t q;
-                int32_t i;
-                uint32_t u;
-                int64_t x;
-                uint64_t t;
-                double d;
-        } v;
+        BusNumber v;
         int r;
 
         if (!bus_type_is_numeric(type))
@@ -171,21 +166,10 @@ int bus_read_basic_number(sd_bus_message *m, char type, double *ret, bool *ret_i
                 return r;
         if (r == 0)
                 return -ENXIO;
+        if (type == 'd' && !isfinite(v.d))
+                return -EBADMSG;
 
-        switch (type) {
-        case 'y': *ret = v.y; break;
-        case 'n': *ret = v.n; break;
-        case 'q': *ret = v.q; break;
-        case 'i': *ret = v.i; break;
-        case 'u': *ret = v.u; break;
-        case 'x': *ret = (double) v.x; break;
-        case 't': *ret = (double) v.t; break;
-        default:
-                if (!isfinite(v.d))
-                        return -EBADMSG;
-                *ret = v.d;
-                break;
-        }
+        *ret = bus_number_to_double(type, &v);
         if (ret_integral)
                 *ret_integral = type != 'd';
         return 0;
@@ -284,13 +268,27 @@ int bus_read_strv(sd_bus_message *m, char ***ret) {
 
 /* ---- writing ---- */
 
-int bus_dict_appendv(sd_bus_message *m, const char *key, const char *type, va_list ap) {
+int bus_dict_open_entry(sd_bus_message *m, const char *key) {
         int r;
 
         r = sd_bus_message_open_container(m, 'e', "sv");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_basic(m, 's', key);
+        return sd_bus_message_append_basic(m, 's', key);
+}
+
+int bus_message_close_containers(sd_bus_message *m, unsigned n) {
+        int r = 0;
+
+        for (unsigned i = 0; i < n && r >= 0; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+int bus_dict_appendv(sd_bus_message *m, const char *key, const char *type, va_list ap) {
+        int r;
+
+        r = bus_dict_open_entry(m, key);
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(m, 'v', type);
@@ -299,10 +297,7 @@ int bus_dict_appendv(sd_bus_message *m, const char *key, const char *type, va_li
         r = sd_bus_message_appendv(m, type, ap);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
+        return bus_message_close_containers(m, 2);
 }
 
 int bus_dict_append(sd_bus_message *m, const char *key, const char *type, ...) {
@@ -318,10 +313,7 @@ int bus_dict_append(sd_bus_message *m, const char *key, const char *type, ...) {
 int bus_dict_append_strv(sd_bus_message *m, const char *key, char **l) {
         int r;
 
-        r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_basic(m, 's', key);
+        r = bus_dict_open_entry(m, key);
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(m, 'v', "as");
@@ -330,8 +322,5 @@ int bus_dict_append_strv(sd_bus_message *m, const char *key, char **l) {
         r = sd_bus_message_append_strv(m, l);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
+        return bus_message_close_containers(m, 2);
 }

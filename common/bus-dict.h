@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-number.h"
+
 /* ---- reading ---- */
 
 /* Called for one entry with m at the entry's variant. Returns 1 when it read the variant, 0 to
@@ -37,6 +39,9 @@ int bus_dict_read_fields(sd_bus_message *m, BusDictField *fields, size_t n_field
 /* Free what the string and strv fields hold and reset them to NULL. */
 void bus_dict_fields_free(BusDictField *fields, size_t n_fields);
 
+/* Leave the n innermost containers entered in m. */
+int bus_message_exit_containers(sd_bus_message *m, unsigned n);
+
 /* Readers of one variant value. Where the API leaves the exact type open (numbers in settings
  * and capabilities) they accept every numeric type; a value of another type is reported with
  * -ENXIO and nothing consumed, never trusted. */
@@ -53,10 +58,14 @@ int bus_read_strv(sd_bus_message *m, char ***ret);
 /* One basic numeric value of D-Bus type `type` at the read position as a double (the members of
  * a range struct). -ENXIO for a type that is not numeric, -EBADMSG for a double that is not finite. */
 int bus_read_basic_number(sd_bus_message *m, char type, double *ret, bool *ret_integral);
-/* Whether type is one of the D-Bus numeric types "ynqiuxtd". */
-bool bus_type_is_numeric(char type);
 
 /* ---- writing ---- */
+
+/* Open one {sv} entry of the a{sv} open in m and write its key; the caller writes the variant
+ * and closes the entry. */
+int bus_dict_open_entry(sd_bus_message *m, const char *key);
+/* Close the n innermost containers open in m. */
+int bus_message_close_containers(sd_bus_message *m, unsigned n);
 
 /* Append one {sv} entry to the a{sv} open in m: key, and a variant of signature `type` whose
  * value the arguments give as sd_bus_message_append() takes them ("as" as a count and strings). */

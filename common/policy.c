@@ -106,19 +106,22 @@ static size_t nss_buffer_size(int name) {
 
 #define NSS_BUFFER_MAX (4U * 1024U * 1024U)
 
-static int nss_user_by_name(const char *name, uid_t *ret, void *userdata) {
-        for (size_t size = nss_buffer_size(_SC_GETPW_R_SIZE_MAX); size <= NSS_BUFFER_MAX; size *= 2) {
+/* The uid of a user name or the gid of a group name from NSS: 1 and the id, 0 when there is none. */
+static int nss_id_by_name(const char *name, bool group, uint32_t *ret) {
+        for (size_t size = nss_buffer_size(group ? _SC_GETGR_R_SIZE_MAX : _SC_GETPW_R_SIZE_MAX);
+             size <= NSS_BUFFER_MAX; size *= 2) {
                 _cleanup_free_ char *buf = malloc(size);
-                struct passwd pw, *result = NULL;
+                struct passwd pw, *pw_result = NULL;
+                struct group gr, *gr_result = NULL;
                 int e;
 
                 if (!buf)
                         return -ENOMEM;
-                e = getpwnam_r(name, &pw, buf, size, &result);
+                e = group ? getgrnam_r(name, &gr, buf, size, &gr_result) : getpwnam_r(name, &pw, buf, size, &pw_result);
                 if (e == ERANGE)
                         continue;
-                if (result) {
-                        *ret = pw.pw_uid;
+                if (pw_result || gr_result) {
+                        *ret = group ? (uint32_t) gr.gr_gid : (uint32_t) pw.pw_uid;
                         return 1;
                 }
                 return errno_is_not_found(e) ? 0 : -e;
@@ -126,24 +129,24 @@ static int nss_user_by_name(const char *name, uid_t *ret, void *userdata) {
         return -ERANGE;
 }
 
-static int nss_group_by_name(const char *name, gid_t *ret, void *userdata) {
-        for (size_t size = nss_buffer_size(_SC_GETGR_R_SIZE_MAX); size <= NSS_BUFFER_MAX; size *= 2) {
-                _cleanup_free_ char *buf = malloc(size);
-                struct group gr, *result = NULL;
-                int e;
+static int nss_user_by_name(const char *name, uid_t *ret, void *userdata) {
+        uint32_t id;
+        int r;
 
-                if (!buf)
-                        return -ENOMEM;
-                e = getgrnam_r(name, &gr, buf, size, &result);
-                if (e == ERANGE)
-                        continue;
-                if (result) {
-                        *ret = gr.gr_gid;
-                        return 1;
-                }
-                return errno_is_not_found(e) ? 0 : -e;
-        }
-        return -ERANGE;
+        r = nss_id_by_name(name, false, &id);
+        if (r > 0)
+                *ret = (uid_t) id;
+        return r;
+}
+
+static int nss_group_by_name(const char *name, gid_t *ret, void *userdata) {
+        uint32_t id;
+        int r;
+
+        r = nss_id_by_name(name, true, &id);
+        if (r > 0)
+                *ret = (gid_t) id;
+        return r;
 }
 
 static int nss_groups_of_uid(uid_t uid, gid_t **ret, size_t *ret_n, void *userdata) {
@@ -279,20 +282,27 @@ static int rule_to_text(const PolicyRule *rule, char **ret) {
         return 0;
 }
 
-/* What the verdict shows in parentheses after "deny by FILE:LINE". */
-static int rule_describe(const PolicyRule *rule, char **ret) {
+/* What the verdict shows in parentheses after "deny by FILE:LINE". quote_error: say the error
+ * that broke the file, else point to the errors listed after the rules (policy_dump()), so that
+ * each problem is printed once. */
+static int rule_describe(const PolicyRule *rule, bool quote_error, char **ret) {
         _cleanup_free_ char *text = NULL;
         char *s;
         int r;
 
-        if (rule->everything)
+        if (rule->everything && !quote_error)
+                r = asprintf(&s, "the file cannot be read or parsed and denies every request until it is fixed "
+                             "(see the errors)");
+        else if (rule->everything)
                 r = asprintf(&s, "the file cannot be read or parsed and denies every request until it is fixed: %s",
                              rule->broken);
         else {
                 r = rule_to_text(rule, &text);
                 if (r < 0)
                         return r;
-                if (rule->broken)
+                if (rule->broken && !quote_error)
+                        r = asprintf(&s, "%s, which denies because its file is broken (see the errors)", text);
+                else if (rule->broken)
                         r = asprintf(&s, "%s, which denies because its file is broken: %s", text, rule->broken);
                 else
                         s = TAKE_PTR(text);
@@ -1007,7 +1017,7 @@ int policy_evaluate(const Policy *p, const PolicyQuery *q, PolicyVerdict *ret) {
         /* A deny is absolute either way; for allow and prompt, the rule that locks is the one
          * that explains why the user's own decision does not count. */
         deciding = winner != POLICY_DENY && first_locked[winner] ? first_locked[winner] : first[winner];
-        r = rule_describe(deciding, &description);
+        r = rule_describe(deciding, true, &description);
         if (r < 0)
                 return r;
         if (deciding->line > 0)
@@ -1090,7 +1100,7 @@ size_t policy_n_rules(const Policy *p) {
         return p ? p->n_rules : 0;
 }
 
-int policy_dump(const Policy *p, FILE *f) {
+static int dump(const Policy *p, bool quote_errors, FILE *f) {
         fputs("[Brokers] Apps=", f);
         for (char *const *b = policy_brokers(p); *b; b++)
                 fprintf(f, "%s%s", b == policy_brokers(p) ? "" : " ", *b);
@@ -1101,7 +1111,7 @@ int policy_dump(const Policy *p, FILE *f) {
                 _cleanup_free_ char *description = NULL;
                 int r;
 
-                r = rule_describe(rule, &description);
+                r = rule_describe(rule, quote_errors, &description);
                 if (r < 0)
                         return r;
                 if (rule->line > 0)
@@ -1115,4 +1125,12 @@ int policy_dump(const Policy *p, FILE *f) {
         for (char *const *e = policy_errors(p); *e; e++)
                 fprintf(f, "error: %s\n", *e);
         return ferror(f) ? -EIO : 0;
+}
+
+int policy_dump(const Policy *p, FILE *f) {
+        return dump(p, true, f);
+}
+
+int policy_dump_once(const Policy *p, FILE *f) {
+        return dump(p, false, f);
 }

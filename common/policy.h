@@ -219,6 +219,9 @@ char *const *policy_brokers(const Policy *p);
 char *const *policy_errors(const Policy *p);
 size_t policy_n_rules(const Policy *p);
 
-/* The policy as `mediactl policy show` prints it: the brokers, then one line per effective rule
- * ("FILE:LINE: [Rule] ... Decision=deny Lock=yes"), then the errors. */
+/* The policy: the brokers, then one line per effective rule ("FILE:LINE: [Rule] ...
+ * Decision=deny Lock=yes"), then the errors. A rule of a broken file quotes the error that broke
+ * it; in policy_dump_once() (what `mediactl policy show` prints) it points to the errors listed
+ * after the rules instead, so that each problem is printed once. */
 int policy_dump(const Policy *p, FILE *f);
+int policy_dump_once(const Policy *p, FILE *f);

@@ -39,7 +39,7 @@ static int parse_kind(const char *s, bool optional, int *ret, sd_bus_error *erro
                 *ret = -1;
                 return 0;
         }
-        *ret = grant_kind_from_string(s);
+        *ret = device_kind_from_permission(s);
         if (*ret < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Kind must be 'camera' or 'microphone', not '%.32s'.", strempty(s));
@@ -173,7 +173,7 @@ static int append_grant(const GrantInfo *g, void *userdata) {
         r = sd_bus_message_open_container(ctx->reply, 'r', "ussssta{sv}");
         if (r >= 0)
                 r = sd_bus_message_append(ctx->reply, "ussss", (uint32_t) g->uid, g->app_id, strempty(g->origin),
-                                          grant_kind_to_string(g->kind), grant_decision_to_string(g->decision));
+                                          device_kind_to_permission(g->kind), grant_decision_to_string(g->decision));
         if (r >= 0)
                 r = sd_bus_message_append(ctx->reply, "t", g->expires_realtime_usec);
         if (r >= 0)
@@ -298,7 +298,7 @@ static int revoke_stored(PendingChange *p, int removed) {
         history_record_key(p->manager, HISTORY_REVOKED, call->target.uid, call->app_id, call->origin, call->kind,
                            NULL, 0, STRV_MAKE("grants", n_grants, "tracks", n_tracks, "by_uid", by));
         log_info("Revoked by uid %u: %s for uid %u, %s, origin %s: %i grant(s), %zu live track(s).",
-                 (unsigned) p->by_uid, grant_kind_to_string(call->kind), (unsigned) call->target.uid, call->app_id,
+                 (unsigned) p->by_uid, device_kind_to_permission(call->kind), (unsigned) call->target.uid, call->app_id,
                  call->origin ?: "none", removed, ended);
         return 0;
 }
@@ -312,7 +312,7 @@ static void on_change_stored(int result, void *userdata) {
                 result = revoke_stored(p, result);
         else if (result >= 0)
                 log_info("Grant set by uid %u: %s %s for uid %u, %s, origin %s.", (unsigned) p->by_uid,
-                         grant_decision_to_string(call->decision), grant_kind_to_string(call->kind),
+                         grant_decision_to_string(call->decision), device_kind_to_permission(call->kind),
                          (unsigned) call->target.uid, call->app_id, call->origin ?: "none");
         if (result >= 0)
                 (void) sd_bus_reply_method_return(p->message, NULL);
@@ -383,7 +383,7 @@ static int append_event(const HistoryEvent *e, void *userdata) {
         r = sd_bus_message_open_container(ctx->reply, 'r', "tussssta{sv}");
         if (r >= 0)
                 r = sd_bus_message_append(ctx->reply, "tussss", e->time_usec, (uint32_t) e->uid, strempty(e->app_id),
-                                          strempty(e->origin), grant_kind_to_string(e->kind),
+                                          strempty(e->origin), device_kind_to_permission(e->kind),
                                           history_event_type_to_string(e->type));
         if (r >= 0)
                 r = sd_bus_message_append(ctx->reply, "t", e->duration_usec);

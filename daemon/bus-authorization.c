@@ -24,6 +24,9 @@ const BusAuthEntry bus_authorization_table[] = {
         { MG_IFACE_MANAGER, "CameraMuted", BUS_AUTH_PUBLIC, NULL, NULL, .property = true },
         { MG_IFACE_MANAGER, "MicrophoneMuted", BUS_AUTH_PUBLIC, NULL, NULL, .property = true },
         { MG_IFACE_MANAGER, "Clients", BUS_AUTH_PUBLIC, NULL, "names the apps using devices, as indicators must", .property = true },
+        { MG_IFACE_MANAGER, "ClientDetails", BUS_AUTH_PUBLIC, NULL,
+          "Clients with pid, uid, process name and start: what the bus driver tells anyone of a unique name",
+          .property = true },
         { MG_IFACE_MANAGER, "DevicesChanged", BUS_AUTH_PUBLIC, NULL,
           "broadcast only when the unexposed view changes; else sent to exposed connections alone" },
 

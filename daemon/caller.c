@@ -304,12 +304,104 @@ static int read_u32_variant(sd_bus_message *m, uint32_t *ret) {
         return sd_bus_message_exit_container(m);
 }
 
+/* What a GetConnectionCredentials reply says. */
+typedef struct Credentials {
+        bool have_uid, have_pid;
+        uint32_t uid, pid;
+        int pidfd; /* ProcessFD, our own copy; -1 without */
+} Credentials;
+
+static int read_credentials(sd_bus_message *reply, Credentials *cr) {
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return -EBADMSG;
+        for (;;) {
+                const char *key;
+
+                r = sd_bus_message_enter_container(reply, 'e', "sv");
+                if (r < 0)
+                        return -EBADMSG;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r < 0)
+                        return -EBADMSG;
+
+                if (streq(key, "UnixUserID")) {
+                        if (cr->have_uid || read_u32_variant(reply, &cr->uid) < 0)
+                                return -EBADMSG;
+                        cr->have_uid = true;
+                } else if (streq(key, "ProcessID")) {
+                        if (cr->have_pid || read_u32_variant(reply, &cr->pid) < 0)
+                                return -EBADMSG;
+                        cr->have_pid = true;
+                } else if (streq(key, "ProcessFD")) {
+                        int fd;
+
+                        if (cr->pidfd >= 0 || sd_bus_message_enter_container(reply, 'v', "h") < 0 ||
+                            sd_bus_message_read(reply, "h", &fd) < 0 || sd_bus_message_exit_container(reply) < 0)
+                                return -EBADMSG;
+                        /* The message owns its fd; keep our own. */
+                        cr->pidfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                        if (cr->pidfd < 0)
+                                return -errno;
+                } else if (sd_bus_message_skip(reply, "v") < 0)
+                        return -EBADMSG;
+                if (sd_bus_message_exit_container(reply) < 0)
+                        return -EBADMSG;
+        }
+        return sd_bus_message_exit_container(reply) < 0 ? -EBADMSG : 0;
+}
+
+/* Pin the process the credentials name: the bus's ProcessFD, else a pidfd of the pid (or, without
+ * pidfd_open, its start time), refusing a process that started after connected_by. */
+static int pin_process(Caller *c, Credentials *cr, uint64_t connected_by) {
+        int r;
+
+        if (cr->pidfd >= 0) {
+                pid_t fd_pid = -1;
+
+                r = pidfd_get_pid(cr->pidfd, &fd_pid);
+                if (r < 0)
+                        return -EBADMSG;
+                if (fd_pid < 0)
+                        return -ESRCH; /* gone already */
+                if (cr->have_pid && fd_pid > 0 && fd_pid != (pid_t) cr->pid)
+                        return -EBADMSG;
+                if (!cr->have_pid && fd_pid == 0)
+                        return -ENODATA; /* a pid we cannot see: no /proc to read */
+                c->pid = cr->have_pid ? (pid_t) cr->pid : fd_pid;
+                c->pidfd = TAKE_FD(cr->pidfd);
+                return 0;
+        }
+
+        /* dbus-daemon gives only the pid: pin it now. What exits between the bus's reply and this
+         * line and has its pid reused is one window left; the pidfd closes every later one. */
+        c->pid = (pid_t) cr->pid;
+        r = pidfd_open_checked(c->pid);
+        if (r == -ENOSYS) {
+                /* Kernels before 5.3, and valgrind, have no pidfd_open: pin the process by its
+                 * start time instead, checked again after every use (polkit's way). */
+                c->start_time = process_start_time(c->pid);
+                if (c->start_time == 0)
+                        return -ESRCH;
+        } else if (r == -ESRCH)
+                return r;
+        else if (r < 0)
+                return log_warning_errno(r, "pidfd_open(%i) failed: %m", (int) c->pid);
+        else
+                c->pidfd = r;
+        /* The other: the process that connected handed the socket on and exited, and its pid
+         * went to a process that came later. */
+        return started_by(c, connected_by);
+}
+
 int caller_new_from_credentials(sd_bus_message *reply, const char *unique_name, uint64_t connected_by,
                                 Caller **ret) {
         _cleanup_(caller_unrefp) Caller *c = NULL;
-        _cleanup_close_ int bus_pidfd = -1;
-        bool have_uid = false, have_pid = false;
-        uint32_t uid = UINT32_MAX, pid = 0;
+        Credentials cr = { .uid = UINT32_MAX, .pidfd = -1 };
         int r;
 
         if (!reply || !ret || !unique_name_is_valid(unique_name))
@@ -331,96 +423,18 @@ int caller_new_from_credentials(sd_bus_message *reply, const char *unique_name, 
         if (!c->unique_name)
                 return -ENOMEM;
 
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        if (r < 0)
-                return -EBADMSG;
-        for (;;) {
-                const char *key;
-
-                r = sd_bus_message_enter_container(reply, 'e', "sv");
-                if (r < 0)
-                        return -EBADMSG;
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read(reply, "s", &key);
-                if (r < 0)
-                        return -EBADMSG;
-
-                if (streq(key, "UnixUserID")) {
-                        if (have_uid || read_u32_variant(reply, &uid) < 0)
-                                return -EBADMSG;
-                        have_uid = true;
-                } else if (streq(key, "ProcessID")) {
-                        if (have_pid || read_u32_variant(reply, &pid) < 0)
-                                return -EBADMSG;
-                        have_pid = true;
-                } else if (streq(key, "ProcessFD")) {
-                        int fd;
-
-                        if (bus_pidfd >= 0 || sd_bus_message_enter_container(reply, 'v', "h") < 0 ||
-                            sd_bus_message_read(reply, "h", &fd) < 0 ||
-                            sd_bus_message_exit_container(reply) < 0)
-                                return -EBADMSG;
-                        /* The message owns its fd; keep our own. */
-                        bus_pidfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-                        if (bus_pidfd < 0)
-                                return -errno;
-                } else {
-                        r = sd_bus_message_skip(reply, "v");
-                        if (r < 0)
-                                return -EBADMSG;
-                }
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return -EBADMSG;
+        r = read_credentials(reply, &cr);
+        if (r >= 0 && (!cr.have_uid || (!cr.have_pid && cr.pidfd < 0)))
+                r = log_warning_errno(ENODATA, "The bus gave no uid or pid for %s.", unique_name);
+        if (r >= 0 && (cr.uid == UINT32_MAX || (cr.have_pid && cr.pid == 0) || cr.pid > INT32_MAX))
+                r = -EBADMSG;
+        if (r >= 0) {
+                c->uid = (uid_t) cr.uid;
+                r = pin_process(c, &cr, connected_by);
         }
-        r = sd_bus_message_exit_container(reply);
+        safe_close(cr.pidfd);
         if (r < 0)
-                return -EBADMSG;
-
-        if (!have_uid || (!have_pid && bus_pidfd < 0))
-                return log_warning_errno(ENODATA, "The bus gave no uid or pid for %s.",
-                                         unique_name);
-        if (uid == UINT32_MAX || (have_pid && pid == 0) || pid > INT32_MAX)
-                return -EBADMSG;
-        c->uid = (uid_t) uid;
-
-        if (bus_pidfd >= 0) {
-                pid_t fd_pid = -1;
-
-                r = pidfd_get_pid(bus_pidfd, &fd_pid);
-                if (r < 0)
-                        return -EBADMSG;
-                if (fd_pid < 0)
-                        return -ESRCH; /* gone already */
-                if (have_pid && fd_pid > 0 && fd_pid != (pid_t) pid)
-                        return -EBADMSG;
-                if (!have_pid && fd_pid == 0)
-                        return -ENODATA; /* a pid we cannot see: no /proc to read */
-                c->pid = have_pid ? (pid_t) pid : fd_pid;
-                c->pidfd = TAKE_FD(bus_pidfd);
-        } else {
-                /* dbus-daemon gives only the pid: pin it now. What exits between the bus's reply
-                 * and this line and has its pid reused is the one window left; the pidfd closes
-                 * every later one. */
-                c->pid = (pid_t) pid;
-                r = pidfd_open_checked(c->pid);
-                if (r == -ENOSYS) {
-                        /* Kernels before 5.3, and valgrind, have no pidfd_open: pin the process by
-                         * its start time instead, checked again after every use (polkit's way). */
-                        c->start_time = process_start_time(c->pid);
-                        if (c->start_time == 0)
-                                return -ESRCH;
-                } else if (r == -ESRCH)
-                        return r;
-                else if (r < 0)
-                        return log_warning_errno(r, "pidfd_open(%i) failed: %m", (int) c->pid);
-                else
-                        c->pidfd = r;
-                r = started_by(c, connected_by);
-                if (r < 0)
-                        return r;
-        }
+                return r;
 
         r = caller_identify_pid(c);
         if (r < 0)

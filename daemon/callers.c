@@ -7,6 +7,7 @@
 #include "bus-util.h"
 #include "caller.h"
 #include "log.h"
+#include "sessions.h"
 #include "util.h"
 
 typedef struct Waiter {
@@ -24,6 +25,8 @@ typedef struct CallerLookup {
         Manager *manager;
         char *unique_name;
         sd_bus_slot *slot;
+        Caller *caller;                 /* identified, while its login session is learned */
+        SessionsLookup *session_lookup;
         Waiter *waiters;  /* in arrival order */
         Waiter **tail;
 } CallerLookup;
@@ -47,13 +50,15 @@ static CallerLookup *caller_lookup_free(CallerLookup *l) {
                 free(w);
         }
         sd_bus_slot_unref(l->slot);
+        sessions_lookup_cancel(l->session_lookup);
+        caller_unref(l->caller);
         free(l->unique_name);
         free(l);
         return NULL;
 }
 
-static void on_caller_identified(int error, Caller *caller, void *userdata) {
-        CallerLookup *l = userdata;
+/* The caller is known, its session too: cache it and run what waited. */
+static void callers_finish(CallerLookup *l, int error, Caller *caller) {
         Manager *m = l->manager;
         Waiter *waiters = TAKE_PTR(l->waiters);
         int r;
@@ -84,6 +89,31 @@ static void on_caller_identified(int error, Caller *caller, void *userdata) {
                 free(w);
         }
         caller_lookup_free(l);
+}
+
+static void on_session_known(void *userdata) {
+        CallerLookup *l = userdata;
+
+        l->session_lookup = NULL; /* done with it */
+        callers_finish(l, 0, l->caller);
+}
+
+static void on_caller_identified(int error, Caller *caller, void *userdata) {
+        CallerLookup *l = userdata;
+        int r;
+
+        /* Its login session is part of who calls: prompts and tracks follow it (sessions.h). */
+        if (error >= 0 && caller) {
+                l->caller = caller_ref(caller);
+                r = sessions_resolve(l->manager->sessions, caller->unique_name, caller->pid, on_session_known, l,
+                                     &l->session_lookup);
+                if (r == 0)
+                        return;
+                if (r < 0)
+                        log_warning_errno(r, "Could not learn the login session of %s; it counts as outside any: %m",
+                                          caller->unique_name);
+        }
+        callers_finish(l, error, caller);
 }
 
 static ConnectionSeen *connection_seen_free(ConnectionSeen *c) {
@@ -179,8 +209,14 @@ Caller *callers_find(Manager *m, const char *unique_name) {
 
 void callers_forget(Manager *m, const char *unique_name) {
         Caller *c = hashmap_remove(m->callers, unique_name);
+        CallerLookup *l = hashmap_get(m->caller_lookups, unique_name);
 
         caller_unref(c);
+        /* Identified, still learning its session: nobody is left to answer. */
+        if (l && l->caller) {
+                hashmap_remove(m->caller_lookups, unique_name);
+                caller_lookup_free(l);
+        }
         if (m->connections_seen)
                 connection_seen_free(hashmap_remove(m->connections_seen, unique_name));
         /* A lookup in flight for a departed connection completes with an error from the bus

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "mediagate-names.h"
 #include "sanitize.h"
+#include "sessions.h"
 #include "util.h"
 
 typedef struct Agent Agent;
@@ -273,6 +274,34 @@ static Agent *agent_for_uid(ConsentRegistry *reg, uid_t uid) {
         return root;
 }
 
+/* As agent_for_uid(), among the agents the caller's session may be shown in. *ret_not_in_front:
+ * whether the caller's session being away is what left none. */
+static Agent *agent_for_caller(Manager *m, uid_t uid, const char *caller_name, bool *ret_not_in_front) {
+        Agent *root = NULL;
+
+        *ret_not_in_front = false;
+        if (!m->consent || uid == UID_INVALID)
+                return NULL;
+        for (Agent *a = m->consent->agents; a; a = a->next) {
+                if (a->uid != uid && a->uid != 0)
+                        continue;
+                switch (sessions_agent_may_ask(m->sessions, a->unique_name, caller_name, uid)) {
+                case SESSIONS_CALLER_NOT_IN_FRONT:
+                        *ret_not_in_front = true;
+                        return NULL;
+                case SESSIONS_AGENT_ELSEWHERE:
+                        continue;
+                default:
+                        break;
+                }
+                if (a->uid == uid)
+                        return a;
+                if (!root)
+                        root = a;
+        }
+        return root;
+}
+
 ConsentRegistry *consent_registry_new(void) {
         return calloc(1, sizeof(ConsentRegistry));
 }
@@ -459,14 +488,15 @@ int consent_prompt(Manager *m, uid_t uid, const char *request_id, const PromptDe
                    prompt_callback_t cb, void *userdata, Prompt **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         _cleanup_(prompt_unrefp) Prompt *p = NULL;
+        bool not_in_front;
         Agent *a;
         int r;
 
         if (!m || isempty(request_id) || !details || !cb || !ret)
                 return -EINVAL;
-        a = agent_for_uid(m->consent, uid);
+        a = agent_for_caller(m, uid, details->unique_name, &not_in_front);
         if (!a)
-                return PROMPT_NO_AGENT;
+                return not_in_front ? PROMPT_NOT_IN_FRONT : PROMPT_NO_AGENT;
 
         p = calloc(1, sizeof(Prompt));
         if (!p)

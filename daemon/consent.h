@@ -38,6 +38,7 @@ typedef struct PromptDevice {
 } PromptDevice;
 
 typedef struct PromptDetails {
+        const char *unique_name;               /* the asking connection: its login session picks the agent */
         const char *app_id, *origin, *reason; /* raw; consent.c sanitizes before sending */
         char **kinds;                          /* "camera", "microphone" */
         const PromptDevice *devices;
@@ -87,7 +88,8 @@ int consent_unregister_agent(Manager *m, const Caller *caller, const char *objec
 bool consent_has_agent(Manager *m, uid_t uid);
 
 /* Ask the agent that serves uid (its most recent own agent, else the most recent agent of uid 0)
- * about a request. Every string of details is sanitized first (sanitize.h: sanitize_app_id(),
+ * about a request; where logind is followed, only an agent the asking connection's session may be
+ * shown in (sessions_agent_may_ask()), and never while that session is not in front. Every string of details is sanitized first (sanitize.h: sanitize_app_id(),
  * _origin(), _reason(), _label() give exactly what is shown; device ids and kinds are capped like
  * app ids). The call waits m->config.prompt_timeout_usec when it is not 0, else for as long as it
  * takes. Returns PROMPT_SENT with *ret holding the asker's reference, PROMPT_NO_AGENT when no agent
@@ -96,6 +98,7 @@ bool consent_has_agent(Manager *m, uid_t uid);
 typedef enum PromptSent {
         PROMPT_SENT,
         PROMPT_NO_AGENT,
+        PROMPT_NOT_IN_FRONT, /* the asking session (or, outside any, its uid's) is not in front */
 } PromptSent;
 int consent_prompt(Manager *m, uid_t uid, const char *request_id, const PromptDetails *details,
                    prompt_callback_t cb, void *userdata, Prompt **ret);

@@ -101,6 +101,48 @@ static int append_value(sd_bus_message *m, ConstraintId id, const Constraint *c,
         return -EINVAL;
 }
 
+/* Open a variant of signature "a<element>" and the array in it. */
+static int open_array_variant(sd_bus_message *m, const char *element) {
+        char signature[16];
+        int r;
+
+        assert(strlen(element) < sizeof signature - 1);
+        snprintf(signature, sizeof signature, "a%s", element);
+        r = sd_bus_message_open_container(m, 'v', signature);
+        if (r < 0)
+                return r;
+        return sd_bus_message_open_container(m, 'a', element);
+}
+
+/* A constraint given as a dictionary: its min/max/exact/ideal, in that order. */
+static int append_range(sd_bus_message *m, ConstraintId id, const Constraint *c) {
+        const bool has[_RANGE_MAX] = {
+                [RANGE_MIN] = c->has_min,
+                [RANGE_MAX] = c->has_max,
+                [RANGE_EXACT] = c->has_exact,
+                [RANGE_IDEAL] = c->has_ideal,
+        };
+        int r;
+
+        r = open_array_variant(m, "{sv}");
+        if (r < 0)
+                return r;
+        for (RangeMember which = 0; which < _RANGE_MAX; which++) {
+                if (!has[which])
+                        continue;
+                r = bus_dict_open_entry(m, range_member_to_string(which));
+                if (r < 0)
+                        return r;
+                r = append_value(m, id, c, which);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return bus_message_close_containers(m, 2);
+}
+
 static int append_set(sd_bus_message *m, const ConstraintSet *set, bool in_advanced) {
         int r;
 
@@ -110,58 +152,44 @@ static int append_set(sd_bus_message *m, const ConstraintSet *set, bool in_advan
                 if (!c->present)
                         continue;
 
-                r = sd_bus_message_open_container(m, 'e', "sv");
+                r = bus_dict_open_entry(m, constraint_defs[id].name);
                 if (r < 0)
                         return r;
-                r = sd_bus_message_append_basic(m, 's', constraint_defs[id].name);
-                if (r < 0)
-                        return r;
-
                 if (c->bare)
                         r = append_value(m, id, c, in_advanced ? RANGE_EXACT : RANGE_IDEAL);
-                else {
-                        const bool has[_RANGE_MAX] = {
-                                [RANGE_MIN] = c->has_min,
-                                [RANGE_MAX] = c->has_max,
-                                [RANGE_EXACT] = c->has_exact,
-                                [RANGE_IDEAL] = c->has_ideal,
-                        };
-
-                        r = sd_bus_message_open_container(m, 'v', "a{sv}");
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_open_container(m, 'a', "{sv}");
-                        if (r < 0)
-                                return r;
-                        for (RangeMember which = 0; which < _RANGE_MAX; which++) {
-                                if (!has[which])
-                                        continue;
-                                r = sd_bus_message_open_container(m, 'e', "sv");
-                                if (r < 0)
-                                        return r;
-                                r = sd_bus_message_append_basic(m, 's', range_member_to_string(which));
-                                if (r < 0)
-                                        return r;
-                                r = append_value(m, id, c, which);
-                                if (r < 0)
-                                        return r;
-                                r = sd_bus_message_close_container(m);
-                                if (r < 0)
-                                        return r;
-                        }
-                        r = sd_bus_message_close_container(m);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_close_container(m);
-                }
+                else
+                        r = append_range(m, id, c);
                 if (r < 0)
                         return r;
-
                 r = sd_bus_message_close_container(m);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+/* "advanced": the advanced sets as aa{sv}. */
+static int append_advanced(sd_bus_message *m, const TrackConstraints *c) {
+        int r;
+
+        r = bus_dict_open_entry(m, "advanced");
+        if (r < 0)
+                return r;
+        r = open_array_variant(m, "a{sv}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_advanced; i++) {
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+                if (r < 0)
+                        return r;
+                r = append_set(m, &c->advanced[i], true);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return bus_message_close_containers(m, 3);
 }
 
 int track_constraints_append(sd_bus_message *m, const TrackConstraints *c) {
@@ -177,36 +205,7 @@ int track_constraints_append(sd_bus_message *m, const TrackConstraints *c) {
         if (r < 0)
                 return r;
         if (c->n_advanced > 0) {
-                r = sd_bus_message_open_container(m, 'e', "sv");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append_basic(m, 's', "advanced");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_open_container(m, 'v', "aa{sv}");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_open_container(m, 'a', "a{sv}");
-                if (r < 0)
-                        return r;
-                for (size_t i = 0; i < c->n_advanced; i++) {
-                        r = sd_bus_message_open_container(m, 'a', "{sv}");
-                        if (r < 0)
-                                return r;
-                        r = append_set(m, &c->advanced[i], true);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_close_container(m);
-                        if (r < 0)
-                                return r;
-                }
-                r = sd_bus_message_close_container(m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_close_container(m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_close_container(m);
+                r = append_advanced(m, c);
                 if (r < 0)
                         return r;
         }

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 
+#include "bus-number.h"
 #include "util.h"
 
 typedef struct Parser {
@@ -32,6 +33,25 @@ static int src_skip(Parser *p, const char *types) {
 
 static int src_read_basic(Parser *p, char type, void *ret) {
         return p->src->read_basic(p->src->userdata, type, ret);
+}
+
+/* Leave the n innermost containers. */
+static int src_exit_n(Parser *p, unsigned n) {
+        int r = 0;
+
+        for (unsigned i = 0; i < n && r >= 0; i++)
+                r = src_exit(p);
+        return r;
+}
+
+/* Enter a variant holding an a{sv}, and the a{sv}. */
+static int enter_dict_variant(Parser *p) {
+        int r;
+
+        r = src_enter(p, 'v', "a{sv}");
+        if (r < 0)
+                return r;
+        return src_enter(p, 'a', "{sv}");
 }
 
 /* A variant holding a boolean. */
@@ -123,21 +143,12 @@ static int enter_entry(Parser *p, unsigned *count, const char *what, const char 
 }
 
 static bool signature_is_number(const char *sig) {
-        return sig[0] && !sig[1] && strchr("ynqiuxtd", sig[0]);
+        return bus_type_is_numeric(sig[0]) && !sig[1];
 }
 
 /* Read a numeric variant (signature checked by the caller) as a double. */
 static int read_number_variant(Parser *p, const char *sig, double *ret) {
-        union {
-                uint8_t y;
-                int16_t n;
-                uint16_t q;
-                int32_t i;
-                uint32_t u;
-                int64_t x;
-                uint64_t t;
-                double d;
-        } v;
+        BusNumber v;
         int r;
 
         r = src_enter(p, 'v', sig);
@@ -149,17 +160,7 @@ static int read_number_variant(Parser *p, const char *sig, double *ret) {
         r = src_exit(p);
         if (r < 0)
                 return r;
-
-        switch (sig[0]) {
-        case 'y': *ret = v.y; break;
-        case 'n': *ret = v.n; break;
-        case 'q': *ret = v.q; break;
-        case 'i': *ret = v.i; break;
-        case 'u': *ret = v.u; break;
-        case 'x': *ret = (double) v.x; break;
-        case 't': *ret = (double) v.t; break;
-        default: *ret = v.d; break;
-        }
+        *ret = bus_number_to_double(sig[0], &v);
         return 0;
 }
 
@@ -238,12 +239,7 @@ static int parse_strings(Parser *p, ConstraintId id, const char *member, const c
                 if (!is_list)
                         break;
         }
-        if (is_list) {
-                r = src_exit(p);
-                if (r < 0)
-                        return r;
-        }
-        r = src_exit(p);
+        r = src_exit_n(p, is_list ? 2 : 1);
         if (r < 0)
                 return r;
 
@@ -342,19 +338,13 @@ static int parse_entries(Parser *p, const char *what, entry_parser_t fn, void *u
 static int parse_dict_variant(Parser *p, const char *what, entry_parser_t fn, void *userdata) {
         int r;
 
-        r = src_enter(p, 'v', "a{sv}");
-        if (r < 0)
-                return r;
-        r = src_enter(p, 'a', "{sv}");
+        r = enter_dict_variant(p);
         if (r < 0)
                 return r;
         r = parse_entries(p, what, fn, userdata);
         if (r < 0)
                 return r;
-        r = src_exit(p);
-        if (r < 0)
-                return r;
-        return src_exit(p);
+        return src_exit_n(p, 2);
 }
 
 /* A constraint given as a dictionary of min/max/exact/ideal, being read. */
@@ -555,10 +545,7 @@ static int parse_advanced(Parser *p, TrackConstraints *t) {
                 if (r < 0)
                         return r;
         }
-        r = src_exit(p);
-        if (r < 0)
-                return r;
-        return src_exit(p);
+        return src_exit_n(p, 2);
 }
 
 /* A MediaTrackConstraints dictionary; the a{sv} is entered. */
@@ -631,19 +618,13 @@ static int parse_stream_kind(Parser *p, const char *key, DeviceKind kind, MediaS
                 return 0;
         }
         if (streq(sig, "a{sv}")) {
-                r = src_enter(p, 'v', "a{sv}");
-                if (r < 0)
-                        return r;
-                r = src_enter(p, 'a', "{sv}");
+                r = enter_dict_variant(p);
                 if (r < 0)
                         return r;
                 r = parse_track(p, kind, kind == DEVICE_KIND_AUDIO ? &c->audio_constraints : &c->video_constraints);
                 if (r < 0)
                         return r;
-                r = src_exit(p);
-                if (r < 0)
-                        return r;
-                r = src_exit(p);
+                r = src_exit_n(p, 2);
                 if (r < 0)
                         return r;
                 *requested = true;

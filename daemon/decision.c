@@ -66,32 +66,26 @@ void access_decision_done(AccessDecision *d) {
         policy_verdict_done(&d->verdict);
 }
 
-char *access_decision_explain(const AccessDecision *d, const char *app_id, DeviceKind kind) {
-        const char *what = kind == DEVICE_KIND_VIDEO ? "camera" : "microphone";
-        char *s = NULL;
-        int r;
-
+Denial access_decision_denial(const AccessDecision *d) {
         switch (d->source) {
         case DECIDED_BY_POLICY:
-                r = asprintf(&s, "The admin policy denies the %s (%s:%u); an administrator can change "
-                                 "it (mediactl policy check).",
-                             what, strempty(d->verdict.file), d->verdict.line);
-                break;
+                return DENIAL_POLICY;
         case DECIDED_BY_POLKIT:
-                r = asprintf(&s, "polkit does not allow this user the %s here (for example outside an "
-                                 "active local session).",
-                             what);
-                break;
+                return DENIAL_POLKIT;
         case DECIDED_BY_STORED:
-                r = asprintf(&s, "The %s was denied to %s before; 'mediactl grants revoke %s %s' asks again.",
-                             what, app_id, app_id, what);
-                break;
-        case DECIDED_BY_ERROR:
-                r = asprintf(&s, "The admin policy could not be evaluated for this caller.");
-                break;
+                return DENIAL_STORED;
         default:
-                r = asprintf(&s, "Permission denied.");
-                break;
+                return DENIAL_POLICY_ERROR;
         }
-        return r < 0 ? NULL : s;
+}
+
+char *access_decision_explain(const AccessDecision *d, const char *app_id, DeviceKind kind) {
+        const DenialContext c = {
+                .app_id = app_id,
+                .kind = kind,
+                .rule_file = d->verdict.file,
+                .rule_line = d->verdict.line,
+        };
+
+        return denial_message(access_decision_denial(d), &c);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "caller.h"
+#include "denial.h"
 #include "devices/device.h"
 #include "grants.h"
 #include "policy.h"
@@ -52,6 +53,8 @@ void access_decide(const Policy *policy, GrantStore *grants, const AccessQuery *
                    AccessDecision *ret);
 void access_decision_done(AccessDecision *d);
 
-/* A sentence for people on why access was denied, naming the rule and what changes it, e.g.
- * "The admin policy denies it (10-school.conf:3)." Returns a new string, NULL on OOM. */
+/* What refused a denied access, as Response's "denied_by" names it. */
+Denial access_decision_denial(const AccessDecision *d);
+/* A sentence for people on why access was denied, naming the rule and what changes it
+ * (denial_message()). Returns a new string, NULL on OOM. */
 char *access_decision_explain(const AccessDecision *d, const char *app_id, DeviceKind kind);

@@ -8,7 +8,7 @@
 #include "grants.h"
 
 #include "grants-file.h"
-#include "grants-internal.h"
+#include "grants-table.h"
 #include "log.h"
 #include "util.h"
 
@@ -225,7 +225,6 @@ static void start_batch(GrantStore *s) {
                 return finish_batch(s, 0); /* nothing to write, or a store in memory only */
 
         s->job = (GrantWriteJob){
-                .store = s,
                 .now_realtime = grant_store_now(s, CLOCK_REALTIME),
                 .now_boottime = grant_store_now(s, CLOCK_BOOTTIME),
         };

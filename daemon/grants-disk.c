@@ -27,7 +27,7 @@
 
 #include "durable-write.h"
 #include "grants-file.h"
-#include "grants-internal.h"
+#include "grants-table.h"
 #include "log.h"
 #include "util.h"
 
@@ -118,6 +118,8 @@ int grant_store_save(GrantStore *s) {
 
         if (!s->dir)
                 return 0;
+        if (s->batch)
+                return -EBUSY; /* the worker thread writes the file */
         if (s->load_error < 0)
                 return log_error_errno(EIO, "Not writing %s/%s: it could not be read.", s->dir, GRANTS_FILE);
         r = grant_store_write_file(s, s, grant_store_now(s, CLOCK_REALTIME), grant_store_now(s, CLOCK_BOOTTIME));

@@ -8,6 +8,24 @@
 #include "hashmap.h"
 #include "util.h"
 
+static const char *const decision_table[] = {
+        [GRANT_ALLOW] = "allow",
+        [GRANT_DENY] = "deny",
+};
+
+const char *grant_decision_to_string(GrantDecision d) {
+        if (d <= GRANT_NONE || d > GRANT_DENY)
+                return NULL;
+        return decision_table[d];
+}
+
+int grant_decision_from_string(const char *s) {
+        for (GrantDecision d = GRANT_ALLOW; d <= GRANT_DENY; d++)
+                if (streq_ptr(s, decision_table[d]))
+                        return d;
+        return -EINVAL;
+}
+
 void grant_record_done(GrantRecord *r) {
         free(r->app_id);
         free(r->origin);
@@ -191,7 +209,7 @@ int grant_file_serialize(const GrantFileHeader *header, const GrantRecord *recor
         for (size_t i = 0; i < n && r >= 0; i++) {
                 const GrantRecord *g = &records[i];
 
-                fprintf(f, "grant %u %s %s ", (unsigned) g->uid, grant_kind_to_string(g->kind),
+                fprintf(f, "grant %u %s %s ", (unsigned) g->uid, device_kind_to_permission(g->kind),
                         grant_decision_to_string(g->decision));
                 if (g->expires_realtime_usec)
                         fprintf(f, "%" PRIu64 " ", g->expires_realtime_usec);
@@ -353,7 +371,7 @@ static int parse_grant(const Field *fields, size_t n, GrantRecord *ret) {
         if (field_to_u64(&fields[1], (uint64_t) GRANT_UID_INVALID - 1, &v) < 0)
                 return -EBADMSG;
         g.uid = (uid_t) v;
-        if (field_to_string(&fields[2], word, sizeof word) < 0 || (r = grant_kind_from_string(word)) < 0)
+        if (field_to_string(&fields[2], word, sizeof word) < 0 || (r = device_kind_from_permission(word)) < 0)
                 return -EBADMSG;
         g.kind = (DeviceKind) r;
         if (field_to_string(&fields[3], word, sizeof word) < 0 || (r = grant_decision_from_string(word)) < 0)
@@ -415,125 +433,146 @@ static void free_keys(Hashmap *keys) {
         hashmap_free(keys);
 }
 
-int grant_file_parse(const char *data, size_t size, GrantFileHeader *ret_header, GrantRecord **ret_records,
-                     size_t *ret_n, unsigned *ret_line) {
-        Lines lines = { .data = data, .size = size };
+/* The magic line and the saved line. Another version is told apart from damage. */
+static int parse_head(Lines *lines, GrantFileHeader *ret) {
         GrantFileHeader header = {};
-        GrantRecord *records = NULL;
-        Hashmap *keys = NULL;
-        size_t n = 0, alloc = 0;
         const char *line;
+        Field fields[4];
         size_t len;
-        Field fields[9];
-        int k, r = -EBADMSG;
         uint64_t v;
+        int k;
 
-        if (size > GRANT_FILE_SIZE_MAX)
-                return -EFBIG;
-        if (ret_line)
-                *ret_line = 0;
-
-        /* The magic line first: another version is told apart from damage. */
-        if (!next_line(&lines, &line, &len))
-                goto fail;
+        if (!next_line(lines, &line, &len))
+                return -EBADMSG;
         k = split_fields(line, len, fields, 2);
         if (k != 2 || !field_is(&fields[0], GRANT_FILE_MAGIC))
-                goto fail;
-        if (!field_is(&fields[1], "1")) {
+                return -EBADMSG;
+        if (!field_is(&fields[1], "1"))
                 /* A number that is not ours is another version; anything else is damage. */
-                if (field_to_u64(&fields[1], UINT64_MAX, &v) >= 0)
-                        r = -EPROTONOSUPPORT;
-                goto fail;
-        }
+                return field_to_u64(&fields[1], UINT64_MAX, &v) >= 0 ? -EPROTONOSUPPORT : -EBADMSG;
 
-        if (!next_line(&lines, &line, &len))
-                goto fail;
+        if (!next_line(lines, &line, &len))
+                return -EBADMSG;
         k = split_fields(line, len, fields, 4);
         if (k != 4 || !field_is(&fields[0], "saved") ||
             field_to_u64(&fields[1], UINT64_MAX, &header.saved_realtime_usec) < 0 ||
             field_to_u64(&fields[3], UINT64_MAX, &header.saved_boottime_usec) < 0)
-                goto fail;
+                return -EBADMSG;
         if (!field_is(&fields[2], "-") &&
             (field_to_string(&fields[2], header.boot_id, sizeof header.boot_id) < 0 ||
              !boot_id_is_valid(header.boot_id)))
-                goto fail;
+                return -EBADMSG;
+        *ret = header;
+        return 0;
+}
 
-        keys = hashmap_new();
-        if (!keys) {
-                r = -ENOMEM;
-                goto fail;
+/* The end line: the count of grant lines and the checksum of every byte before it (the line
+ * began at start). */
+static int check_end(const Lines *lines, const Field *fields, int k, size_t start, size_t n) {
+        char hex[SHA256_DIGEST_SIZE * 2 + 1];
+        uint64_t v;
+
+        if (k != 3 || field_to_u64(&fields[1], SIZE_MAX, &v) < 0 || v != n ||
+            fields[2].len != SHA256_DIGEST_SIZE * 2)
+                return -EBADMSG;
+        sha256_hex(lines->data, start, hex);
+        return memcmp(hex, fields[2].p, fields[2].len) == 0 ? 0 : -EBADMSG;
+}
+
+typedef struct RecordList {
+        GrantRecord *records;
+        size_t n, alloc;
+        Hashmap *keys; /* record_key() of each, to refuse a key given twice */
+} RecordList;
+
+static void record_list_done(RecordList *l) {
+        if (l->keys)
+                free_keys(l->keys);
+        grant_records_free(l->records, l->n);
+        *l = (RecordList){};
+}
+
+/* Take g over (it is freed on failure): -EBADMSG when its key was given before, -ENOMEM. */
+static int record_list_add(RecordList *l, GrantRecord *g) {
+        _cleanup_free_ char *key = NULL;
+        int r;
+
+        key = record_key(g);
+        if (!key || (!l->keys && !(l->keys = hashmap_new()))) {
+                grant_record_done(g);
+                return -ENOMEM;
         }
+        r = hashmap_put(l->keys, key, key);
+        if (r < 0) {
+                grant_record_done(g);
+                return r == -EEXIST ? -EBADMSG : r;
+        }
+        TAKE_PTR(key);
+        if (l->n == l->alloc) {
+                size_t want = MAX(l->alloc * 2, 16u);
+                GrantRecord *grown = realloc(l->records, want * sizeof(GrantRecord));
 
-        for (;;) {
-                size_t start = lines.pos;
-                char hex[SHA256_DIGEST_SIZE * 2 + 1];
+                if (!grown) {
+                        grant_record_done(g);
+                        return -ENOMEM;
+                }
+                l->records = grown;
+                l->alloc = want;
+        }
+        l->records[l->n++] = *g;
+        return 0;
+}
+
+int grant_file_parse(const char *data, size_t size, GrantFileHeader *ret_header, GrantRecord **ret_records,
+                     size_t *ret_n, unsigned *ret_line) {
+        Lines lines = { .data = data, .size = size };
+        GrantFileHeader header;
+        RecordList list = {};
+        Field fields[9];
+        int k, r;
+
+        if (size > GRANT_FILE_SIZE_MAX)
+                return -EFBIG;
+        r = parse_head(&lines, &header);
+        while (r >= 0) {
+                size_t start = lines.pos, len;
+                const char *line;
                 GrantRecord g;
-                char *key;
 
-                if (!next_line(&lines, &line, &len))
-                        goto fail; /* no end line: truncated */
-                k = split_fields(line, len, fields, ELEMENTSOF(fields));
-                if (k < 0)
-                        goto fail;
-                if (field_is(&fields[0], "end")) {
-                        if (k != 3 || field_to_u64(&fields[1], SIZE_MAX, &v) < 0 || v != n ||
-                            fields[2].len != SHA256_DIGEST_SIZE * 2)
-                                goto fail;
-                        sha256_hex(data, start, hex);
-                        if (memcmp(hex, fields[2].p, fields[2].len) != 0)
-                                goto fail;
-                        if (lines.pos != size) { /* anything after the end line */
-                                lines.number++;
-                                goto fail;
-                        }
+                if (!next_line(&lines, &line, &len)) {
+                        r = -EBADMSG; /* no end line: truncated */
                         break;
                 }
-                r = parse_grant(fields, (size_t) k, &g);
-                if (r < 0)
-                        goto fail;
-                r = -ENOMEM;
-                key = record_key(&g);
-                if (!key) {
-                        grant_record_done(&g);
-                        goto fail;
-                }
-                k = hashmap_put(keys, key, key);
-                if (k < 0) {
-                        free(key);
-                        grant_record_done(&g);
-                        r = k == -EEXIST ? -EBADMSG : k;
-                        goto fail;
-                }
-                if (n == alloc) {
-                        size_t want = MAX(alloc * 2, 16u);
-                        GrantRecord *grown = realloc(records, want * sizeof(GrantRecord));
-
-                        if (!grown) {
-                                grant_record_done(&g);
-                                goto fail;
+                k = split_fields(line, len, fields, ELEMENTSOF(fields));
+                if (k < 0)
+                        r = -EBADMSG;
+                else if (field_is(&fields[0], "end")) {
+                        r = check_end(&lines, fields, k, start, list.n);
+                        if (r >= 0 && lines.pos != size) {
+                                lines.number++; /* anything after the end line */
+                                r = -EBADMSG;
                         }
-                        records = grown;
-                        alloc = want;
+                        break;
+                } else {
+                        r = parse_grant(fields, (size_t) k, &g);
+                        if (r >= 0)
+                                r = record_list_add(&list, &g);
                 }
-                records[n++] = g;
-                r = -EBADMSG;
+        }
+        if (ret_line)
+                *ret_line = r < 0 ? lines.number : 0;
+        if (r < 0) {
+                record_list_done(&list);
+                return r;
         }
 
-        free_keys(keys);
         if (ret_header)
                 *ret_header = header;
-        if (ret_records)
-                *ret_records = records;
-        else
-                grant_records_free(records, n);
         if (ret_n)
-                *ret_n = n;
+                *ret_n = list.n;
+        if (ret_records)
+                *ret_records = TAKE_PTR(list.records);
+        list.n = 0;
+        record_list_done(&list);
         return 0;
-
-fail:
-        if (ret_line)
-                *ret_line = lines.number;
-        free_keys(keys);
-        grant_records_free(records, n);
-        return r;
 }

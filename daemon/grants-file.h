@@ -16,7 +16,7 @@
  *   - `mediagate-grants 1`: the magic and the version. Any other first line is not ours.
  *   - `saved REALTIME BOOT_ID BOOTTIME`: when the file was written, in µs on CLOCK_REALTIME
  *     and CLOCK_BOOTTIME, and the kernel's boot id (32 hex digits, `-` when unknown). These
- *     let a timed grant be carried over a restart without ever being extended (grants.c).
+ *     let a timed grant be carried over a restart without ever being extended (grants-disk.c).
  *   - `grant UID KIND DECISION EXPIRES APP_ID ORIGIN DEVICES`:
  *       UID       decimal, 0..4294967294
  *       KIND      `camera` or `microphone`
@@ -30,7 +30,7 @@
  *   - `end COUNT SHA256`: the number of grant lines and the SHA-256 (lowercase hex) of every
  *     byte of the file before this line. It must be the last line.
  *
- * Timed grants over a restart (grants.c has the reasoning): with left = EXPIRES - saved
+ * Timed grants over a restart (grants-disk.c has the reasoning): with left = EXPIRES - saved
  * REALTIME and elapsed = the larger of (now - saved) on CLOCK_REALTIME and, when BOOT_ID is
  * the running kernel's, on CLOCK_BOOTTIME, a grant comes back with left - elapsed to run, or not
  * at all. It never gets more than the file's realtime deadline implies nor more than it had
@@ -53,11 +53,24 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "grants.h"
+#include "device-kind.h"
+
+#define GRANT_UID_INVALID ((uid_t) -1) /* no uid: never in a file, never a grant's */
+
+typedef enum GrantDecision {
+        GRANT_NONE,  /* nothing stored applies */
+        GRANT_ALLOW,
+        GRANT_DENY,
+} GrantDecision;
+
+/* "allow" / "deny" (NULL for GRANT_NONE), and back (-EINVAL for anything else): the words of the
+ * file and of the Admin interface. */
+const char *grant_decision_to_string(GrantDecision d);
+int grant_decision_from_string(const char *s);
 
 #define GRANT_FILE_MAGIC "mediagate-grants"
 #define GRANT_FILE_VERSION 1
-/* Limits that keep a hostile or damaged file from costing unbounded memory; grants.c refuses
+/* Limits that keep a hostile or damaged file from costing unbounded memory; the store refuses
  * to store anything that could not be written back within them. */
 #define GRANT_FILE_FIELD_MAX 8192u   /* bytes of one string, unescaped */
 #define GRANT_FILE_DEVICES_MAX 64u   /* hardware ids in one device set */

@@ -11,29 +11,16 @@
 #include <systemd/sd-event.h>
 #include <time.h>
 
-#include "devices/device.h"
-
-typedef enum GrantDecision {
-        GRANT_NONE,  /* nothing stored applies */
-        GRANT_ALLOW,
-        GRANT_DENY,
-} GrantDecision;
+#include "device-kind.h"
+#include "grants-file.h"
 
 typedef struct Grant Grant;
 typedef struct GrantStore GrantStore;
 
-#define GRANT_UID_INVALID ((uid_t) -1)
 #define GRANTS_FILE "grants"
 /* Persistent grants one uid may hold; a change that would store more fails with -EDQUOT
  * (LimitsExceeded on the bus). It bounds the file and the time each write takes. */
 #define GRANTS_PER_UID_MAX 1024u
-
-/* "allow" / "deny" (NULL for GRANT_NONE), and back (-EINVAL for anything else). */
-const char *grant_decision_to_string(GrantDecision d);
-int grant_decision_from_string(const char *s);
-/* "camera" / "microphone", the names of docs/dbus-api.md (QueryPermission, Admin), and back. */
-const char *grant_kind_to_string(DeviceKind k);
-int grant_kind_from_string(const char *s);
 
 GrantStore *grant_store_new(void);
 GrantStore *grant_store_free(GrantStore *s);
@@ -157,5 +144,6 @@ size_t grant_store_size(GrantStore *s); /* every grant held, expired or not, of 
  * Leftovers of an interrupted write are removed. A store never loaded is memory only. */
 int grant_store_load(GrantStore *s, const char *dir);
 /* Write the persistent grants to the attached directory now, on this thread (durable-write.h).
- * 0 without a directory; -EIO when the file could not be read. */
+ * 0 without a directory; -EIO when the file could not be read; -EBUSY while a write is in
+ * flight. */
 int grant_store_save(GrantStore *s);

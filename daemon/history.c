@@ -214,7 +214,7 @@ static int format_line(const HistoryEvent *e, uint64_t time_usec, char **ret, si
         if (!f)
                 return -ENOMEM;
         fprintf(f, "%" PRIu64 " %s %u %s %" PRIu64 " ", time_usec, history_event_type_to_string(e->type),
-                (unsigned) e->uid, grant_kind_to_string(e->kind), e->duration_usec);
+                (unsigned) e->uid, device_kind_to_permission(e->kind), e->duration_usec);
         r = write_field(f, e->app_id);
         if (r >= 0)
                 fputc(' ', f);
@@ -265,7 +265,7 @@ static void log_event(const HistoryEvent *e) {
                 [HISTORY_STOPPED] = "stopped using",
                 [HISTORY_REVOKED] = "lost",
         };
-        const char *kind = grant_kind_to_string(e->kind);
+        const char *kind = device_kind_to_permission(e->kind);
         char *fields[8] = {
                 field_new("MEDIAGATE_EVENT=%s", history_event_type_to_string(e->type)),
                 field_new("MEDIAGATE_UID=%u", (unsigned) e->uid),
@@ -412,7 +412,7 @@ static int parse_line(const char *line, size_t len, ParsedEvent *ret) {
         if (parse_u64(f[2].p, f[2].len, &v) < 0 || v >= (uint64_t) (uid_t) -1)
                 return -EBADMSG;
         p.event.uid = (uid_t) v;
-        if (parse_token(f[3].p, f[3].len, word, sizeof word) < 0 || (r = grant_kind_from_string(word)) < 0)
+        if (parse_token(f[3].p, f[3].len, word, sizeof word) < 0 || (r = device_kind_from_permission(word)) < 0)
                 return -EBADMSG;
         p.event.kind = (DeviceKind) r;
         if (parse_u64(f[4].p, f[4].len, &p.event.duration_usec) < 0)

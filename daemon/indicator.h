@@ -32,3 +32,5 @@ void indicator_stop(Indicator *ind);
 bool indicator_get_accessible(Indicator *ind, DeviceKind kind);
 bool indicator_get_live(Indicator *ind, DeviceKind kind);
 int indicator_append_clients(Indicator *ind, sd_bus_message *reply);
+/* ClientDetails: Clients' entries, each with an a{sv} of pid, uid, process and since. */
+int indicator_append_client_details(Indicator *ind, sd_bus_message *reply);

@@ -230,7 +230,7 @@ static int query_permission_with_caller(Manager *m, sd_bus_message *message, Cal
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        kind = grant_kind_from_string(name);
+        kind = device_kind_from_permission(name);
         if (kind < 0)
                 return sd_bus_error_setf(error, MG_ERROR_TYPE, "Unknown permission '%.32s'.", name);
         r = bus_parse_options(message, options, ELEMENTSOF(options), error);
@@ -387,6 +387,13 @@ static int property_get_clients(sd_bus *bus, const char *path, const char *inter
         return indicator_append_clients(m->indicator, reply);
 }
 
+static int property_get_client_details(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return indicator_append_client_details(m->indicator, reply);
+}
+
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("CameraAccessible", "b", property_get_camera_accessible, 0,
@@ -399,6 +406,8 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("MicrophoneMuted", "b", property_get_microphone_muted, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Clients", "a(ssssbb)", property_get_clients, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ClientDetails", "a(ssssbba{sv})", property_get_client_details, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("EnumerateDevices",
                                 SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("a(sssa{sv})", devices),

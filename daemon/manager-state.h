@@ -23,6 +23,7 @@ typedef struct Indicator Indicator;
 typedef struct PromptBackoff PromptBackoff;
 typedef struct History History;
 typedef struct PolkitAuthority PolkitAuthority;
+typedef struct Sessions Sessions;
 
 typedef struct Manager {
         sd_event *event;
@@ -51,6 +52,7 @@ typedef struct Manager {
         bool muted[_DEVICE_KIND_MAX]; /* the global privacy switches */
         bool stopped;                 /* manager_stop() ran */
         PolkitAuthority *polkit;      /* polkit checks, their cache, calls parked for polkit */
+        Sessions *sessions;           /* logind: each caller's session, and which are in front */
 
         sd_bus_slot *manager_slot;
         sd_bus_slot *admin_slot;

@@ -20,6 +20,7 @@
 #include "polkit.h"
 #include "policy-reload.h"
 #include "request.h"
+#include "sessions.h"
 #include "track.h"
 #include "devices/monitor.h"
 #include "devices/synthetic.h"
@@ -102,6 +103,11 @@ static void on_capture_live(Device *d, bool live, void *userdata) {
 
 static void on_tracks_changed(Manager *m) {
         indicator_update(m->indicator);
+}
+
+/* A session came to the front or left it (switch user, seat change, lock): tracks follow. */
+static void on_sessions_changed(void *userdata) {
+        tracks_follow_sessions(userdata);
 }
 
 /* A stored deny ends the live tracks it covers within the call. Revoking is RevokeGrant's to
@@ -355,6 +361,7 @@ Manager *manager_free(Manager *m) {
         history_free(m->history);
         prompt_backoff_free(m->backoff);
         callers_free_all(m);
+        m->sessions = sessions_free(m->sessions); /* after the callers, whose lookups it holds */
         hashmap_free(m->callers);
         hashmap_free(m->caller_lookups);
         hashmap_free(m->requests);
@@ -389,6 +396,7 @@ static void manager_peer_gone(Manager *m, const char *unique_name) {
         grant_store_drop_owner(m->grants, unique_name);
         polkit_authority_forget_subject(m->polkit, unique_name);
         callers_forget(m, unique_name);
+        sessions_forget(m->sessions, unique_name);
 }
 
 static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -489,6 +497,10 @@ static int attach_bus(Manager *m) {
         r = polkit_authority_new(m->bus, &m->polkit);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up polkit checks: %m");
+        r = sessions_new(m->bus, &m->sessions);
+        if (r < 0)
+                return log_error_errno(r, "Failed to follow logind's sessions: %m");
+        sessions_set_change_handler(m->sessions, on_sessions_changed, m);
         return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "consent.h"
 #include "constraints-select.h"
 #include "decision.h"
+#include "denial.h"
 #include "device-id.h"
 #include "device-kind.h"
 #include "exposure.h"
@@ -37,6 +38,8 @@ typedef struct KindState {
         PolkitQuery *polkit;
         PolkitAnswer polkit_answer; /* POLKIT_ANSWER_UNKNOWN while pending */
         bool picked;        /* the user limited the grant to chosen devices */
+        char *denying_rule_file; /* the first policy rule that took a device away, for the message */
+        unsigned denying_rule_line;
 } KindState;
 
 struct Request {
@@ -54,6 +57,8 @@ struct Request {
         Prompt *prompt;
         sd_event_source *start_source;
         struct StoreWait *store_wait; /* the user's decision being stored */
+        const char *denied_by; /* a NotAllowedError's cause, Response's "denied_by" */
+        char *denied_rule;     /* "FILE:LINE" of a policy rule that refused, Response's "rule" */
 };
 
 /* The request goes on (the devices open, or it fails as denied) once the user's lasting decision
@@ -109,6 +114,7 @@ static Request *request_free(Request *r) {
                         device_unref((Device *) ks->candidates[i].device);
                 free(ks->candidates);
                 free(ks->ids);
+                free(ks->denying_rule_file);
         }
         media_stream_constraints_free(r->constraints);
         caller_unref(r->caller);
@@ -117,6 +123,7 @@ static Request *request_free(Request *r) {
         free(r->origin);
         free(r->reason);
         free(r->prompt_key);
+        free(r->denied_rule);
         free(r);
         return NULL;
 }
@@ -161,6 +168,10 @@ static int emit_response(Request *r, uint32_t response, const char *error_name, 
                                           strempty(message));
         if (k >= 0 && constraint)
                 k = sd_bus_message_append(signal, "{sv}", "constraint", "s", constraint);
+        if (k >= 0 && error_name && r->denied_by)
+                k = sd_bus_message_append(signal, "{sv}", "denied_by", "s", r->denied_by);
+        if (k >= 0 && error_name && r->denied_rule)
+                k = sd_bus_message_append(signal, "{sv}", "rule", "s", r->denied_rule);
         if (k >= 0 && tracks) {
                 k = sd_bus_message_open_container(signal, 'e', "sv");
                 if (k >= 0)
@@ -213,14 +224,40 @@ static void request_end(Request *r, uint32_t response, const char *error_name, c
         request_drop(r);
 }
 
-/* Denied (NotAllowedError): by the policy, polkit, a stored decision, the user or nobody. */
-static void request_deny(Request *r, const char *format, ...) _printf_(2, 3);
-static void request_deny(Request *r, const char *format, ...) {
+static void request_end_printf(Request *r, uint32_t response, const char *error_name, const char *format, ...)
+        _printf_(4, 5);
+static void request_end_printf(Request *r, uint32_t response, const char *error_name, const char *format, ...) {
         va_list ap;
 
         va_start(ap, format);
-        request_end(r, MG_RESPONSE_DENIED, MG_ERROR_NAME_NOT_ALLOWED, NULL, format, ap);
+        request_end(r, response, error_name, NULL, format, ap);
         va_end(ap);
+}
+
+/* Denied (NotAllowedError) by the policy, polkit, a stored decision, the user or nobody: the
+ * message says what refused and what changes it (denial.c). rule_file and rule_line: the policy
+ * rule of a DENIAL_POLICY, when known. */
+static void request_deny(Request *r, Denial d, DeviceKind k, const char *rule_file, unsigned rule_line) {
+        _cleanup_free_ char *message = NULL;
+        DenialContext c = {
+                .app_id = r->caller->app_id,
+                .origin = r->origin,
+                .kind = k,
+                .rule_file = rule_file,
+                .rule_line = rule_line,
+                .uid = r->caller->uid,
+        };
+
+        r->denied_by = denial_to_string(d);
+        if (rule_file && asprintf(&r->denied_rule, "%s:%u", rule_file, rule_line) < 0)
+                r->denied_rule = NULL;
+        message = denial_message(d, &c);
+        request_end_printf(r, MG_RESPONSE_DENIED, MG_ERROR_NAME_NOT_ALLOWED, "%s", message ?: "Permission denied.");
+}
+
+/* The kind a prompt-wide refusal names: microphones first, as everywhere. */
+static DeviceKind first_kind(const Request *r) {
+        return r->kinds[DEVICE_KIND_AUDIO].requested ? DEVICE_KIND_AUDIO : DEVICE_KIND_VIDEO;
 }
 
 /* Any other failure; constraint only for OverconstrainedError. */
@@ -251,12 +288,17 @@ static int policy_evaluate_device(Request *r, DeviceKind k, const Device *d, Pol
         return policy_evaluate(r->manager->policy, &q, ret);
 }
 
-/* An error evaluating the policy denies. */
-static bool policy_denies(Request *r, DeviceKind k, const Device *d) {
+/* An error evaluating the policy denies. The first denying rule of the kind is kept for the
+ * message. */
+static bool policy_denies(Request *r, KindState *ks, const Device *d) {
         PolicyVerdict v = {};
         bool deny;
 
-        deny = policy_evaluate_device(r, k, d, &v) < 0 || v.decision == POLICY_DENY;
+        deny = policy_evaluate_device(r, ks->kind, d, &v) < 0 || v.decision == POLICY_DENY;
+        if (deny && v.file && !ks->denying_rule_file) {
+                ks->denying_rule_file = strdup(v.file);
+                ks->denying_rule_line = v.line;
+        }
         policy_verdict_done(&v);
         return deny;
 }
@@ -308,9 +350,7 @@ static size_t keep_candidates(Request *r, KindState *ks, bool (*keep)(Request *r
 }
 
 static bool policy_allows_candidate(Request *r, const ConstraintCandidate *c, void *arg) {
-        const KindState *ks = arg;
-
-        return !policy_denies(r, ks->kind, c->device);
+        return !policy_denies(r, arg, c->device);
 }
 
 /* SelectSettings on the candidates left. Returns false when the request failed (and is gone). */
@@ -328,7 +368,7 @@ static bool select_kind_settings(Request *r, KindState *ks) {
                 return true;
         /* A kind the user denied for good reveals nothing: NotAllowed, not Overconstrained. */
         if (kind_denied(r, ks->kind)) {
-                request_deny(r, "Permission denied.");
+                request_deny(r, DENIAL_STORED, ks->kind, NULL, 0);
                 return false;
         }
         reveal = r->manager->config.reveal_constraint_name == REVEAL_CONSTRAINT_ALWAYS ||
@@ -355,13 +395,13 @@ static bool select_devices(Request *r) {
                 /* Devices the admin policy denies to this caller are not candidates at all. */
                 present = ks->n_candidates;
                 if (present > 0 && keep_candidates(r, ks, policy_allows_candidate, ks) == 0) {
-                        request_deny(r, "The admin policy does not allow the %s.", device_kind_to_permission(k));
+                        request_deny(r, DENIAL_POLICY, k, ks->denying_rule_file, ks->denying_rule_line);
                         return false;
                 }
                 /* A kind the user denied for good reveals nothing, not even whether a device exists. */
                 if (ks->n_candidates == 0) {
                         if (kind_denied(r, k))
-                                request_deny(r, "Permission denied.");
+                                request_deny(r, DENIAL_STORED, k, NULL, 0);
                         else
                                 request_fail(r, MG_ERROR_NAME_NOT_FOUND, NULL, "No %s is available.",
                                              device_kind_to_permission(k));
@@ -407,7 +447,7 @@ static void start_polkit(Request *r) {
                                  k == DEVICE_KIND_VIDEO ? MG_POLKIT_ACTION_CAMERA : MG_POLKIT_ACTION_MICROPHONE,
                                  false, on_polkit_answer, ks, &ks->polkit);
                 if (q < 0) {
-                        request_deny(r, "The authorization check failed.");
+                        request_deny(r, DENIAL_POLKIT, k, NULL, 0);
                         return;
                 }
         }
@@ -428,7 +468,7 @@ static bool apply_device_pick(Request *r, char **picked) {
                         continue;
                 ks->picked = true;
                 if (keep_candidates(r, ks, candidate_picked, picked) == 0) {
-                        request_deny(r, "No %s was chosen.", device_kind_to_permission(k));
+                        request_deny(r, DENIAL_NOTHING_CHOSEN, k, NULL, 0);
                         return false;
                 }
                 if (!ks->constraints && track_constraints_new_empty(k, &empty) < 0) {
@@ -472,7 +512,7 @@ static void decide_then_open(Request *r) {
 }
 
 static void fail_denied_by_user(Request *r) {
-        request_deny(r, "Permission denied by the user.");
+        request_deny(r, DENIAL_USER, first_kind(r), NULL, 0);
 }
 
 /* Keep a lasting decision in the grant store (and so on disk), then go on with then(r). */
@@ -523,9 +563,7 @@ static void on_prompt_answer(int error, const PromptResult *result, void *userda
         r->prompt = prompt_unref(r->prompt);
         prompt_backoff_record(r->manager->backoff, r->prompt_key, !allowed, now_usec(CLOCK_BOOTTIME));
         if (error < 0) {
-                request_deny(r, "%s",
-                             error == -ETIMEDOUT ? "Nobody answered the prompt in time."
-                                                 : "The consent agent failed to answer.");
+                request_deny(r, error == -ETIMEDOUT ? DENIAL_TIMEOUT : DENIAL_AGENT_FAILED, first_kind(r), NULL, 0);
                 return;
         }
         log_info("Request %s: the user answered %s.", r->path, decision_to_string(result->decision));
@@ -553,7 +591,7 @@ static void on_prompt_answer(int error, const PromptResult *result, void *userda
                 fail_denied_by_user(r);
                 return;
         default:
-                request_deny(r, "The prompt was dismissed.");
+                request_deny(r, DENIAL_DISMISSED, first_kind(r), NULL, 0);
                 return;
         }
 }
@@ -575,8 +613,7 @@ static void prompt_user(Request *r) {
         int q;
 
         if (!prompt_backoff_allows(m->backoff, r->prompt_key, now_usec(CLOCK_BOOTTIME)))
-                return request_deny(r,
-                                    "Refused too often; the user is not asked again for a while.");
+                return request_deny(r, DENIAL_BACKOFF, first_kind(r), NULL, 0);
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
                 total += r->kinds[k].requested ? r->kinds[k].n_candidates : 0;
         devices = calloc(MAX(total, 1u), sizeof(PromptDevice));
@@ -596,6 +633,7 @@ static void prompt_user(Request *r) {
                                                        .label = ks->candidates[i].device->label };
         }
         details = (PromptDetails){
+                .unique_name = r->caller->unique_name,
                 .app_id = r->caller->app_id,
                 .origin = strempty(r->origin),
                 .reason = strempty(r->reason),
@@ -607,9 +645,11 @@ static void prompt_user(Request *r) {
         };
         q = consent_prompt(m, r->caller->uid, r->path, &details, on_prompt_answer, r, &r->prompt);
         if (q == PROMPT_NO_AGENT)
-                return request_deny(r, "No consent agent is available.");
+                return request_deny(r, DENIAL_NO_AGENT, first_kind(r), NULL, 0);
+        if (q == PROMPT_NOT_IN_FRONT)
+                return request_deny(r, DENIAL_NOT_IN_FRONT, first_kind(r), NULL, 0);
         if (q < 0)
-                return request_deny(r, "The prompt could not be shown.");
+                return request_deny(r, DENIAL_AGENT_FAILED, first_kind(r), NULL, 0);
         r->state = REQUEST_PROMPTING;
         emit_state_changed(r);
         record_for_kinds(r, HISTORY_PROMPTED, NULL);
@@ -623,7 +663,6 @@ static PolicyDecision decide_kinds(Request *r) {
 
         for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++) {
                 KindState *ks = &r->kinds[k];
-                _cleanup_free_ char *why = NULL;
                 AccessDecision d;
 
                 if (!ks->requested)
@@ -637,15 +676,14 @@ static PolicyDecision decide_kinds(Request *r) {
                               now_usec(CLOCK_BOOTTIME), &d);
                 if (d.verdict.explanation)
                         log_debug("Request %s, %s: %s", r->path, device_kind_to_permission(k), d.verdict.explanation);
-                if (d.outcome == POLICY_DENY)
-                        why = access_decision_explain(&d, r->caller->app_id, k);
-                else if (d.outcome == POLICY_PROMPT)
-                        combined = POLICY_PROMPT;
-                access_decision_done(&d);
                 if (d.outcome == POLICY_DENY) {
-                        request_deny(r, "%s", why ?: "Permission denied.");
+                        request_deny(r, access_decision_denial(&d), k, d.verdict.file, d.verdict.line);
+                        access_decision_done(&d);
                         return POLICY_DENY;
                 }
+                if (d.outcome == POLICY_PROMPT)
+                        combined = POLICY_PROMPT;
+                access_decision_done(&d);
         }
         return combined;
 }

@@ -80,7 +80,7 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
 
         if (streq(property, "Enabled"))
                 return sd_bus_message_append(reply, "b", t->enabled);
-        return sd_bus_message_append(reply, "b", t->muted);
+        return sd_bus_message_append(reply, "b", track_is_muted(t));
 }
 
 /* The stream configuration for the track's current settings. Slots are sized for the largest
@@ -181,7 +181,7 @@ static int method_open(sd_bus_message *message, void *userdata, sd_bus_error *er
         if (r < 0)
                 goto fail;
         stream_set_enabled(stream, t->enabled);
-        stream_set_muted(stream, t->muted);
+        stream_set_muted(stream, track_is_muted(t));
         stream_get_format(stream, &format);
 
         /* sd-bus duplicates the fds into the reply: that can run out of descriptors too. */
@@ -341,7 +341,7 @@ void track_dbus_emit_changed(Track *t, const char *property) {
                 if (streq(property, "Enabled"))
                         r = sd_bus_message_append(signal, "v", "b", t->enabled);
                 else if (streq(property, "Muted"))
-                        r = sd_bus_message_append(signal, "v", "b", t->muted);
+                        r = sd_bus_message_append(signal, "v", "b", track_is_muted(t));
                 else if (streq(property, "ReadyState"))
                         r = sd_bus_message_append(signal, "v", "s", t->ended ? "ended" : "live");
                 else {

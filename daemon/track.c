@@ -11,6 +11,7 @@
 #include "log.h"
 #include "mediagate-names.h"
 #include "mediagate-wire.h"
+#include "sessions.h"
 #include "stream.h"
 #include "util.h"
 
@@ -54,6 +55,7 @@ int track_new(Manager *m, Caller *caller, const char *origin, Device *device, co
         t->caller = caller_ref(caller);
         t->enabled = true;
         t->muted = m->muted[device->kind];
+        t->away = !sessions_in_front(m->sessions, caller->unique_name, caller->uid);
         t->settings = *settings;
         snprintf(t->device_id, sizeof t->device_id, "%s", device_id);
         snprintf(t->group_id, sizeof t->group_id, "%s", group_id);
@@ -80,8 +82,9 @@ int track_new(Manager *m, Caller *caller, const char *origin, Device *device, co
                 manager_tracks_changed(m);
                 goto fail;
         }
-        /* A track born under the privacy switch starts muted: the device is released soon. */
-        if (t->muted)
+        /* A track born under the privacy switch, or away from the front, starts muted: the
+         * device is released soon. */
+        if (track_is_muted(t))
                 capture_sink_set_active(t->sink, false);
         t->started_usec = now_usec(CLOCK_MONOTONIC);
         history_record(m, HISTORY_STARTED, caller, origin, t->kind, device->hardware_id, 0, NULL);
@@ -201,7 +204,7 @@ void track_end(Track *t, TrackEndReason reason) {
 }
 
 static void apply_activity(Track *t) {
-        capture_sink_set_active(t->sink, t->enabled && !t->muted);
+        capture_sink_set_active(t->sink, t->enabled && !track_is_muted(t));
 }
 
 void track_set_enabled(Track *t, bool enabled) {
@@ -215,15 +218,34 @@ void track_set_enabled(Track *t, bool enabled) {
         manager_tracks_changed(t->manager);
 }
 
-void track_set_muted(Track *t, bool muted) {
-        if (t->ended || t->muted == muted)
+/* Set one of the reasons to mute; the stream, the device and the bus follow what they add up to. */
+static void set_mute_reason(Track *t, bool *reason, bool value) {
+        bool was = track_is_muted(t);
+
+        if (t->ended || *reason == value)
                 return;
-        t->muted = muted;
+        *reason = value;
+        if (was == track_is_muted(t))
+                return;
         if (t->stream)
-                stream_set_muted(t->stream, muted);
+                stream_set_muted(t->stream, track_is_muted(t));
         apply_activity(t);
         track_dbus_emit_changed(t, "Muted");
         manager_tracks_changed(t->manager);
+}
+
+void track_set_muted(Track *t, bool muted) {
+        set_mute_reason(t, &t->muted, muted);
+}
+
+void tracks_follow_sessions(Manager *m) {
+        HashmapIter it = {};
+        Track *t;
+
+        /* Muting changes no table: each track can be set as it comes. */
+        while (hashmap_iterate(m->tracks, &it, (void **) &t, NULL))
+                if (!t->ended)
+                        set_mute_reason(t, &t->away, !sessions_in_front(m->sessions, t->owner, t->caller->uid));
 }
 
 ConstraintCandidate track_candidate(const Track *t) {

@@ -42,6 +42,7 @@ typedef struct Track {
 
         bool enabled;
         bool muted;      /* the global privacy switch of the kind */
+        bool away;       /* its login session is not in front (sessions.h): muted too */
         uint64_t started_usec; /* CLOCK_MONOTONIC, for the history's duration */
         uint64_t ended_usec;
         bool ended;
@@ -65,6 +66,13 @@ void track_end(Track *t, TrackEndReason reason);
  * device is released when none of its tracks does. Both announce the change. */
 void track_set_enabled(Track *t, bool enabled);
 void track_set_muted(Track *t, bool muted);
+/* Whether the track gets no frames for the switch or because its session is not in front:
+ * what its Muted property and stream say. */
+static inline bool track_is_muted(const Track *t) {
+        return t->muted || t->away;
+}
+/* Mute (away) or unmute each live track as its session is or is not in front. */
+void tracks_follow_sessions(Manager *m);
 
 /* Candidate of this track's device for the constraint engine, with the caller's ids. */
 ConstraintCandidate track_candidate(const Track *t);

@@ -42,10 +42,7 @@ static int read_range(sd_bus_message *m, const char *contents, MgCapability *cap
         r = bus_read_basic_number(m, inner[1], &cap->max, &integral_max);
         if (r < 0)
                 return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
+        r = bus_message_exit_containers(m, 2);
         if (r < 0)
                 return r;
         cap->type = MG_CAPABILITY_RANGE;
@@ -83,12 +80,7 @@ static int read_booleans(sd_bus_message *m, bool single, MgCapability *cap) {
                 values = grown;
                 values[n++] = b;
         }
-        if (!single) {
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_exit_container(m);
+        r = bus_message_exit_containers(m, single ? 1 : 2);
         if (r < 0)
                 return r;
         cap->type = MG_CAPABILITY_BOOLEANS;

@@ -108,10 +108,7 @@ static int append_array(sd_bus_message *m, const char *path, const char *key, js
                 }
         }
         if (m) {
-                r = sd_bus_message_close_container(m);
-                if (r < 0)
-                        return append_failed(err, r);
-                r = sd_bus_message_close_container(m);
+                r = bus_message_close_containers(m, 2);
                 if (r < 0)
                         return append_failed(err, r);
         }
@@ -210,10 +207,7 @@ static int append_object(sd_bus_message *m, const char *path, json_object *objec
                         return type_error(err, child_path, "the name is not valid UTF-8");
 
                 if (m) {
-                        r = sd_bus_message_open_container(m, 'e', "sv");
-                        if (r < 0)
-                                return append_failed(err, r);
-                        r = sd_bus_message_append_basic(m, 's', key);
+                        r = bus_dict_open_entry(m, key);
                         if (r < 0)
                                 return append_failed(err, r);
                 }

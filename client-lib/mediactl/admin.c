@@ -2,6 +2,7 @@
  * built from the command line, and polkit allowed to ask the user for a password. */
 #include <stdlib.h>
 
+#include "bus-dict.h"
 #include "mediactl.h"
 #include "mediagate-names.h"
 
@@ -67,54 +68,48 @@ int admin_call(MgClient *client, sd_bus_message *m, sd_bus_message **ret_reply) 
         return 0;
 }
 
-int read_string_dict(sd_bus_message *m, const char *strv_key, char ***ret_pairs, char ***ret_strv) {
-        _cleanup_strv_free_ char **pairs = NULL, **strv = NULL;
+typedef struct StringDict {
+        const char *strv_key;
+        char **pairs, **strv;
+} StringDict;
+
+static int string_dict_entry(sd_bus_message *m, const char *key, void *userdata) {
+        StringDict *d = userdata;
+        const char *value;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
+        r = read_known_variant(bus_read_typed_variant(m, "s", &value));
+        if (r > 0 && (strv_extend(&d->pairs, key) < 0 || strv_extend(&d->pairs, value) < 0))
+                return -ENOMEM;
+        if (r != 0 || !d->strv_key || !streq(key, d->strv_key))
+                return r; /* anything else was added later, or has a shape we do not show */
+        r = sd_bus_message_enter_container(m, 'v', "as");
+        if (r <= 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key, *contents, *value;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(contents, "s")) {
-                        r = sd_bus_message_read(m, "v", "s", &value);
-                        if (r >= 0)
-                                r = strv_extend(&pairs, key);
-                        if (r >= 0)
-                                r = strv_extend(&pairs, value);
-                } else if (strv_key && streq(key, strv_key) && streq(contents, "as")) {
-                        r = sd_bus_message_enter_container(m, 'v', "as");
-                        if (r >= 0) {
-                                strv_free(strv);
-                                strv = NULL;
-                                r = sd_bus_message_read_strv(m, &strv);
-                        }
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                } else
-                        r = sd_bus_message_skip(m, "v"); /* added later, or of a shape we do not show */
-                if (r < 0)
-                        return r;
+        strv_free(d->strv);
+        d->strv = NULL;
+        r = sd_bus_message_read_strv(m, &d->strv);
+        if (r >= 0)
                 r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
+        return r < 0 ? r : 1;
+}
+
+int read_string_dict(sd_bus_message *m, const char *strv_key, char ***ret_pairs, char ***ret_strv) {
+        StringDict d = { .strv_key = strv_key };
+        int r;
+
+        r = bus_dict_read(m, string_dict_entry, &d, NULL);
+        if (r < 0) {
+                strv_free(d.pairs);
+                strv_free(d.strv);
+                return r;
         }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
         if (ret_pairs)
-                *ret_pairs = TAKE_PTR(pairs);
+                *ret_pairs = TAKE_PTR(d.pairs);
         if (ret_strv)
-                *ret_strv = TAKE_PTR(strv);
+                *ret_strv = TAKE_PTR(d.strv);
+        strv_free(d.pairs);
+        strv_free(d.strv);
         return 0;
 }
 

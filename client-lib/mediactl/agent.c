@@ -1,6 +1,6 @@
-/* `mediactl agent`: a consent agent (org.mediagate.MediaGate1.Agent) that asks the user on the
- * terminal, or gives every prompt the same answer (--auto) for scripts, tests and the demo. */
-#include <getopt.h>
+/* The consent agent's core: the org.mediagate.MediaGate1.Agent object, the prompts it holds until
+ * they are answered, and the answers it sends; registered again whenever mediagated restarts.
+ * How a prompt reaches a person is the front end's (agent.h). */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -8,26 +8,16 @@
 #include <systemd/sd-event.h>
 
 #include "agent.h"
+#include "bus-dict.h"
 #include "mediagate-names.h"
+#include "sanitize.h"
 
 #define AGENT_PATH "/org/mediagate/mediactl/agent"
-#define ALLOW_TIMED_MAX_SECONDS 31536000u /* a year, as the Agent interface allows */
 
-static const char *const decisions[] = {
-        "allow-once", "allow-always", "allow-timed", "deny-once", "deny-always", "dismissed",
-};
-
-static bool decision_is_valid(const char *s) {
-        for (size_t i = 0; i < ELEMENTSOF(decisions); i++)
-                if (streq(s, decisions[i]))
-                        return true;
-        return false;
-}
-
-Prompt *prompt_free(Prompt *p) {
+static Prompt *prompt_free(Prompt *p) {
         if (!p)
                 return NULL;
-        sd_bus_slot_unref(p->notify_slot);
+        sd_event_source_disable_unref(p->timeout_source);
         sd_bus_message_unref(p->call);
         free(p->request_id);
         free(p->app_id);
@@ -40,29 +30,13 @@ Prompt *prompt_free(Prompt *p) {
                 free(p->devices[i].label);
         }
         free(p->devices);
+        app_info_done(&p->app);
         free(p);
         return NULL;
 }
-
-const char *device_kind_name(const char *kind) {
-        if (streq(kind, "videoinput"))
-                return "camera";
-        if (streq(kind, "audioinput"))
-                return "microphone";
-        return kind;
-}
+DEFINE_CLEANUP_FUNC(Prompt, prompt_free);
 
 /* ---- reading a Prompt call ---- */
-
-static int read_string_variant(sd_bus_message *m, char **ret) {
-        const char *s;
-        int r;
-
-        r = sd_bus_message_read(m, "v", "s", &s);
-        if (r < 0)
-                return r;
-        return free_and_strdup(ret, s);
-}
 
 static int read_devices_variant(sd_bus_message *m, Prompt *p) {
         const char *id, *kind, *label;
@@ -93,57 +67,79 @@ static int read_devices_variant(sd_bus_message *m, Prompt *p) {
         return sd_bus_message_exit_container(m);
 }
 
-/* details a{sv}: the keys we know in the types the interface gives them; any other key (or a
- * known key in another type) is skipped, as the interface asks. */
-static int prompt_read_details(sd_bus_message *m, Prompt *p) {
+/* One entry of details: the keys we know in the types the interface gives them; any other key
+ * (or a known key in another type) is skipped, as the interface asks. */
+static int prompt_detail_entry(sd_bus_message *m, const char *key, void *userdata) {
+        Prompt *p = userdata;
+        const char *contents;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
+        if (streq(key, "app_id"))
+                return read_known_variant(bus_read_string_variant(m, &p->app_id));
+        if (streq(key, "origin"))
+                return read_known_variant(bus_read_string_variant(m, &p->origin));
+        if (streq(key, "reason"))
+                return read_known_variant(bus_read_string_variant(m, &p->reason));
+        if (streq(key, "uid")) {
+                r = read_known_variant(bus_read_typed_variant(m, "u", &p->uid));
+                p->have_uid = r > 0;
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key, *contents;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(key, "app_id") && streq(contents, "s"))
-                        r = read_string_variant(m, &p->app_id);
-                else if (streq(key, "origin") && streq(contents, "s"))
-                        r = read_string_variant(m, &p->origin);
-                else if (streq(key, "reason") && streq(contents, "s"))
-                        r = read_string_variant(m, &p->reason);
-                else if (streq(key, "kinds") && streq(contents, "as")) {
-                        r = sd_bus_message_enter_container(m, 'v', "as");
-                        if (r >= 0) {
-                                strv_free(p->kinds);
-                                p->kinds = NULL;
-                                r = sd_bus_message_read_strv(m, &p->kinds);
-                        }
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                } else if (streq(key, "devices") && streq(contents, "a(sss)"))
-                        r = read_devices_variant(m, p);
-                else if (streq(key, "uid") && streq(contents, "u")) {
-                        r = sd_bus_message_read(m, "v", "u", &p->uid);
-                        p->have_uid = r >= 0;
-                } else if (streq(key, "pid") && streq(contents, "u")) {
-                        r = sd_bus_message_read(m, "v", "u", &p->pid);
-                        p->have_pid = r >= 0;
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
         }
+        if (streq(key, "pid")) {
+                r = read_known_variant(bus_read_typed_variant(m, "u", &p->pid));
+                p->have_pid = r > 0;
+                return r;
+        }
+        r = sd_bus_message_peek_type(m, NULL, &contents);
         if (r < 0)
                 return r;
-        return sd_bus_message_exit_container(m);
+        if (streq(key, "kinds") && streq(contents, "as")) {
+                r = sd_bus_message_enter_container(m, 'v', "as");
+                if (r >= 0) {
+                        strv_free(p->kinds);
+                        p->kinds = NULL;
+                        r = sd_bus_message_read_strv(m, &p->kinds);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                return r < 0 ? r : 1;
+        }
+        if (streq(key, "devices") && streq(contents, "a(sss)")) {
+                r = read_devices_variant(m, p);
+                return r < 0 ? r : 1;
+        }
+        return 0;
+}
+
+static int prompt_read_details(sd_bus_message *m, Prompt *p) {
+        return bus_dict_read(m, prompt_detail_entry, p, NULL);
+}
+
+/* The daemon sanitizes what it sends; the agent does not rely on it: what a person reads here
+ * goes through the same rules again. */
+static int prompt_sanitize(Prompt *p) {
+        char **fields[] = { &p->app_id, &p->origin, &p->reason };
+
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                char *clean;
+
+                if (!*fields[i])
+                        continue;
+                clean = fields[i] == &p->reason ? sanitize_reason(*fields[i]) : sanitize_app_id(*fields[i]);
+                if (!clean)
+                        return -ENOMEM;
+                free(*fields[i]);
+                *fields[i] = clean;
+        }
+        for (size_t i = 0; i < p->n_devices; i++) {
+                char *clean = sanitize_label(p->devices[i].label);
+
+                if (!clean)
+                        return -ENOMEM;
+                free(p->devices[i].label);
+                p->devices[i].label = clean;
+        }
+        return 0;
 }
 
 /* ---- answering ---- */
@@ -151,7 +147,7 @@ static int prompt_read_details(sd_bus_message *m, Prompt *p) {
 /* Which devices the grant covers. matched[i]: the user named device i. A kind of which the user
  * named no device is left as offered (every candidate), so that naming a camera does not
  * refuse the microphone asked for with it. NULL (no "devices" key) when nothing was named. */
-static int prompt_pick(const Prompt *p, const bool *matched, char ***ret) {
+int prompt_pick(const Prompt *p, const bool *matched, char ***ret) {
         _cleanup_strv_free_ char **picked = NULL;
         bool any = false;
         int r;
@@ -205,7 +201,12 @@ json_object *prompt_to_json(const Prompt *p, const char *event) {
         }
         if (r >= 0 && (json_add_string(o, "event", event) < 0 ||
                        json_add_string(o, "request_id", p->request_id) < 0 ||
+                       json_add(o, "number", json_object_new_int64(p->number)) < 0 ||
                        json_add_string(o, "app_id", p->app_id) < 0 ||
+                       json_add_string(o, "app_name", p->app.name) < 0 ||
+                       json_object_object_add(o, "app_icon", p->app.icon ? json_object_new_string(p->app.icon) : NULL) < 0 ||
+                       json_object_object_add(o, "desktop_id", p->app.desktop_id ?
+                                                                       json_object_new_string(p->app.desktop_id) : NULL) < 0 ||
                        json_add_string(o, "origin", p->origin) < 0 ||
                        json_add_string(o, "reason", p->reason) < 0 ||
                        json_add(o, "kinds", strv_to_json(p->kinds)) < 0 ||
@@ -221,20 +222,8 @@ json_object *prompt_to_json(const Prompt *p, const char *event) {
         return o;
 }
 
-/* "camera", "camera and microphone" */
-void print_kinds(FILE *f, char *const *kinds) {
-        size_t n = strv_length(kinds);
-
-        if (n == 0) {
-                fputs("nothing", f);
-                return;
-        }
-        for (size_t i = 0; i < n; i++)
-                fprintf(f, "%s%s", i == 0 ? "" : i + 1 == n ? " and " : ", ", kinds[i]);
-}
-
 /* Who asks, in one phrase: "host:/usr/bin/foo", or "https://example.com in org.mozilla.firefox". */
-void print_requester(FILE *f, const Prompt *p) {
+void prompt_print_requester(FILE *f, const Prompt *p) {
         _cleanup_free_ char *app = terminal_safe(p->app_id), *origin = terminal_safe(p->origin);
 
         if (!isempty(origin))
@@ -262,7 +251,7 @@ static void print_answer(Agent *a, const Prompt *p, const char *decision, uint32
         if (streq(decision, "allow-timed"))
                 printf(" (%" PRIu32 " s)", seconds);
         fputs(" for ", stdout);
-        print_requester(stdout, p);
+        prompt_print_requester(stdout, p);
         fputs(" (", stdout);
         for (char **k = p->kinds; k && *k; k++)
                 printf("%s%s", k == p->kinds ? "" : ", ", *k);
@@ -279,7 +268,7 @@ static void print_answer(Agent *a, const Prompt *p, const char *decision, uint32
         fflush(stdout);
 }
 
-int prompt_reply(Prompt *p, const char *decision, uint32_t seconds, char *const *picked) {
+static int prompt_reply(Prompt *p, const char *decision, uint32_t seconds, char *const *picked) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
@@ -300,17 +289,7 @@ int prompt_reply(Prompt *p, const char *decision, uint32_t seconds, char *const 
                         return r;
         }
         if (picked) {
-                r = sd_bus_message_open_container(reply, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(reply, "s", "devices");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(reply, 'v', "as");
-                if (r >= 0)
-                        r = sd_bus_message_append_strv(reply, (char **) picked);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(reply);
+                r = bus_dict_append_strv(reply, "devices", (char **) picked);
                 if (r < 0)
                         return r;
         }
@@ -324,23 +303,11 @@ int prompt_reply(Prompt *p, const char *decision, uint32_t seconds, char *const 
         return 0;
 }
 
-/* Answer, say so, and forget the prompt. */
-void prompt_answer(Agent *a, Prompt *p, const char *decision, uint32_t seconds, char *const *picked) {
-        int r;
-
-        r = prompt_reply(p, decision, seconds, picked);
-        if (r < 0) {
-                fprintf(stderr, "mediactl agent: failed to answer %s: %s\n", p->request_id, strerror(-r));
-                return;
-        }
-        print_answer(a, p, decision, seconds, picked);
-}
-
 /* --pick names a device by id or by label. */
-int pick_from_arguments(const Agent *a, const Prompt *p, char ***ret) {
+int agent_pick_from_arguments(const Agent *a, const Prompt *p, char ***ret) {
         _cleanup_free_ bool *matched = NULL;
 
-        if (!a->picks) {
+        if (!a->options.picks) {
                 *ret = NULL;
                 return 0;
         }
@@ -348,21 +315,8 @@ int pick_from_arguments(const Agent *a, const Prompt *p, char ***ret) {
         if (!matched)
                 return -ENOMEM;
         for (size_t i = 0; i < p->n_devices; i++)
-                matched[i] = strv_contains(a->picks, p->devices[i].id) || strv_contains(a->picks, p->devices[i].label);
+                matched[i] = strv_contains(a->options.picks, p->devices[i].id) || strv_contains(a->options.picks, p->devices[i].label);
         return prompt_pick(p, matched, ret);
-}
-
-/* ---- the terminal ---- */
-
-static void agent_ask_next(Agent *a);
-
-void queue_remove(Agent *a, Prompt *p) {
-        for (Prompt **i = &a->queue; *i; i = &(*i)->next)
-                if (*i == p) {
-                        *i = p->next;
-                        p->next = NULL;
-                        return;
-                }
 }
 
 static void queue_append(Agent *a, Prompt *p) {
@@ -373,148 +327,62 @@ static void queue_append(Agent *a, Prompt *p) {
         *i = p;
 }
 
-static void print_choices(Agent *a) {
-        fputs("Allow? [o]nce, [a]lways, [t N] for N minutes, [d]eny, [n]ever (deny always).\n"
-              "Device numbers after the answer limit it to those devices (\"o 1\"): ", a->out);
-        fflush(a->out);
-}
-
-static void print_question(Agent *a, const Prompt *p) {
-        FILE *f = a->out;
-
-        fputs("\nmediactl agent: ", f);
-        print_requester(f, p);
-        fputs(" asks to use your ", f);
-        print_kinds(f, p->kinds);
-        fputs(".\n", f);
-        if (!isempty(p->reason)) {
-                _cleanup_free_ char *reason = terminal_safe(p->reason);
-
-                fprintf(f, "  It says:  \"%s\"\n", strempty(reason));
-        }
-        if (p->have_pid || p->have_uid)
-                fprintf(f, "  Process:  pid %" PRIu32 ", uid %" PRIu32 "\n", p->pid, p->uid);
-        for (size_t i = 0; i < p->n_devices; i++) {
-                _cleanup_free_ char *label = terminal_safe(p->devices[i].label);
-
-                fprintf(f, "  %s %zu. %-10s  %s\n", i == 0 ? "Devices:" : "        ", i + 1,
-                        device_kind_name(p->devices[i].kind), strempty(label));
-        }
-        print_choices(a);
-}
-
-static void agent_ask_next(Agent *a) {
-        if (a->asking || !a->queue)
-                return;
-        a->asking = true;
-        print_question(a, a->queue);
-}
-
-/* One line the user typed: DECISION [MINUTES] [DEVICE NUMBERS...]. Returns false when the line
- * is not an answer (the question is then asked again). */
-static bool handle_answer_line(Agent *a, char *line) {
-        static const struct {
-                const char *words[3];
-                const char *decision;
-        } answers[] = {
-                { { "o", "once", "allow-once" }, "allow-once" },
-                { { "a", "always", "allow-always" }, "allow-always" },
-                { { "t", "timed", "allow-timed" }, "allow-timed" },
-                { { "d", "deny", "deny-once" }, "deny-once" },
-                { { "n", "never", "deny-always" }, "deny-always" },
-        };
-        Prompt *p = a->queue;
-        _cleanup_free_ bool *matched = NULL;
-        _cleanup_strv_free_ char **picked = NULL;
-        const char *decision = NULL;
-        uint32_t seconds = 0;
-        char *word, *save = NULL;
-
-        word = strtok_r(line, " \t\r", &save);
-        if (!word)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(answers) && !decision; i++)
-                for (size_t j = 0; j < ELEMENTSOF(answers[i].words); j++)
-                        if (streq(word, answers[i].words[j]))
-                                decision = answers[i].decision;
-        if (!decision) {
-                fprintf(a->out, "mediactl agent: '%s' is not an answer.\n", word);
-                return false;
-        }
-        if (streq(decision, "allow-timed")) {
-                uint32_t minutes;
-
-                word = strtok_r(NULL, " \t\r", &save);
-                if (!word || safe_atou32(word, &minutes) < 0 || minutes == 0 ||
-                    minutes > ALLOW_TIMED_MAX_SECONDS / 60) {
-                        fprintf(a->out, "mediactl agent: 't' needs a number of minutes, 1 to %u.\n",
-                                ALLOW_TIMED_MAX_SECONDS / 60);
-                        return false;
+static void queue_remove(Agent *a, Prompt *p) {
+        for (Prompt **i = &a->queue; *i; i = &(*i)->next)
+                if (*i == p) {
+                        *i = p->next;
+                        p->next = NULL;
+                        return;
                 }
-                seconds = minutes * 60;
-        }
+}
 
-        matched = calloc(MAX(p->n_devices, 1u), sizeof(bool));
-        if (!matched)
-                return false;
-        while ((word = strtok_r(NULL, " \t\r", &save))) {
-                uint32_t n;
+Prompt *agent_find_prompt(Agent *a, unsigned number) {
+        for (Prompt *p = a->queue; p; p = p->next)
+                if (p->number == number)
+                        return p;
+        return NULL;
+}
 
-                if (safe_atou32(word, &n) < 0 || n < 1 || n > p->n_devices) {
-                        fprintf(a->out, "mediactl agent: '%s' is not one of the device numbers.\n", word);
-                        return false;
-                }
-                matched[n - 1] = true;
-        }
-        if (prompt_pick(p, matched, &picked) < 0)
-                return false;
-        if (!picked && pick_from_arguments(a, p, &picked) < 0)
-                return false;
+void agent_answer(Agent *a, Prompt *p, const char *decision, uint32_t seconds, char *const *picked) {
+        int r;
 
-        prompt_answer(a, p, decision, seconds, picked);
+        r = prompt_reply(p, decision, seconds, picked);
+        if (r < 0)
+                fprintf(stderr, "mediactl agent: failed to answer %s: %s\n", p->request_id, strerror(-r));
+        else
+                print_answer(a, p, decision, seconds, picked);
         queue_remove(a, p);
         prompt_free(p);
-        a->asking = false;
-        agent_ask_next(a);
-        return true;
 }
 
-static void agent_quit(Agent *a, int code);
+void agent_dismiss(Agent *a, Prompt *p, PromptEnd how) {
+        if (how == PROMPT_END_TIMEOUT) {
+                _cleanup_free_ char *summary = prompt_summary(p);
 
-static int on_input(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Agent *a = userdata;
-        ssize_t n;
-        char *nl;
+                fprintf(a->out, _("mediactl agent: nobody answered in time: %s. Nothing was allowed; it may ask again.\n"),
+                        strempty(summary));
+                fflush(a->out);
+        }
+        agent_answer(a, p, "dismissed", 0, NULL);
+}
 
-        n = read(fd, a->input + a->n_input, sizeof(a->input) - 1 - a->n_input);
-        if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR)
-                        return 0;
-                fprintf(stderr, "mediactl agent: failed to read the answer: %m\n");
-                agent_quit(a, EXIT_FAILURE);
-                return 0;
+/* The core's own end of a prompt: the front end forgets it, then it is answered and freed. */
+static void prompt_end(Agent *a, Prompt *p, PromptEnd how) {
+        a->frontend->withdraw(a, p, how);
+        if (how == PROMPT_END_TIMEOUT)
+                agent_dismiss(a, p, how);
+        else {
+                /* The daemon discards answers to withdrawn prompts; answering still ends the call. */
+                (void) prompt_reply(p, "dismissed", 0, NULL);
+                queue_remove(a, p);
+                prompt_free(p);
         }
-        if (n == 0) {
-                fprintf(a->out, "\nmediactl agent: end of input, nobody is left to ask; unregistering.\n");
-                agent_quit(a, EXIT_SUCCESS);
-                return 0;
-        }
-        a->n_input += (size_t) n;
-        a->input[a->n_input] = '\0';
+}
 
-        while ((nl = strchr(a->input, '\n'))) {
-                *nl = '\0';
-                if (!a->asking)
-                        fprintf(a->out, "mediactl agent: no question is open; ignoring the input.\n");
-                else if (!handle_answer_line(a, a->input))
-                        print_choices(a);
-                memmove(a->input, nl + 1, a->n_input - (size_t) (nl + 1 - a->input) + 1);
-                a->n_input -= (size_t) (nl + 1 - a->input);
-        }
-        if (a->n_input == sizeof(a->input) - 1) {
-                fprintf(a->out, "mediactl agent: that line is too long; ignoring it.\n");
-                a->n_input = 0;
-        }
+static int on_prompt_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Prompt *p = userdata;
+
+        prompt_end(p->agent, p, PROMPT_END_TIMEOUT);
         return 0;
 }
 
@@ -524,6 +392,7 @@ static int method_prompt(sd_bus_message *m, void *userdata, sd_bus_error *error)
         Agent *a = userdata;
         _cleanup_(prompt_freep) Prompt *p = NULL;
         const char *request_id;
+        Prompt *q;
         int r;
 
         /* Anyone on the bus can call us; only the daemon's prompts are real ones. */
@@ -541,29 +410,24 @@ static int method_prompt(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (!p->request_id)
                 return -ENOMEM;
         r = prompt_read_details(m, p);
+        if (r >= 0)
+                r = prompt_sanitize(p);
+        if (r >= 0)
+                r = app_info_lookup(p->app_id, &p->app);
         if (r < 0)
                 return r;
-        p->call = sd_bus_message_ref(m);
-
-        if (a->auto_decision) {
-                _cleanup_strv_free_ char **picked = NULL;
-
-                r = pick_from_arguments(a, p, &picked);
+        if (a->options.timeout_usec > 0) {
+                r = sd_event_add_time_relative(a->event, &p->timeout_source, CLOCK_MONOTONIC, a->options.timeout_usec,
+                                               0, on_prompt_timeout, p);
                 if (r < 0)
                         return r;
-                prompt_answer(a, p, a->auto_decision, a->seconds, picked);
-                return 1;
         }
+        p->call = sd_bus_message_ref(m);
+        p->number = ++a->n_asked;
 
-        if (a->notifications) {
-                Prompt *q = TAKE_PTR(p);
-
-                queue_append(a, q);
-                agent_notifications_ask(a, q);
-                return 1;
-        }
-        queue_append(a, TAKE_PTR(p));
-        agent_ask_next(a);
+        q = TAKE_PTR(p);
+        queue_append(a, q);
+        a->frontend->ask(a, q);
         return 1;
 }
 
@@ -580,32 +444,12 @@ static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
 
         for (p = a->queue; p; p = p->next)
-                if (!p->withdrawn && streq(p->request_id, request_id))
+                if (streq(p->request_id, request_id))
                         break;
         if (p) {
-                bool on_screen = p == a->queue && a->asking;
-
                 if (a->ctx->json)
                         (void) print_json_line(prompt_to_json(p, "cancel"));
-                fputs(on_screen ? "\nmediactl agent: withdrawn: the request of " :
-                      a->notifications ? "mediactl agent: withdrawn: the request of " :
-                                         "mediactl agent: withdrawn before it was asked: the request of ",
-                      a->out);
-                print_requester(a->out, p);
-                fputs(" went away.\n", a->out);
-                fflush(a->out);
-                /* The daemon discards answers to withdrawn prompts; answering still ends the call. */
-                (void) prompt_reply(p, "dismissed", 0, NULL);
-                if (a->notifications && !agent_notifications_withdraw(a, p))
-                        p->withdrawn = true; /* forgotten once its notification has an id to close */
-                else {
-                        queue_remove(a, p);
-                        prompt_free(p);
-                }
-                if (on_screen) {
-                        a->asking = false;
-                        agent_ask_next(a);
-                }
+                prompt_end(a, p, PROMPT_END_WITHDRAWN);
         }
         return sd_bus_reply_method_return(m, NULL);
 }
@@ -621,25 +465,24 @@ static const sd_bus_vtable agent_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-/* Every open prompt is dismissed: we are leaving, or the daemon that asked is gone. */
-static void agent_dismiss_all(Agent *a, bool reply) {
+/* Every open prompt ends: we are leaving, or the daemon that asked is gone (reply: whether the
+ * calls are still worth answering). */
+static void agent_end_all(Agent *a, bool reply) {
         while (a->queue) {
                 Prompt *p = a->queue;
 
-                a->queue = p->next;
+                a->frontend->withdraw(a, p, PROMPT_END_LEAVING);
                 if (reply)
                         (void) prompt_reply(p, "dismissed", 0, NULL);
-                if (a->notifications)
-                        (void) agent_notifications_withdraw(a, p);
+                queue_remove(a, p);
                 prompt_free(p);
         }
-        a->asking = false;
 }
 
-static void agent_quit(Agent *a, int code) {
+void agent_quit(Agent *a, int code) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
-        agent_dismiss_all(a, true);
+        agent_end_all(a, true);
         if (a->daemon)
                 (void) sd_bus_call_method(a->bus, MG_BUS_NAME, MG_OBJECT_PATH, MG_IFACE_MANAGER, "UnregisterAgent",
                                           &e, NULL, "o", AGENT_PATH);
@@ -680,7 +523,7 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
                         fprintf(a->out, "\nmediactl agent: mediagated left the bus; its questions are void.\n");
                 else
                         fprintf(stderr, "mediactl agent: mediagated left the bus; waiting for it to come back.\n");
-                agent_dismiss_all(a, false);
+                agent_end_all(a, false);
                 free(a->daemon);
                 a->daemon = NULL;
         }
@@ -733,166 +576,66 @@ static int agent_register(Agent *a) {
         return 0;
 }
 
-static void help(void) {
-        printf("mediactl agent [--auto DECISION [--seconds N] | --notifications] [--pick DEVICE]... [--json]\n\n"
-               "Register as the consent agent of this user and answer mediagated's prompts: on the\n"
-               "terminal (app, origin, reason, devices; answers once, always, for N minutes, deny,\n"
-               "always deny), through the desktop's notifications (--notifications: Allow once,\n"
-               "Always allow, Deny; closing the notification dismisses), or with the same answer\n"
-               "every time (--auto). Runs until SIGINT or SIGTERM (or the end of input when asking\n"
-               "on the terminal), then unregisters.\n\n"
-               "  --auto DECISION  Answer every prompt: allow-once, allow-always, allow-timed,\n"
-               "                   deny-once, deny-always or dismissed\n"
-               "  --notifications  Ask through org.freedesktop.Notifications on the session bus\n"
-               "  --seconds N      How long allow-timed lasts (1 to 31536000)\n"
-               "  --pick DEVICE    Grant only this device (an id or a label from the prompt); may be\n"
-               "                   repeated. A kind without a picked device keeps every candidate.\n"
-               "  --json           One JSON object per prompt answered or withdrawn\n"
-               "  -h --help        Show this help\n");
+static void print_ready(Agent *a) {
+        json_object *o;
+
+        if (!a->ctx->json) {
+                a->frontend->print_ready(a);
+                fflush(stdout);
+                return;
+        }
+        o = json_object_new_object();
+        if (o && (json_add_string(o, "event", "ready") < 0 ||
+                  json_add_string(o, "mode", a->options.auto_decision ?: a->frontend->mode) < 0)) {
+                json_object_put(o);
+                o = NULL;
+        }
+        (void) print_json_line(o);
 }
 
-int verb_agent(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_AUTO, ARG_SECONDS, ARG_PICK, ARG_NOTIFICATIONS };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "auto", required_argument, NULL, ARG_AUTO },
-                { "seconds", required_argument, NULL, ARG_SECONDS },
-                { "pick", required_argument, NULL, ARG_PICK },
-                { "notifications", no_argument, NULL, ARG_NOTIFICATIONS },
-                {},
-        };
-        _cleanup_(mg_client_unrefp) MgClient *client = NULL;
-        _cleanup_strv_free_ char **picks = NULL;
-        Agent a = { .ctx = ctx, .out = stdout };
-        bool have_seconds = false;
+static int agent_setup_loop(Agent *a) {
         sigset_t mask;
-        int c, r, ret = EXIT_FAILURE;
-
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case ARG_JSON:
-                        ctx->json = true;
-                        break;
-                case ARG_AUTO:
-                        if (!decision_is_valid(optarg)) {
-                                fprintf(stderr, "mediactl: unknown decision '%s'; one of allow-once, allow-always, "
-                                        "allow-timed, deny-once, deny-always, dismissed.\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        a.auto_decision = optarg;
-                        break;
-                case ARG_SECONDS:
-                        if (safe_atou32(optarg, &a.seconds) < 0 || a.seconds < 1 || a.seconds > ALLOW_TIMED_MAX_SECONDS) {
-                                fprintf(stderr, "mediactl: --seconds takes 1 to %u, not '%s'.\n", ALLOW_TIMED_MAX_SECONDS,
-                                        optarg);
-                                return EXIT_USAGE;
-                        }
-                        have_seconds = true;
-                        break;
-                case ARG_NOTIFICATIONS:
-                        a.notifications = true;
-                        break;
-                case ARG_PICK:
-                        if (strv_extend(&picks, optarg) < 0)
-                                return print_errno(-ENOMEM, "Failed to parse the arguments");
-                        break;
-                default:
-                        return EXIT_USAGE;
-                }
-        if (optind < argc) {
-                fprintf(stderr, "mediactl: agent takes no arguments, got '%s'.\n", argv[optind]);
-                return EXIT_USAGE;
-        }
-        if (a.notifications && a.auto_decision) {
-                fprintf(stderr, "mediactl: --notifications asks the user, --auto does not; choose one.\n");
-                return EXIT_USAGE;
-        }
-        if (streq_ptr(a.auto_decision, "allow-timed") != have_seconds) {
-                fprintf(stderr, "mediactl: --seconds goes with --auto allow-timed, and only with it.\n");
-                return EXIT_USAGE;
-        }
-        a.picks = picks;
-        if (ctx->json)
-                a.out = stderr;
-
-        r = context_connect(ctx, &client);
-        if (r < 0)
-                return EXIT_FAILURE;
-        a.client = client;
-        a.bus = mg_client_get_bus(client);
+        int r;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGTERM);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return print_errno(-errno, "Failed to block signals");
-        r = sd_event_new(&a.event);
+                return print_errno(-errno, "Failed to block signals"), -errno;
+        r = sd_event_new(&a->event);
         if (r >= 0)
-                r = sd_event_add_signal(a.event, NULL, SIGINT, on_signal, &a);
+                r = sd_event_add_signal(a->event, NULL, SIGINT, on_signal, a);
         if (r >= 0)
-                r = sd_event_add_signal(a.event, NULL, SIGTERM, on_signal, &a);
+                r = sd_event_add_signal(a->event, NULL, SIGTERM, on_signal, a);
         if (r >= 0)
-                r = mg_client_attach_event(client, a.event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0) {
-                ret = print_errno(r, "Failed to set up the event loop");
-                goto finish;
+                r = mg_client_attach_event(a->client, a->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return print_errno(r, "Failed to set up the event loop"), r;
+        return 0;
+}
+
+int agent_run(Agent *a) {
+        int r, ret = EXIT_FAILURE;
+
+        a->out = a->ctx->json ? stderr : stdout;
+        r = context_connect(a->ctx, &a->client);
+        if (r < 0)
+                return EXIT_FAILURE;
+        a->bus = mg_client_get_bus(a->client);
+
+        if (agent_setup_loop(a) >= 0 && a->frontend->start(a) >= 0 && agent_register(a) == 0) {
+                print_ready(a);
+                r = sd_event_loop(a->event);
+                ret = r < 0 ? print_errno(r, "Event loop failed") : r;
         }
-        if (a.notifications) {
-                if (agent_notifications_start(&a) < 0)
-                        goto finish;
-        } else if (!a.auto_decision) {
-                r = sd_event_add_io(a.event, &a.input_source, STDIN_FILENO, EPOLLIN, on_input, &a);
-                if (r == -EPERM) {
-                        fprintf(stderr, "mediactl: the agent asks on standard input, which must be a terminal or a "
-                                "pipe; use --auto to answer without asking.\n");
-                        goto finish;
-                }
-                if (r < 0) {
-                        ret = print_errno(r, "Failed to watch standard input");
-                        goto finish;
-                }
-        }
 
-        if (agent_register(&a) != 0)
-                goto finish;
-
-        if (ctx->json) {
-                json_object *o = json_object_new_object();
-
-                if (o && (json_add_string(o, "event", "ready") < 0 ||
-                          json_add_string(o, "mode", a.auto_decision ?: a.notifications ? "notifications" : "interactive") < 0)) {
-                        json_object_put(o);
-                        o = NULL;
-                }
-                (void) print_json_line(o);
-        } else if (a.auto_decision) {
-                printf("mediactl agent: ready; answering every prompt with %s", a.auto_decision);
-                if (have_seconds)
-                        printf(" (%" PRIu32 " s)", a.seconds);
-                printf(".\n");
-        } else if (a.notifications)
-                printf("mediactl agent: ready; asking through desktop notifications. Ctrl-C to stop.\n");
-        else
-                printf("mediactl agent: ready; questions will appear here. Ctrl-C to stop.\n");
-        fflush(stdout);
-
-        r = sd_event_loop(a.event);
-        ret = r < 0 ? print_errno(r, "Event loop failed") : r;
-
-finish:
-        agent_dismiss_all(&a, false);
-        free(a.daemon);
-        sd_bus_slot_unref(a.register_slot);
-        sd_bus_slot_unref(a.owner_slot);
-        sd_bus_slot_unref(a.object_slot);
-        sd_event_source_disable_unref(a.input_source);
-        agent_notifications_stop(&a);
-        client = mg_client_unref(client); /* detaches the bus from the loop before the loop goes */
-        sd_event_unref(a.event);
+        agent_end_all(a, false);
+        free(a->daemon);
+        sd_bus_slot_unref(a->register_slot);
+        sd_bus_slot_unref(a->owner_slot);
+        sd_bus_slot_unref(a->object_slot);
+        a->frontend->stop(a);
+        a->client = mg_client_unref(a->client); /* detaches the bus from the loop before the loop goes */
+        a->event = sd_event_unref(a->event);
         return ret;
 }

@@ -261,23 +261,23 @@ static int print_admin_devices(MgClient *client, bool json) {
 }
 
 static void help(void) {
-        printf("mediactl devices [--json] [--origin ORIGIN]\n"
-               "mediactl devices --all [--json]\n\n"
+        printf("mediactl devices [--origin ORIGIN] [--json[=pretty|short]] [--no-legend] [--no-pager]\n"
+               "mediactl devices --all [--json[=pretty|short]] [--no-legend] [--no-pager]\n\n"
                "List the cameras and microphones this caller may know about (EnumerateDevices).\n"
                "Until access to a kind is granted, one entry per kind is shown without details.\n"
                "With --all, the admin's view: every device with its hardware identity, whether it\n"
                "captures, and which apps use it (needs the admin's authorization).\n\n"
                "  --all            Every device (Admin.ListDevices)\n"
-               "  --json           Print a JSON array (with each device's capabilities)\n"
                "  --origin ORIGIN  Ask for a web origin (trusted brokers only)\n"
+               OUTPUT_OPTIONS_HELP
                "  -h --help        Show this help\n");
 }
 
 int verb_devices(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_ORIGIN, ARG_ALL };
+        enum { ARG_ORIGIN = 0x100, ARG_ALL };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, ARG_JSON },
+                OUTPUT_OPTIONS,
                 { "origin", required_argument, NULL, ARG_ORIGIN },
                 { "all", no_argument, NULL, ARG_ALL },
                 {},
@@ -295,9 +295,6 @@ int verb_devices(Context *ctx, int argc, char *argv[]) {
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
-                case ARG_JSON:
-                        ctx->json = true;
-                        break;
                 case ARG_ORIGIN:
                         origin = optarg;
                         break;
@@ -305,6 +302,8 @@ int verb_devices(Context *ctx, int argc, char *argv[]) {
                         all = true;
                         break;
                 default:
+                        if (parse_output_option(ctx, c, optarg) > 0)
+                                break;
                         return EXIT_USAGE;
                 }
         if (optind < argc) {

@@ -6,7 +6,7 @@
 #include "mediactl.h"
 
 static void help(void) {
-        printf("mediactl get [--video JSON] [--audio JSON] [--origin ORIGIN] [--reason TEXT] [--json]\n\n"
+        printf("mediactl get [--video JSON] [--audio JSON] [--origin ORIGIN] [--reason TEXT]\n             [--json[=pretty|short]]\n\n"
                "Ask for a camera and/or a microphone as getUserMedia() does, wait for the decision,\n"
                "print the chosen settings of each track, then stop the tracks.\n"
                "JSON is spelled as in JavaScript: true, or constraints such as\n"
@@ -15,7 +15,7 @@ static void help(void) {
                "  --audio JSON     Microphone constraints\n"
                "  --origin ORIGIN  Ask on behalf of a web origin (trusted brokers only)\n"
                "  --reason TEXT    Why, shown to the user in the prompt\n"
-               "  --json           Print {\"tracks\": [...]} (or {\"error\", \"message\", \"constraint\"})\n"
+               OUTPUT_OPTIONS_HELP
                "  -h --help        Show this help\n\n"
                "Errors exit with 1 and print \"mediactl: NAME: MESSAGE\" (NotAllowedError, ...).\n");
 }
@@ -37,10 +37,10 @@ static int print_tracks_json(const MgRequest *req) {
 }
 
 int verb_get(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_VIDEO, ARG_AUDIO, ARG_ORIGIN, ARG_REASON };
+        enum { ARG_VIDEO = 0x100, ARG_AUDIO, ARG_ORIGIN, ARG_REASON };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, ARG_JSON },
+                OUTPUT_OPTIONS,
                 { "video", required_argument, NULL, ARG_VIDEO },
                 { "audio", required_argument, NULL, ARG_AUDIO },
                 { "origin", required_argument, NULL, ARG_ORIGIN },
@@ -59,9 +59,6 @@ int verb_get(Context *ctx, int argc, char *argv[]) {
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
-                case ARG_JSON:
-                        ctx->json = true;
-                        break;
                 case ARG_VIDEO:
                         args.video = optarg;
                         break;
@@ -75,6 +72,8 @@ int verb_get(Context *ctx, int argc, char *argv[]) {
                         args.reason = optarg;
                         break;
                 default:
+                        if (parse_output_option(ctx, c, optarg) > 0)
+                                break;
                         return EXIT_USAGE;
                 }
         if (optind < argc) {

@@ -21,7 +21,7 @@ static void help(void) {
                "KIND is camera or microphone; ORIGIN a web origin, none when left out.\n\n"
                "  --seconds N      set: an allow that ends after N seconds\n"
                "  --device ID      set, revoke: only these devices (hardware ids, see devices --all)\n"
-               "  --json           list: print a JSON array\n"
+               OUTPUT_OPTIONS_HELP
                "  -h --help        Show this help\n");
 }
 
@@ -157,11 +157,20 @@ static int grants_change(MgClient *client, GrantArgs *a, bool set, const char *a
         return EXIT_SUCCESS;
 }
 
-int verb_grants(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_UID, ARG_ALL_USERS, ARG_APP, ARG_ORIGIN, ARG_KIND, ARG_SECONDS, ARG_DEVICE };
+/* The command line of `grants`. */
+typedef struct GrantCommand {
+        const char *verb;  /* list, set, revoke */
+        char **args;       /* after the verb: APP KIND [DECISION] */
+        size_t n_args;
+        char **devices;    /* --device, owned */
+} GrantCommand;
+
+/* Options into a and c; 1 to go on, 0 after --help, -EINVAL (said) for a bad option. */
+static int parse_grant_options(Context *ctx, int argc, char *argv[], GrantArgs *a, GrantCommand *c) {
+        enum { ARG_UID = 0x100, ARG_ALL_USERS, ARG_APP, ARG_ORIGIN, ARG_KIND, ARG_SECONDS, ARG_DEVICE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, ARG_JSON },
+                OUTPUT_OPTIONS,
                 { "uid", required_argument, NULL, ARG_UID },
                 { "all-users", no_argument, NULL, ARG_ALL_USERS },
                 { "app", required_argument, NULL, ARG_APP },
@@ -171,8 +180,104 @@ int verb_grants(Context *ctx, int argc, char *argv[]) {
                 { "device", required_argument, NULL, ARG_DEVICE },
                 {},
         };
+        BusOption *strings[] = { [ARG_APP - ARG_UID] = &a->app_id, [ARG_ORIGIN - ARG_UID] = &a->origin };
+        int o;
+
+        optind = 0;
+        while ((o = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (o) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_UID:
+                        if (safe_atou32(optarg, &a->uid.u32) < 0) {
+                                fprintf(stderr, "mediactl: --uid takes a user id, not '%s'.\n", optarg);
+                                return -EINVAL;
+                        }
+                        a->uid.set = true;
+                        break;
+                case ARG_ALL_USERS:
+                        a->all_users.set = a->all_users.boolean = true;
+                        break;
+                case ARG_APP:
+                case ARG_ORIGIN:
+                        strings[o - ARG_UID]->set = true;
+                        strings[o - ARG_UID]->string = optarg;
+                        break;
+                case ARG_KIND:
+                        if (parse_kind(optarg, false) < 0)
+                                return -EINVAL;
+                        a->kind.set = true;
+                        a->kind.string = optarg;
+                        break;
+                case ARG_SECONDS:
+                        if (safe_atou32(optarg, &a->seconds.u32) < 0 || a->seconds.u32 == 0) {
+                                fprintf(stderr, "mediactl: --seconds takes a positive number, not '%s'.\n", optarg);
+                                return -EINVAL;
+                        }
+                        a->seconds.set = true;
+                        break;
+                case ARG_DEVICE:
+                        if (strv_extend(&c->devices, optarg) < 0)
+                                return print_errno(-ENOMEM, "Failed to parse the arguments"), -ENOMEM;
+                        a->devices.set = true;
+                        a->devices.strv = c->devices;
+                        break;
+                default:
+                        if (parse_output_option(ctx, o, optarg) > 0)
+                                break;
+                        return -EINVAL;
+                }
+        c->verb = "list";
+        c->args = argv + optind;
+        c->n_args = (size_t) (argc - optind);
+        if (c->n_args > 0) {
+                c->verb = c->args[0];
+                c->args++;
+                c->n_args--;
+        }
+        return 1;
+}
+
+/* The arguments and options that go with the verb, and only those. */
+static bool grant_command_fits(const GrantArgs *a, const GrantCommand *c) {
+        bool set = streq(c->verb, "set");
+
+        if (streq(c->verb, "list")) {
+                if (c->n_args > 0 || a->seconds.set || a->devices.set) {
+                        fprintf(stderr, "mediactl: grants list takes only filters. Try 'mediactl grants --help'.\n");
+                        return false;
+                }
+                if (a->uid.set && a->all_users.set) {
+                        fprintf(stderr, "mediactl: --uid and --all-users exclude each other.\n");
+                        return false;
+                }
+                return true;
+        }
+        if (!set && !streq(c->verb, "revoke")) {
+                fprintf(stderr, "mediactl: grants has list, set and revoke, not '%s'.\n", c->verb);
+                return false;
+        }
+        if (c->n_args != (set ? 3u : 2u) || a->all_users.set || a->app_id.set || a->kind.set || (!set && a->seconds.set)) {
+                fprintf(stderr, "mediactl: grants %s takes APP KIND%s. Try 'mediactl grants --help'.\n", c->verb,
+                        set ? " allow|deny" : "");
+                return false;
+        }
+        if (parse_kind(c->args[1], false) < 0)
+                return false;
+        if (set && !streq(c->args[2], "allow") && !streq(c->args[2], "deny")) {
+                fprintf(stderr, "mediactl: the decision is 'allow' or 'deny', not '%s'.\n", c->args[2]);
+                return false;
+        }
+        if (set && a->seconds.set && streq(c->args[2], "deny")) {
+                fprintf(stderr, "mediactl: --seconds limits an allow; a deny lasts until revoked.\n");
+                return false;
+        }
+        return true;
+}
+
+int verb_grants(Context *ctx, int argc, char *argv[]) {
         _cleanup_(mg_client_unrefp) MgClient *client = NULL;
-        _cleanup_strv_free_ char **devices = NULL;
         GrantArgs a = {
                 .uid = { "uid", OPTION_U32 },
                 .all_users = { "all_users", OPTION_BOOL },
@@ -182,106 +287,21 @@ int verb_grants(Context *ctx, int argc, char *argv[]) {
                 .seconds = { "seconds", OPTION_U32 },
                 .devices = { "devices", OPTION_STRV },
         };
-        const char *verb = "list";
-        char **args;
-        size_t n_args;
-        int c, r;
+        GrantCommand c = {};
+        bool set;
+        int r, ret;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case ARG_JSON:
-                        ctx->json = true;
-                        break;
-                case ARG_UID:
-                        if (safe_atou32(optarg, &a.uid.u32) < 0) {
-                                fprintf(stderr, "mediactl: --uid takes a user id, not '%s'.\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        a.uid.set = true;
-                        break;
-                case ARG_ALL_USERS:
-                        a.all_users.set = a.all_users.boolean = true;
-                        break;
-                case ARG_APP:
-                        a.app_id.set = true;
-                        a.app_id.string = optarg;
-                        break;
-                case ARG_ORIGIN:
-                        a.origin.set = true;
-                        a.origin.string = optarg;
-                        break;
-                case ARG_KIND:
-                        if (parse_kind(optarg, false) < 0)
-                                return EXIT_USAGE;
-                        a.kind.set = true;
-                        a.kind.string = optarg;
-                        break;
-                case ARG_SECONDS:
-                        if (safe_atou32(optarg, &a.seconds.u32) < 0 || a.seconds.u32 == 0) {
-                                fprintf(stderr, "mediactl: --seconds takes a positive number, not '%s'.\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        a.seconds.set = true;
-                        break;
-                case ARG_DEVICE:
-                        if (strv_extend(&devices, optarg) < 0)
-                                return print_errno(-ENOMEM, "Failed to parse the arguments");
-                        a.devices.set = true;
-                        break;
-                default:
-                        return EXIT_USAGE;
-                }
-        a.devices.strv = devices;
-        args = argv + optind;
-        n_args = (size_t) (argc - optind);
-        if (n_args > 0) {
-                verb = args[0];
-                args++;
-                n_args--;
+        r = parse_grant_options(ctx, argc, argv, &a, &c);
+        if (r <= 0 || !grant_command_fits(&a, &c))
+                ret = r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
+        else if (context_connect(ctx, &client) < 0)
+                ret = EXIT_FAILURE;
+        else if (streq(c.verb, "list"))
+                ret = grants_list(client, &a, ctx->json);
+        else {
+                set = streq(c.verb, "set");
+                ret = grants_change(client, &a, set, c.args[0], c.args[1], set ? c.args[2] : NULL, ctx->json);
         }
-
-        if (streq(verb, "list")) {
-                if (n_args > 0 || a.seconds.set || a.devices.set) {
-                        fprintf(stderr, "mediactl: grants list takes only filters. Try 'mediactl grants --help'.\n");
-                        return EXIT_USAGE;
-                }
-                if (a.uid.set && a.all_users.set) {
-                        fprintf(stderr, "mediactl: --uid and --all-users exclude each other.\n");
-                        return EXIT_USAGE;
-                }
-        } else if (streq(verb, "set") || streq(verb, "revoke")) {
-                bool set = streq(verb, "set");
-
-                if (n_args != (set ? 3u : 2u) || a.all_users.set || a.app_id.set || a.kind.set ||
-                    (!set && a.seconds.set)) {
-                        fprintf(stderr, "mediactl: grants %s takes APP KIND%s. Try 'mediactl grants --help'.\n", verb,
-                                set ? " allow|deny" : "");
-                        return EXIT_USAGE;
-                }
-                if (parse_kind(args[1], false) < 0)
-                        return EXIT_USAGE;
-                if (set && !streq(args[2], "allow") && !streq(args[2], "deny")) {
-                        fprintf(stderr, "mediactl: the decision is 'allow' or 'deny', not '%s'.\n", args[2]);
-                        return EXIT_USAGE;
-                }
-                if (set && a.seconds.set && streq(args[2], "deny")) {
-                        fprintf(stderr, "mediactl: --seconds limits an allow; a deny lasts until revoked.\n");
-                        return EXIT_USAGE;
-                }
-        } else {
-                fprintf(stderr, "mediactl: grants has list, set and revoke, not '%s'.\n", verb);
-                return EXIT_USAGE;
-        }
-
-        r = context_connect(ctx, &client);
-        if (r < 0)
-                return EXIT_FAILURE;
-        if (streq(verb, "list"))
-                return grants_list(client, &a, ctx->json);
-        return grants_change(client, &a, streq(verb, "set"), args[0], args[1], streq(verb, "set") ? args[2] : NULL,
-                             ctx->json);
+        strv_free(c.devices);
+        return ret;
 }

@@ -173,7 +173,7 @@ static int print_history(sd_bus_message *reply, bool json) {
 }
 
 static void help(void) {
-        printf("mediactl history [--since WHEN] [--app APP] [--kind KIND] [--uid UID|--all-users] [--json]\n\n"
+        printf("mediactl history [--since WHEN] [--app APP] [--kind KIND] [--uid UID|--all-users]\n                 [--json[=pretty|short]] [--no-legend] [--no-pager]\n\n"
                "The access history, oldest first: prompted, granted, denied, started, stopped, revoked.\n"
                "Your own needs no authorization; another user's or everyone's needs the admin's.\n\n"
                "  --since WHEN     From then on: 10min, 2h, 3d (ago), today, yesterday,\n"
@@ -182,15 +182,19 @@ static void help(void) {
                "  --kind KIND      Only camera or microphone\n"
                "  --uid UID        Another user's history\n"
                "  --all-users      Everyone's\n"
-               "  --json           Print a JSON array\n"
+               OUTPUT_OPTIONS_HELP
                "  -h --help        Show this help\n");
 }
 
-int verb_history(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_SINCE, ARG_APP, ARG_KIND, ARG_UID, ARG_ALL_USERS };
+enum { FILTER_SINCE, FILTER_APP, FILTER_KIND, FILTER_UID, FILTER_ALL_USERS, _FILTER_MAX };
+
+/* Options into the GetHistory filter; 1 to go on, 0 after --help, -EINVAL (said) otherwise. */
+static int parse_history_arguments(Context *ctx, int argc, char *argv[], BusOption filter[static _FILTER_MAX]) {
+        /* In the order of FILTER_*: each option sets its filter. */
+        enum { ARG_SINCE = 0x100, ARG_APP, ARG_KIND, ARG_UID, ARG_ALL_USERS };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, ARG_JSON },
+                OUTPUT_OPTIONS,
                 { "since", required_argument, NULL, ARG_SINCE },
                 { "app", required_argument, NULL, ARG_APP },
                 { "kind", required_argument, NULL, ARG_KIND },
@@ -198,72 +202,78 @@ int verb_history(Context *ctx, int argc, char *argv[]) {
                 { "all-users", no_argument, NULL, ARG_ALL_USERS },
                 {},
         };
-        _cleanup_(mg_client_unrefp) MgClient *client = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        BusOption filter[] = {
-                { "since", OPTION_U64 },
-                { "app_id", OPTION_STRING },
-                { "kind", OPTION_STRING },
-                { "uid", OPTION_U32 },
-                { "all_users", OPTION_BOOL },
-        };
-        int c, r;
+        int c;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
-                        return EXIT_SUCCESS;
-                case ARG_JSON:
-                        ctx->json = true;
-                        break;
+                        return 0;
                 case ARG_SINCE:
-                        if (parse_since(optarg, now_usec(CLOCK_REALTIME), &filter[0].u64) < 0) {
+                        if (parse_since(optarg, now_usec(CLOCK_REALTIME), &filter[FILTER_SINCE].u64) < 0) {
                                 fprintf(stderr, "mediactl: --since does not understand '%s'. Try 'mediactl history --help'.\n",
                                         optarg);
-                                return EXIT_USAGE;
+                                return -EINVAL;
                         }
-                        filter[0].set = true;
                         break;
                 case ARG_APP:
-                        filter[1].set = true;
-                        filter[1].string = optarg;
+                        filter[FILTER_APP].string = optarg;
                         break;
                 case ARG_KIND:
                         if (parse_kind(optarg, false) < 0)
-                                return EXIT_USAGE;
-                        filter[2].set = true;
-                        filter[2].string = optarg;
+                                return -EINVAL;
+                        filter[FILTER_KIND].string = optarg;
                         break;
                 case ARG_UID:
-                        if (safe_atou32(optarg, &filter[3].u32) < 0) {
+                        if (safe_atou32(optarg, &filter[FILTER_UID].u32) < 0) {
                                 fprintf(stderr, "mediactl: --uid takes a user id, not '%s'.\n", optarg);
-                                return EXIT_USAGE;
+                                return -EINVAL;
                         }
-                        filter[3].set = true;
                         break;
                 case ARG_ALL_USERS:
-                        filter[4].set = filter[4].boolean = true;
+                        filter[FILTER_ALL_USERS].boolean = true;
                         break;
                 default:
-                        return EXIT_USAGE;
+                        if (parse_output_option(ctx, c, optarg) > 0)
+                                continue;
+                        return -EINVAL;
                 }
+                filter[c - ARG_SINCE].set = true;
+        }
         if (optind < argc) {
                 fprintf(stderr, "mediactl: history takes no arguments, got '%s'.\n", argv[optind]);
-                return EXIT_USAGE;
+                return -EINVAL;
         }
-        if (filter[3].set && filter[4].set) {
+        if (filter[FILTER_UID].set && filter[FILTER_ALL_USERS].set) {
                 fprintf(stderr, "mediactl: --uid and --all-users exclude each other.\n");
-                return EXIT_USAGE;
+                return -EINVAL;
         }
+        return 1;
+}
+
+int verb_history(Context *ctx, int argc, char *argv[]) {
+        _cleanup_(mg_client_unrefp) MgClient *client = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        BusOption filter[_FILTER_MAX] = {
+                [FILTER_SINCE] = { "since", OPTION_U64 },
+                [FILTER_APP] = { "app_id", OPTION_STRING },
+                [FILTER_KIND] = { "kind", OPTION_STRING },
+                [FILTER_UID] = { "uid", OPTION_U32 },
+                [FILTER_ALL_USERS] = { "all_users", OPTION_BOOL },
+        };
+        int r;
+
+        r = parse_history_arguments(ctx, argc, argv, filter);
+        if (r <= 0)
+                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
 
         r = context_connect(ctx, &client);
         if (r < 0)
                 return EXIT_FAILURE;
         r = admin_new_call(client, "GetHistory", &m);
         if (r >= 0)
-                r = append_options(m, filter, ELEMENTSOF(filter));
+                r = append_options(m, filter, _FILTER_MAX);
         if (r < 0)
                 return print_errno(r, "Failed to build GetHistory()");
         if (admin_call(client, m, &reply) < 0)

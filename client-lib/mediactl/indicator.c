@@ -1,13 +1,15 @@
 /* `mediactl indicator`: a tray icon for desktops through the StatusNotifierItem protocol
  * (org.kde.StatusNotifierItem on the user's session bus), showing idle, accessible, live or
- * muted from the daemon's indicator properties and naming the apps. */
+ * muted from the daemon's indicator properties, with a menu (indicator-menu.c) to stop an app
+ * or pause every camera and microphone. */
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "mediactl.h"
+#include "indicator.h"
 #include "mediagate-names.h"
 
 #define SNI_PATH "/StatusNotifierItem"
@@ -15,128 +17,86 @@
 #define WATCHER_NAME "org.kde.StatusNotifierWatcher"
 #define WATCHER_PATH "/StatusNotifierWatcher"
 #define WATCHER_IFACE "org.kde.StatusNotifierWatcher"
-/* Qt's spelling of "this item has no dbusmenu". */
-#define NO_MENU_PATH "/NO_DBUSMENU"
-
-/* What the tray shows; recomputed from the state on every change. */
-typedef struct Look {
-        const char *status;        /* Passive, Active, NeedsAttention */
-        const char *icon;          /* a freedesktop icon name */
-        char *title;               /* plain text */
-        char *description;         /* the tooltip's body, in the protocol's markup subset */
-} Look;
+#define NAME_OWNER_CHANGED_MATCH(name)                                                              \
+        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"                  \
+        "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" name "'"
 
 typedef struct Indicator {
         Context *ctx;
         sd_event *event;
+        MgClient *client;
         sd_bus *daemon_bus;  /* where mediagated is (system, or session with --session) */
         sd_bus *session;     /* where the tray is */
         char *item_name;
         IndicatorState state;
         bool daemon_present;
         Look look;
-        sd_bus_slot *register_slot;
+        IndicatorMenu *menu;
+        sd_bus_slot *register_slot, *changed_slot, *daemon_owner_slot, *watcher_slot, *object_slot;
 } Indicator;
 
-static void look_done(Look *l) {
-        free(l->title);
-        free(l->description);
-        *l = (Look) {};
+/* ---- the menu's actions ---- */
+
+static int on_admin_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e)
+                (void) print_bus_error(e, -sd_bus_message_get_errno(reply));
+        return 0;
 }
 
-/* The tooltip body may hold markup (the specification allows a subset of HTML): app ids and
- * origins come from other programs, so they are escaped. */
-static void append_escaped(FILE *f, const char *s) {
-        for (; *s; s++)
-                switch (*s) {
-                case '&':
-                        fputs("&amp;", f);
-                        break;
-                case '<':
-                        fputs("&lt;", f);
-                        break;
-                case '>':
-                        fputs("&gt;", f);
-                        break;
-                default:
-                        fputc(*s, f);
-                }
-}
-
-static const char *kind_title(bool camera, bool microphone) {
-        return camera && microphone ? "Camera and microphone" : camera ? "Camera" : "Microphone";
-}
-
-static int look_compute(const IndicatorState *s, bool daemon_present, Look *ret) {
-        bool camera_on = s->camera_accessible || s->camera_live, microphone_on = s->microphone_accessible || s->microphone_live;
-        _cleanup_free_ char *body = NULL;
-        size_t body_size = 0;
-        Look l = {};
-        FILE *f;
+/* An Admin call that polkit may ask the user about; its failure is said when it comes. */
+static int admin_call_async(Indicator *ind, const char *member, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
         int r;
 
-        if (!daemon_present) {
-                l.status = "Passive";
-                l.icon = "camera-web-symbolic";
-                l.title = strdup("Camera and microphone: mediagated is not running");
-                l.description = strdup("No app can use the camera or the microphone through mediagated.");
-                if (!l.title || !l.description) {
-                        look_done(&l);
-                        return -ENOMEM;
-                }
-                *ret = l;
-                return 0;
-        }
+        r = sd_bus_message_new_method_call(ind->daemon_bus, &m, MG_BUS_NAME, MG_OBJECT_PATH, MG_IFACE_ADMIN, member);
+        if (r < 0)
+                return r;
+        va_start(ap, types);
+        r = sd_bus_message_appendv(m, types, ap);
+        va_end(ap);
+        if (r >= 0)
+                r = sd_bus_message_set_allow_interactive_authorization(m, true);
+        if (r >= 0)
+                r = sd_bus_call_async(ind->daemon_bus, NULL, m, on_admin_reply, ind, 0);
+        return r;
+}
 
-        if (s->camera_live || s->microphone_live) {
-                l.status = "NeedsAttention";
-                l.icon = s->camera_live ? "camera-web" : "audio-input-microphone";
-                r = asprintf(&l.title, "%s in use", kind_title(s->camera_live, s->microphone_live));
-        } else if (camera_on || microphone_on) {
-                l.status = "Active";
-                l.icon = camera_on ? "camera-web-symbolic" : "audio-input-microphone-symbolic";
-                r = asprintf(&l.title, "%s available to an app", kind_title(camera_on, microphone_on));
-        } else if (s->camera_muted || s->microphone_muted) {
-                /* Shown rather than hidden: the user wants to see that the switch holds. */
-                l.status = "Active";
-                l.icon = s->camera_muted ? "camera-disabled-symbolic" : "microphone-sensitivity-muted-symbolic";
-                r = asprintf(&l.title, "%s muted", kind_title(s->camera_muted, s->microphone_muted));
-        } else {
-                l.status = "Passive";
-                l.icon = "camera-web-symbolic";
-                r = asprintf(&l.title, "Camera and microphone off");
-        }
-        if (r < 0) {
-                l.title = NULL;
-                return -ENOMEM;
-        }
+/* Stop: RevokeGrant for each kind the app (of that origin and user) uses, as `mediactl stop` does. */
+static void menu_stop(const char *app_id, const char *origin, uint32_t uid, void *userdata) {
+        Indicator *ind = userdata;
 
-        f = open_memstream(&body, &body_size);
-        if (!f) {
-                look_done(&l);
-                return -ENOMEM;
-        }
-        fprintf(f, "Camera: %s%s\nMicrophone: %s%s", indicator_kind_state(s->camera_accessible, s->camera_live),
-                s->camera_muted ? " (muted)" : "", indicator_kind_state(s->microphone_accessible, s->microphone_live),
-                s->microphone_muted ? " (muted)" : "");
-        for (size_t i = 0; i < s->n_clients; i++) {
-                const StateClient *c = &s->clients[i];
+        for (size_t i = 0; i < ind->state.n_clients; i++) {
+                const StateClient *c = &ind->state.clients[i];
+                int r;
 
-                fputc('\n', f);
-                append_escaped(f, c->app_id);
-                if (!isempty(c->origin)) {
-                        fputs(" for ", f);
-                        append_escaped(f, c->origin);
-                }
-                fprintf(f, ": %s %s", c->kind, indicator_kind_state(c->accessible, c->live));
+                if (!streq(c->app_id, app_id) || !streq(c->origin, origin) || c->uid != uid)
+                        continue;
+                if (uid == getuid())
+                        r = admin_call_async(ind, "RevokeGrant", "sssa{sv}", app_id, origin, c->kind, 0);
+                else
+                        r = admin_call_async(ind, "RevokeGrant", "sssa{sv}", app_id, origin, c->kind, 1, "uid", "u", uid);
+                if (r < 0)
+                        fprintf(stderr, "mediactl indicator: failed to stop %s: %s\n", app_id, strerror(-r));
         }
-        if (fclose(f) != 0) {
-                look_done(&l);
-                return -ENOMEM;
-        }
-        l.description = TAKE_PTR(body);
-        *ret = l;
-        return 0;
+        printf("mediactl indicator: stopping %s%s%s.\n", app_id, isempty(origin) ? "" : " for ", origin);
+        fflush(stdout);
+}
+
+/* Pause all: the privacy switch of both kinds, on or off. */
+static void menu_pause(bool pause, void *userdata) {
+        Indicator *ind = userdata;
+        int r;
+
+        r = admin_call_async(ind, "SetMuted", "sb", "camera", pause);
+        if (r >= 0)
+                r = admin_call_async(ind, "SetMuted", "sb", "microphone", pause);
+        if (r < 0)
+                fprintf(stderr, "mediactl indicator: failed to %s: %s\n", pause ? "pause" : "resume", strerror(-r));
+        printf("mediactl indicator: %s every camera and microphone.\n", pause ? "pausing" : "resuming");
+        fflush(stdout);
 }
 
 /* ---- the StatusNotifierItem object ---- */
@@ -188,10 +148,10 @@ static int property_item_is_menu(sd_bus *bus, const char *path, const char *inte
 
 static int property_menu(sd_bus *bus, const char *path, const char *interface, const char *property,
                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "o", NO_MENU_PATH);
+        return sd_bus_message_append(reply, "o", INDICATOR_MENU_PATH);
 }
 
-/* Clicks: the icon only informs; there is nothing to open. */
+/* Clicks on the icon itself: the menu (Menu) is where the actions are. */
 static int method_ignore(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return sd_bus_reply_method_return(m, NULL);
 }
@@ -264,6 +224,7 @@ static void indicator_refresh(Indicator *ind) {
                 fflush(stdout);
         }
         look_done(&old);
+        indicator_menu_update(ind->menu, &ind->state, ind->daemon_present);
 }
 
 /* ---- the watcher ---- */
@@ -358,152 +319,135 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 static void help(void) {
         printf("mediactl indicator\n\n"
                "Show a tray icon (StatusNotifierItem, on the session bus) that tells whether the camera\n"
-               "and microphone are off, available to an app, in use, or muted, and names the apps.\n"
+               "and microphone are off, available to an app, in use, or muted, and names the apps. Its\n"
+               "menu lists each app that uses a device, with Stop (its tracks end and what was stored\n"
+               "for it is forgotten), and Pause all (the privacy switches of both kinds).\n"
                "It registers with the desktop's StatusNotifierWatcher when there is one, and again\n"
                "whenever one appears. Runs until SIGINT or SIGTERM.\n"
                "The daemon is asked on the system bus unless --session (or MEDIAGATE_BUS) says otherwise.\n\n"
                "  -h --help   Show this help\n");
 }
 
-int verb_indicator(Context *ctx, int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
-        _cleanup_(mg_client_unrefp) MgClient *client = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_slot *changed_slot = NULL, *daemon_owner_slot = NULL, *watcher_slot = NULL, *object_slot = NULL;
-        Indicator ind = { .ctx = ctx };
+static int indicator_setup_loop(Indicator *ind) {
         sigset_t mask;
-        int c, r, ret = EXIT_FAILURE;
-
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                default:
-                        return EXIT_USAGE;
-                }
-        if (optind < argc) {
-                fprintf(stderr, "mediactl: indicator takes no arguments, got '%s'.\n", argv[optind]);
-                return EXIT_USAGE;
-        }
-
-        r = context_connect(ctx, &client);
-        if (r < 0)
-                return EXIT_FAILURE;
-        ind.daemon_bus = mg_client_get_bus(client);
-        r = sd_bus_open_user(&ind.session);
-        if (r < 0)
-                return print_errno(r, "Failed to connect to the session bus");
-        if (asprintf(&ind.item_name, "org.kde.StatusNotifierItem-%d-1", (int) getpid()) < 0) {
-                ret = print_errno(-ENOMEM, "Failed to name the item");
-                goto finish;
-        }
+        int r;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                ret = print_errno(-errno, "Failed to block signals");
-                goto finish;
-        }
-        r = sd_event_new(&ind.event);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return print_errno(-errno, "Failed to block signals"), -errno;
+        r = sd_event_new(&ind->event);
         if (r >= 0)
-                r = sd_event_add_signal(ind.event, NULL, SIGINT, on_signal, &ind);
+                r = sd_event_add_signal(ind->event, NULL, SIGINT, on_signal, ind);
         if (r >= 0)
-                r = sd_event_add_signal(ind.event, NULL, SIGTERM, on_signal, &ind);
+                r = sd_event_add_signal(ind->event, NULL, SIGTERM, on_signal, ind);
         if (r >= 0)
-                r = mg_client_attach_event(client, ind.event, SD_EVENT_PRIORITY_NORMAL);
+                r = mg_client_attach_event(ind->client, ind->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
-                r = sd_bus_attach_event(ind.session, ind.event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0) {
-                ret = print_errno(r, "Failed to set up the event loop");
-                goto finish;
-        }
+                r = sd_bus_attach_event(ind->session, ind->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return print_errno(r, "Failed to set up the event loop"), r;
+        return 0;
+}
 
-        /* The daemon's side first: subscribe, then read, so that no change falls in between. */
-        r = sd_bus_match_signal(ind.daemon_bus, &changed_slot, MG_BUS_NAME, MG_OBJECT_PATH,
-                                "org.freedesktop.DBus.Properties", "PropertiesChanged", on_properties_changed, &ind);
+/* The daemon's side: subscribe, then read, so that no change falls in between. */
+static int indicator_follow_daemon(Indicator *ind) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_match_signal(ind->daemon_bus, &ind->changed_slot, MG_BUS_NAME, MG_OBJECT_PATH,
+                                "org.freedesktop.DBus.Properties", "PropertiesChanged", on_properties_changed, ind);
         if (r >= 0)
-                r = sd_bus_add_match(ind.daemon_bus, &daemon_owner_slot,
-                                     "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" MG_BUS_NAME "'",
-                                     on_daemon_owner_changed, &ind);
-        if (r < 0) {
-                ret = print_errno(r, "Failed to watch mediagated");
-                goto finish;
-        }
-        r = indicator_state_read(ind.daemon_bus, &ind.state, &e);
-        if (r < 0 && !sd_bus_error_has_names(&e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
-                ret = print_bus_error(&e, r);
-                goto finish;
-        }
-        ind.daemon_present = r >= 0;
-        r = look_compute(&ind.state, ind.daemon_present, &ind.look);
-        if (r < 0) {
-                ret = print_errno(r, "Failed to compute the icon");
-                goto finish;
-        }
+                r = sd_bus_add_match(ind->daemon_bus, &ind->daemon_owner_slot, NAME_OWNER_CHANGED_MATCH(MG_BUS_NAME),
+                                     on_daemon_owner_changed, ind);
+        if (r < 0)
+                return print_errno(r, "Failed to watch mediagated"), r;
+        r = indicator_state_read(ind->daemon_bus, &ind->state, &e);
+        if (r < 0 && !sd_bus_error_has_names(&e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                return print_bus_error(&e, r), r;
+        ind->daemon_present = r >= 0;
+        return 0;
+}
 
-        /* Then the tray's side: the object, the name, the watcher. */
-        r = sd_bus_add_object_vtable(ind.session, &object_slot, SNI_PATH, SNI_IFACE, item_vtable, &ind);
-        if (r < 0) {
-                ret = print_errno(r, "Failed to export the StatusNotifierItem");
-                goto finish;
-        }
-        r = sd_bus_request_name(ind.session, ind.item_name, 0);
-        if (r < 0) {
-                ret = print_errno(r, "Failed to take the item's bus name");
-                goto finish;
-        }
-        r = sd_bus_add_match(ind.session, &watcher_slot,
-                             "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                             "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" WATCHER_NAME "'",
-                             on_watcher_owner_changed, &ind);
-        if (r < 0) {
-                ret = print_errno(r, "Failed to watch for a StatusNotifierWatcher");
-                goto finish;
-        }
-        {
-                _cleanup_free_ char *title = terminal_safe(ind.look.title);
+/* The tray's side: the look, the menu, the item and its name, then the watcher. */
+static int indicator_publish(Indicator *ind) {
+        const IndicatorMenuActions actions = { .stop = menu_stop, .pause = menu_pause, .userdata = ind };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *title = NULL;
+        int r, has = 0;
 
-                printf("mediactl indicator: %s, %s: %s\n", ind.look.status, ind.look.icon, strempty(title));
-        }
-        {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-                int has = 0;
+        r = look_compute(&ind->state, ind->daemon_present, &ind->look);
+        if (r < 0)
+                return print_errno(r, "Failed to compute the icon"), r;
+        r = indicator_menu_new(ind->session, &actions, &ind->menu);
+        if (r < 0)
+                return print_errno(r, "Failed to export the menu"), r;
+        indicator_menu_update(ind->menu, &ind->state, ind->daemon_present);
+        r = sd_bus_add_object_vtable(ind->session, &ind->object_slot, SNI_PATH, SNI_IFACE, item_vtable, ind);
+        if (r < 0)
+                return print_errno(r, "Failed to export the StatusNotifierItem"), r;
+        r = sd_bus_request_name(ind->session, ind->item_name, 0);
+        if (r < 0)
+                return print_errno(r, "Failed to take the item's bus name"), r;
+        r = sd_bus_add_match(ind->session, &ind->watcher_slot, NAME_OWNER_CHANGED_MATCH(WATCHER_NAME),
+                             on_watcher_owner_changed, ind);
+        if (r < 0)
+                return print_errno(r, "Failed to watch for a StatusNotifierWatcher"), r;
 
-                r = sd_bus_call_method(ind.session, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s", WATCHER_NAME);
-                if (r >= 0)
-                        r = sd_bus_message_read(reply, "b", &has);
-                if (r >= 0 && has)
-                        indicator_register(&ind);
-                else
-                        printf("mediactl indicator: no StatusNotifierWatcher on the session bus yet; waiting for one.\n");
-        }
+        title = terminal_safe(ind->look.title);
+        printf("mediactl indicator: %s, %s: %s\n", ind->look.status, ind->look.icon, strempty(title));
+        r = sd_bus_call_method(ind->session, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "NameHasOwner", NULL, &reply, "s", WATCHER_NAME);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "b", &has);
+        if (r >= 0 && has)
+                indicator_register(ind);
+        else
+                printf("mediactl indicator: no StatusNotifierWatcher on the session bus yet; waiting for one.\n");
         fflush(stdout);
+        return 0;
+}
 
-        r = sd_event_loop(ind.event);
-        ret = r < 0 ? print_errno(r, "Event loop failed") : r;
-
-finish:
-        sd_bus_slot_unref(ind.register_slot);
-        sd_bus_slot_unref(watcher_slot);
-        sd_bus_slot_unref(object_slot);
-        sd_bus_slot_unref(changed_slot);
-        sd_bus_slot_unref(daemon_owner_slot);
-        if (ind.session) {
-                (void) sd_bus_flush(ind.session);
-                ind.session = sd_bus_flush_close_unref(ind.session);
+static void indicator_done(Indicator *ind) {
+        sd_bus_slot_unref(ind->register_slot);
+        sd_bus_slot_unref(ind->watcher_slot);
+        sd_bus_slot_unref(ind->object_slot);
+        sd_bus_slot_unref(ind->changed_slot);
+        sd_bus_slot_unref(ind->daemon_owner_slot);
+        indicator_menu_free(ind->menu);
+        if (ind->session) {
+                (void) sd_bus_flush(ind->session);
+                ind->session = sd_bus_flush_close_unref(ind->session);
         }
-        client = mg_client_unref(client);
-        sd_event_unref(ind.event);
-        indicator_state_clear(&ind.state);
-        look_done(&ind.look);
-        free(ind.item_name);
+        ind->client = mg_client_unref(ind->client);
+        sd_event_unref(ind->event);
+        indicator_state_clear(&ind->state);
+        look_done(&ind->look);
+        free(ind->item_name);
+}
+
+int verb_indicator(Context *ctx, int argc, char *argv[]) {
+        Indicator ind = { .ctx = ctx };
+        int r, ret = EXIT_FAILURE;
+
+        r = parse_no_arguments(ctx, "indicator", argc, argv, help);
+        if (r <= 0)
+                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+        if (context_connect(ctx, &ind.client) < 0)
+                return EXIT_FAILURE;
+        ind.daemon_bus = mg_client_get_bus(ind.client);
+        r = sd_bus_open_user(&ind.session);
+        if (r < 0) {
+                explain_set_bus(true);
+                ret = print_connect_error(r);
+        } else if (asprintf(&ind.item_name, "org.kde.StatusNotifierItem-%d-1", (int) getpid()) < 0) {
+                ind.item_name = NULL;
+                ret = print_errno(-ENOMEM, "Failed to name the item");
+        } else if (indicator_setup_loop(&ind) >= 0 && indicator_follow_daemon(&ind) >= 0 && indicator_publish(&ind) >= 0) {
+                r = sd_event_loop(ind.event);
+                ret = r < 0 ? print_errno(r, "Event loop failed") : r;
+        }
+        indicator_done(&ind);
         return ret;
 }

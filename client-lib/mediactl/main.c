@@ -23,36 +23,30 @@ static const Verb verbs[] = {
         { "snapshot", verb_snapshot, "Write one camera frame as a PNG image" },
         { "record", verb_record, "Record camera and microphone to Y4M and WAV files" },
         { "agent", verb_agent, "Answer consent prompts, on the terminal or automatically" },
+        { "answer", verb_answer, "Answer the desktop agent's question from a terminal" },
         { "grants", verb_grants, "List, set and revoke remembered decisions" },
         { "history", verb_history, "Show who was asked, granted, denied, and captured when" },
         { "policy", verb_policy, "Show the admin policy, check which rule decides, reload it" },
         { "status", verb_status, "Show the indicator state: accessible, live, muted, the apps" },
+        { "stop", verb_stop, "Stop an app that uses the camera or microphone (its tracks end)" },
         { "monitor", verb_monitor, "Watch the indicator state change, one line per change" },
         { "mute", verb_mute, "Turn the privacy switch of cameras or microphones on or off" },
         { "indicator", verb_indicator, "Show the indicator state as a tray icon (StatusNotifierItem)" },
 };
 
 int context_connect(const Context *ctx, MgClient **ret) {
-        const char *bus;
+        const char *env = getenv("MEDIAGATE_BUS");
         int r;
 
+        explain_set_bus(ctx->bus == MG_BUS_SESSION || (ctx->bus == MG_BUS_DEFAULT && streq_ptr(env, "session")));
         r = mg_client_new(ret, ctx->bus);
-        if (r >= 0)
-                return 0;
-
         if (r == -EINVAL && ctx->bus == MG_BUS_DEFAULT) {
-                fprintf(stderr, "mediactl: System.Error.EINVAL: MEDIAGATE_BUS must be 'session' or 'system', not '%s'.\n",
-                        strempty(getenv("MEDIAGATE_BUS")));
+                fprintf(stderr, "mediactl: MEDIAGATE_BUS must be 'session' or 'system', not '%s'.\n", strempty(env));
                 return r;
         }
-        bus = ctx->bus == MG_BUS_SESSION ? "session" :
-              ctx->bus == MG_BUS_SYSTEM ? "system" :
-              streq_ptr(getenv("MEDIAGATE_BUS"), "session") ? "session" : "system";
-        if (streq(bus, "session"))
-                (void) print_errno(r, "Failed to connect to the session bus");
-        else
-                (void) print_errno(r, "Failed to connect to the system bus");
-        return r;
+        if (r < 0)
+                return print_connect_error(r), r;
+        return 0;
 }
 
 static void help(void) {
@@ -62,29 +56,30 @@ static void help(void) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 printf("  %-12s %s\n", verbs[i].name, verbs[i].summary);
         printf("\nOptions:\n"
-               "  --session    Talk to the daemon on the session bus (development, tests)\n"
-               "  --system     Talk to the daemon on the system bus (the default)\n"
-               "  --json       Print JSON instead of text\n"
-               "  -h --help    Show this help\n"
-               "  --version    Show the version\n\n"
+               "  --session        Talk to the daemon on the session bus (development, tests)\n"
+               "  --system         Talk to the daemon on the system bus (the default)\n"
+               OUTPUT_OPTIONS_HELP
+               "  -h --help        Show this help\n"
+               "  --version        Show the version\n\n"
                "Without --session or --system, MEDIAGATE_BUS=session|system chooses the bus.\n"
                "See 'mediactl COMMAND --help' for a command's options.\n");
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_SESSION, ARG_SYSTEM, ARG_JSON };
+        enum { ARG_VERSION = 0x100, ARG_SESSION, ARG_SYSTEM };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "session", no_argument, NULL, ARG_SESSION },
                 { "system", no_argument, NULL, ARG_SYSTEM },
-                { "json", no_argument, NULL, ARG_JSON },
+                OUTPUT_OPTIONS,
                 {},
         };
         Context ctx = { .bus = MG_BUS_DEFAULT };
-        int c;
+        int c, r;
 
         setlocale(LC_ALL, "");
+        i18n_init();
 
         /* '+': stop at the command, whose options are its own. */
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
@@ -101,11 +96,12 @@ int main(int argc, char *argv[]) {
                 case ARG_SYSTEM:
                         ctx.bus = MG_BUS_SYSTEM;
                         break;
-                case ARG_JSON:
-                        ctx.json = true;
-                        break;
                 default:
-                        fprintf(stderr, "Try 'mediactl --help'.\n");
+                        r = parse_output_option(&ctx, c, optarg);
+                        if (r > 0)
+                                break;
+                        if (r == 0)
+                                fprintf(stderr, "Try 'mediactl --help'.\n");
                         return EXIT_USAGE;
                 }
 

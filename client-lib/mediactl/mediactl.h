@@ -3,6 +3,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <libintl.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -11,11 +12,90 @@
 
 typedef struct Context {
         MgBusType bus; /* MG_BUS_DEFAULT: $MEDIAGATE_BUS, else the system bus */
-        bool json;
+        bool json;     /* --json in either form */
 } Context;
 
 /* Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong. */
 #define EXIT_USAGE 2
+
+/* What people read in the agents and the tray is translated (po/, the "mediagate" domain);
+ * what scripts read (listings, JSON, decisions) is not. */
+#define GETTEXT_DOMAIN "mediagate"
+#define _(s) gettext(s)
+#define N_(s) (s)
+/* Set up the translations: the installed catalogs, or those beside an uninstalled mediactl. */
+void i18n_init(void);
+
+/* ---- options.c: the options every command takes, as systemd's tools spell them ---- */
+
+typedef enum JsonMode {
+        JSON_OFF,
+        JSON_PRETTY, /* --json, --json=pretty: indented */
+        JSON_SHORT,  /* --json=short: one line */
+} JsonMode;
+
+/* How output looks, for the whole run: set while the command line is read. */
+typedef struct OutputSettings {
+        JsonMode json;
+        bool legend; /* table headers and the "No ..." of an empty listing; --no-legend clears it */
+        bool pager;  /* page long listings on a terminal; --no-pager clears it */
+} OutputSettings;
+
+extern OutputSettings output_settings;
+
+enum {
+        ARG_OUTPUT_JSON = 0x1000,
+        ARG_OUTPUT_NO_LEGEND,
+        ARG_OUTPUT_NO_PAGER,
+};
+
+/* In every command's getopt table. */
+#define OUTPUT_OPTIONS                                                          \
+        { "json", optional_argument, NULL, ARG_OUTPUT_JSON },                   \
+        { "no-legend", no_argument, NULL, ARG_OUTPUT_NO_LEGEND },               \
+        { "no-pager", no_argument, NULL, ARG_OUTPUT_NO_PAGER }
+
+/* The help lines of OUTPUT_OPTIONS. */
+#define OUTPUT_OPTIONS_HELP                                                     \
+        "  --json[=pretty|short]  Print JSON (indented, or each object on one line)\n" \
+        "  --no-legend      Print no table headers and no \"No ...\" for an empty list\n" \
+        "  --no-pager       Do not pipe long output into a pager\n"
+
+/* Apply one of OUTPUT_OPTIONS: 1 when c was one, 0 when it is not; a bad --json= value is said
+ * and gives -EINVAL. */
+int parse_output_option(Context *ctx, int c, const char *arg);
+/* A command without arguments or options of its own: 1 to go on, 0 after --help, -EINVAL (said)
+ * for anything else. */
+int parse_no_arguments(Context *ctx, const char *verb, int argc, char *argv[], void (*help)(void));
+
+/* ---- explain.c ---- */
+
+/* Which bus the words name (context_connect() sets it). */
+void explain_set_bus(bool session);
+/* A connection that could not be made, in plain words; returns EXIT_FAILURE. */
+int print_connect_error(int r);
+/* When name is an error of reaching mediagated (not running, no answer, the connection lost,
+ * an older daemon), say so plainly with the next step and return true. */
+bool explain_error(const char *name, const char *message);
+
+/* ---- desktop-entry.c ---- */
+
+typedef struct AppInfo {
+        char *name;       /* the entry's Name= in the user's language, else the program's file name */
+        char *icon;       /* Icon=: a theme icon name or a path; NULL: none */
+        char *desktop_id; /* "org.example.App.desktop"; NULL: no entry */
+} AppInfo;
+
+void app_info_done(AppInfo *info);
+/* The desktop entry of an app id (sanitized). 1 found, 0 not found (ret holds a name made from
+ * the app id), -ENOMEM. */
+int app_info_lookup(const char *app_id, AppInfo *ret);
+
+/* ---- pager.c ---- */
+
+/* From here on, stdout goes through $MEDIACTL_PAGER, $PAGER or less, when it is a terminal and
+ * the pager is wanted; the pager is waited for at exit. */
+void pager_open(void);
 
 /* Connect as the global options say; prints the error and returns a negative errno on failure. */
 int context_connect(const Context *ctx, MgClient **ret);
@@ -31,6 +111,8 @@ int verb_monitor(Context *ctx, int argc, char *argv[]);
 int verb_status(Context *ctx, int argc, char *argv[]);
 int verb_mute(Context *ctx, int argc, char *argv[]);
 int verb_indicator(Context *ctx, int argc, char *argv[]);
+int verb_stop(Context *ctx, int argc, char *argv[]);
+int verb_answer(Context *ctx, int argc, char *argv[]);
 
 /* ---- media.c: getUserMedia from the command line (get, snapshot, record) ---- */
 
@@ -78,6 +160,12 @@ typedef struct BusOption {
 } BusOption;
 
 int admin_new_call(MgClient *client, const char *member, sd_bus_message **ret);
+/* For the entries of bus_dict_read() (bus-dict.h) that mediactl reads leniently, as the API asks
+ * of readers: the result of a bus_read_*_variant() call as the entry's return value, where a
+ * value of another type than expected (-ENXIO, nothing read) is skipped. */
+static inline int read_known_variant(int r) {
+        return r == -ENXIO ? 0 : r < 0 ? r : 1;
+}
 int append_options(sd_bus_message *m, const BusOption *options, size_t n);
 /* Call with interactive authorization allowed; prints the error and returns it on failure. */
 int admin_call(MgClient *client, sd_bus_message *m, sd_bus_message **ret_reply);
@@ -97,7 +185,12 @@ int parse_since(const char *s, uint64_t now_realtime_usec, uint64_t *ret);
 
 typedef struct StateClient {
         char *app_id, *origin, *kind, *unique_name; /* kind: "camera" or "microphone" */
-        bool accessible, live;
+        bool accessible, live; /* both false: its tracks ended, listed while the indicator holds */
+        /* from ClientDetails, when the daemon has it */
+        char *process;        /* NULL: unknown */
+        uint32_t pid, uid;    /* pid 0: unknown */
+        bool have_uid;
+        uint64_t since_usec;  /* CLOCK_REALTIME; 0: unknown */
 } StateClient;
 
 typedef struct IndicatorState {
@@ -116,6 +209,10 @@ int indicator_state_update(IndicatorState *s, sd_bus_message *m, char ***changed
 int indicator_state_read(sd_bus *bus, IndicatorState *s, sd_bus_error *e);
 /* "off", "accessible" or "live". */
 const char *indicator_kind_state(bool accessible, bool live);
+/* The same for an app: "accessible", "live", or "ended" for an entry the indicator still holds. */
+const char *state_client_state(const StateClient *c);
+/* The user name of c's uid, else the number; "" when unknown. */
+char *state_client_user(const StateClient *c);
 json_object *indicator_state_to_json(const IndicatorState *s);
 /* "camera: live  microphone: off  apps: host:/usr/bin/foo (camera, live)" and a newline. */
 void indicator_state_print_line(const IndicatorState *s, FILE *f);
@@ -157,10 +254,14 @@ int print_bus_error(const sd_bus_error *e, int r);
 int json_add(json_object *o, const char *key, json_object *value);
 int json_add_string(json_object *o, const char *key, const char *value);
 int json_append(json_object *array, json_object *value);
-/* A copy fit for a terminal: control characters (escape sequences, newlines) become '?'.
- * Strings from devices and other programs go through it before they are printed. */
+/* A copy fit for a terminal, as sanitize.h makes it: valid UTF-8 without control characters
+ * (escape sequences go, line breaks become spaces) and without bidirectional or invisible format
+ * characters. Strings from devices and other programs go through it before they are printed. */
 char *terminal_safe(const char *s);
 json_object *capability_to_json(const MgCapability *cap);
+/* s with &, < and > as entities, for the markup of notification bodies and tray tooltips: what
+ * other programs named is shown as text. */
+void fput_markup_escaped(FILE *f, const char *s);
 
 /* "2024-05-01 12:00:01.234" in local time, or with iso "2024-05-01T12:00:01.234+0200". */
 void format_realtime(uint64_t realtime_usec, bool iso, char *buf, size_t size);

@@ -1,5 +1,5 @@
-/* `mediactl status` (the indicator state once) and `mediactl monitor` (the initial state, then
- * one timestamped line per PropertiesChanged of the Manager, until SIGINT or SIGTERM). */
+/* `mediactl monitor`: the indicator state, then one timestamped line per PropertiesChanged of the
+ * Manager, until SIGINT or SIGTERM. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -123,40 +123,12 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(m->event, EXIT_SUCCESS);
 }
 
-static int parse_json_only(Context *ctx, const char *verb, int argc, char *argv[], void (*help)(void)) {
-        enum { ARG_JSON = 0x100 };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, ARG_JSON },
-                {},
-        };
-        int c;
-
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_JSON:
-                        ctx->json = true;
-                        break;
-                default:
-                        return -EINVAL;
-                }
-        if (optind < argc) {
-                fprintf(stderr, "mediactl: %s takes no arguments, got '%s'.\n", verb, argv[optind]);
-                return -EINVAL;
-        }
-        return 1;
-}
-
 static void monitor_help(void) {
-        printf("mediactl monitor [--json]\n\n"
+        printf("mediactl monitor [--json[=pretty|short]]\n\n"
                "Watch what the camera and microphone indicators show: the state now, then one line\n"
                "per change with a timestamp (accessible, live, muted, the apps), until Ctrl-C.\n\n"
-               "  --json      One JSON object per line\n"
-               "  -h --help   Show this help\n");
+               "  --json           One JSON object per line (either form)\n"
+               "  -h --help        Show this help\n");
 }
 
 int verb_monitor(Context *ctx, int argc, char *argv[]) {
@@ -167,7 +139,7 @@ int verb_monitor(Context *ctx, int argc, char *argv[]) {
         sigset_t mask;
         int r, ret = EXIT_FAILURE;
 
-        r = parse_json_only(ctx, "monitor", argc, argv, monitor_help);
+        r = parse_no_arguments(ctx, "monitor", argc, argv, monitor_help);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
 
@@ -223,69 +195,5 @@ finish:
         client = mg_client_unref(client);
         sd_event_unref(m.event);
         indicator_state_clear(&m.state);
-        return ret;
-}
-
-static void status_help(void) {
-        printf("mediactl status [--json]\n\n"
-               "Show what the camera and microphone indicators show now: whether any app may use\n"
-               "them (accessible) or uses them (live), the privacy switches, and the apps.\n\n"
-               "  --json      Print a JSON object\n"
-               "  -h --help   Show this help\n");
-}
-
-static void print_kind_status(const char *name, bool accessible, bool live, bool muted) {
-        printf("%-12s %s%s\n", name,
-               live ? "live: capturing for an app" : accessible ? "accessible: an app holds permission, nothing captured now" : "off",
-               muted ? " (privacy switch on: muted)" : "");
-}
-
-int verb_status(Context *ctx, int argc, char *argv[]) {
-        static const char *const headers[] = { "APP", "ORIGIN", "KIND", "STATE", "CONNECTION" };
-        _cleanup_(mg_client_unrefp) MgClient *client = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_(table_freep) Table *t = NULL;
-        IndicatorState s = {};
-        int r, ret;
-
-        r = parse_json_only(ctx, "status", argc, argv, status_help);
-        if (r <= 0)
-                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
-
-        r = context_connect(ctx, &client);
-        if (r < 0)
-                return EXIT_FAILURE;
-        r = indicator_state_read(mg_client_get_bus(client), &s, &e);
-        if (r < 0)
-                return print_bus_error(&e, r);
-
-        if (ctx->json) {
-                ret = print_json(indicator_state_to_json(&s));
-                indicator_state_clear(&s);
-                return ret;
-        }
-
-        print_kind_status("Camera:", s.camera_accessible, s.camera_live, s.camera_muted);
-        print_kind_status("Microphone:", s.microphone_accessible, s.microphone_live, s.microphone_muted);
-        ret = EXIT_SUCCESS;
-        if (s.n_clients == 0)
-                printf("Apps:        none\n");
-        else {
-                t = table_new(ELEMENTSOF(headers), headers);
-                for (size_t i = 0; t && i < s.n_clients; i++) {
-                        const StateClient *c = &s.clients[i];
-                        const char *cells[] = {
-                                c->app_id, isempty(c->origin) ? "-" : c->origin, c->kind,
-                                indicator_kind_state(c->accessible, c->live), c->unique_name,
-                        };
-
-                        if (table_add_row(t, cells) < 0)
-                                t = table_free(t);
-                }
-                putchar('\n');
-                if (!t || table_print(t, stdout) < 0)
-                        ret = print_errno(-ENOMEM, "Failed to print the apps");
-        }
-        indicator_state_clear(&s);
         return ret;
 }

@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <wchar.h>
+#include <libsmartcols.h>
 
 #include "mediactl.h"
+#include "sanitize.h"
 
 static const char *errno_name(int r) {
         const char *name = strerrorname_np(r < 0 ? -r : r);
@@ -17,6 +18,8 @@ static const char *errno_name(int r) {
 }
 
 int print_error(const MgError *err, int r) {
+        if (err && explain_error(err->name, err->message))
+                return EXIT_FAILURE;
         if (err && err->name)
                 fprintf(stderr, "mediactl: %s: %s\n", err->name, strempty(err->message));
         else
@@ -35,7 +38,10 @@ int print_json(json_object *o) {
 
         if (!o)
                 return print_errno(-ENOMEM, "Failed to build the JSON output");
-        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+        s = json_object_to_json_string_ext(o, output_settings.json == JSON_SHORT ?
+                                                      JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE :
+                                                      JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!s)
                 ret = print_errno(-ENOMEM, "Failed to format the JSON output");
         else if (puts(s) == EOF)
@@ -131,6 +137,27 @@ static json_object *number_to_json(double v, bool integral) {
         return json_object_new_double(v);
 }
 
+char *terminal_safe(const char *s) {
+        return sanitize_text(s, SANITIZE_UNLIMITED);
+}
+
+void fput_markup_escaped(FILE *f, const char *s) {
+        for (; s && *s; s++)
+                switch (*s) {
+                case '&':
+                        fputs("&amp;", f);
+                        break;
+                case '<':
+                        fputs("&lt;", f);
+                        break;
+                case '>':
+                        fputs("&gt;", f);
+                        break;
+                default:
+                        fputc(*s, f);
+                }
+}
+
 /* The shape getCapabilities() has in JavaScript: {min, max}, or a list. */
 json_object *capability_to_json(const MgCapability *cap) {
         json_object *o;
@@ -166,101 +193,65 @@ json_object *capability_to_json(const MgCapability *cap) {
         return NULL;
 }
 
+/* A table is a libsmartcols table (what lsblk and findmnt print with): widths follow the widest
+ * cell, wide characters count as wide, and what is not printable is shown escaped. */
 struct Table {
+        struct libscols_table *table;
         size_t n_columns;
-        char **cells; /* rows * n_columns, the header row first */
-        size_t n_rows;
 };
 
 Table *table_free(Table *t) {
         if (!t)
                 return NULL;
-        for (size_t i = 0; i < t->n_rows * t->n_columns; i++)
-                free(t->cells[i]);
-        free(t->cells);
+        scols_unref_table(t->table);
         free(t);
         return NULL;
 }
 
-char *terminal_safe(const char *s) {
-        char *copy = strdup(strempty(s));
-
-        if (!copy)
-                return NULL;
-        for (unsigned char *p = (unsigned char *) copy; *p; p++)
-                if (*p < 0x20 || *p == 0x7f)
-                        *p = '?';
-        return copy;
-}
-
-int table_add_row(Table *t, const char *const *cells) {
-        char **grown;
-
-        grown = realloc(t->cells, (t->n_rows + 1) * t->n_columns * sizeof(char *));
-        if (!grown)
-                return -ENOMEM;
-        t->cells = grown;
-        for (size_t i = 0; i < t->n_columns; i++) {
-                t->cells[t->n_rows * t->n_columns + i] = terminal_safe(cells[i]);
-                if (!t->cells[t->n_rows * t->n_columns + i]) {
-                        for (size_t j = 0; j < i; j++)
-                                free(t->cells[t->n_rows * t->n_columns + j]);
-                        return -ENOMEM;
-                }
-        }
-        t->n_rows++;
-        return 0;
-}
-
 Table *table_new(size_t n_columns, const char *const *headers) {
-        Table *t;
+        _cleanup_(table_freep) Table *t = NULL;
 
         t = calloc(1, sizeof(Table));
         if (!t)
                 return NULL;
         t->n_columns = n_columns;
-        if (table_add_row(t, headers) < 0)
-                return table_free(t);
-        return t;
+        t->table = scols_new_table();
+        if (!t->table || scols_table_set_column_separator(t->table, "  ") < 0 ||
+            scols_table_enable_noheadings(t->table, !output_settings.legend) < 0)
+                return NULL;
+        for (size_t i = 0; i < n_columns; i++)
+                if (!scols_table_new_column(t->table, headers[i], 0, 0))
+                        return NULL;
+        return TAKE_PTR(t);
 }
 
-/* Columns on screen, for UTF-8 labels; bytes when the locale cannot tell. */
-static size_t display_width(const char *s) {
-        size_t n = mbstowcs(NULL, s, 0);
-        wchar_t *w;
-        int width;
+int table_add_row(Table *t, const char *const *cells) {
+        struct libscols_line *line;
 
-        if (n == (size_t) -1)
-                return strlen(s);
-        w = calloc(n + 1, sizeof(wchar_t));
-        if (!w)
-                return strlen(s);
-        mbstowcs(w, s, n + 1);
-        width = wcswidth(w, n);
-        free(w);
-        return width < 0 ? strlen(s) : (size_t) width;
+        line = scols_table_new_line(t->table, NULL);
+        if (!line)
+                return -ENOMEM;
+        for (size_t i = 0; i < t->n_columns; i++) {
+                _cleanup_free_ char *safe = terminal_safe(cells[i]);
+                int r;
+
+                if (!safe)
+                        return -ENOMEM;
+                r = scols_line_set_data(line, i, safe);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 int table_print(Table *t, FILE *f) {
-        _cleanup_free_ size_t *widths = NULL;
+        int r;
 
-        widths = calloc(t->n_columns, sizeof(size_t));
-        if (!widths)
-                return -ENOMEM;
-        for (size_t r = 0; r < t->n_rows; r++)
-                for (size_t c = 0; c < t->n_columns; c++)
-                        widths[c] = MAX(widths[c], display_width(t->cells[r * t->n_columns + c]));
-
-        for (size_t r = 0; r < t->n_rows; r++) {
-                for (size_t c = 0; c < t->n_columns; c++) {
-                        const char *cell = t->cells[r * t->n_columns + c];
-
-                        fputs(cell, f);
-                        if (c + 1 < t->n_columns)
-                                fprintf(f, "%*s", (int) (widths[c] - display_width(cell) + 2), "");
-                }
-                fputc('\n', f);
-        }
+        r = scols_table_set_stream(t->table, f);
+        if (r >= 0)
+                r = scols_print_table(t->table);
+        if (r < 0)
+                return r;
         return ferror(f) ? -EIO : 0;
 }
 
@@ -286,9 +277,11 @@ int print_listing(bool json, json_object *array, Table *t, size_t n_rows, const 
                 return print_json(array);
         json_object_put(array);
         if (n_rows == 0) {
-                puts(empty_text);
+                if (output_settings.legend)
+                        puts(empty_text);
                 return EXIT_SUCCESS;
         }
+        pager_open();
         r = table_print(t, stdout);
         return r < 0 ? print_errno(r, "Failed to write the output") : EXIT_SUCCESS;
 }

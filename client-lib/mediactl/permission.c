@@ -6,19 +6,19 @@
 #include "mediactl.h"
 
 static void help(void) {
-        printf("mediactl permission [camera|microphone] [--origin ORIGIN] [--json]\n\n"
+        printf("mediactl permission [camera|microphone] [--origin ORIGIN] [--json[=pretty|short]]\n\n"
                "Show whether a request of this caller would be granted without a prompt, denied, or\n"
                "would ask (\"prompt\"). Nobody is asked. Without a kind, both are shown.\n\n"
                "  --origin ORIGIN  Ask for a web origin (trusted brokers only)\n"
-               "  --json           Print {\"camera\": STATE, ...}\n"
+               OUTPUT_OPTIONS_HELP
                "  -h --help        Show this help\n");
 }
 
 int verb_permission(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_ORIGIN };
+        enum { ARG_ORIGIN = 0x100 };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, ARG_JSON },
+                OUTPUT_OPTIONS,
                 { "origin", required_argument, NULL, ARG_ORIGIN },
                 {},
         };
@@ -41,13 +41,12 @@ int verb_permission(Context *ctx, int argc, char *argv[]) {
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
-                case ARG_JSON:
-                        ctx->json = true;
-                        break;
                 case ARG_ORIGIN:
                         origin = optarg;
                         break;
                 default:
+                        if (parse_output_option(ctx, c, optarg) > 0)
+                                break;
                         return EXIT_USAGE;
                 }
         if (argc - optind > 1) {

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "log.h"
@@ -38,26 +39,41 @@ static int policy_directory(const char *directory, const char *config_file, char
         return r;
 }
 
-static int load_policy(const char *directory, const char *config_file, bool quiet, char **ret_dir, Policy **ret) {
+/* Load the policy as the daemon would. A missing directory is an empty policy to the daemon
+ * (every request then asks the user) but a problem to whoever checks a deployment, so it counts
+ * as one: *ret_problems is the number of problems, each printed once to stderr unless quiet
+ * (show lists them itself). */
+static int load_policy(const char *directory, const char *config_file, bool quiet, char **ret_dir, Policy **ret,
+                       size_t *ret_problems) {
         _cleanup_free_ char *dir = NULL;
+        struct stat st;
+        size_t problems = 0;
         int r;
 
         r = policy_directory(directory, config_file, &dir);
         if (r < 0)
                 return r == -ENOMEM ? print_errno(r, "Failed to find the policy directory"), r : r;
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                fprintf(stderr, "mediactl: error: the policy directory %s %s; mediagated then has no policy and "
+                        "asks the user about every request.\n", dir, errno == ENOENT ? "does not exist" : "cannot be read");
+                problems++;
+        }
         /* The module logs each problem as the daemon would ("mediagated: ..."); we print them
          * ourselves from policy_errors(). */
         log_set_max_level(LOG_EMERG);
         r = policy_load_dir(dir, NULL, ret);
         if (r < 0) {
-                fprintf(stderr, "mediactl: System.Error.EIO: Cannot read the policy directory %s: %s "
-                        "(the daemon denies every request then)\n", dir, strerror(-r));
+                fprintf(stderr, "mediactl: error: cannot read the policy directory %s: %s (the daemon denies every "
+                        "request then)\n", dir, strerror(-r));
                 return r;
         }
-        if (!quiet)
-                for (char *const *e = policy_errors(*ret); e && *e; e++)
-                        fprintf(stderr, "mediactl: warning: %s\n", *e);
+        for (char *const *e = policy_errors(*ret); e && *e; e++) {
+                if (!quiet)
+                        fprintf(stderr, "mediactl: error: %s\n", *e);
+                problems++;
+        }
         *ret_dir = TAKE_PTR(dir);
+        *ret_problems = problems;
         return 0;
 }
 
@@ -65,30 +81,21 @@ static json_object *strv_or_empty_to_json(char *const *l) {
         return l ? strv_to_json(l) : json_object_new_array();
 }
 
-static int policy_show(const char *directory, const char *config_file, bool json) {
-        _cleanup_(policy_freep) Policy *p = NULL;
-        _cleanup_free_ char *dir = NULL, *dump = NULL;
+static int policy_show_json(const char *dir, const Policy *p) {
+        _cleanup_free_ char *dump = NULL;
+        json_object *o;
         size_t size = 0;
         FILE *f;
         int r;
 
-        /* The dump ends with the problems: no warnings on top of them. */
-        if (load_policy(directory, config_file, true, &dir, &p) < 0)
-                return EXIT_FAILURE;
-        if (!json) {
-                printf("# %s\n", dir);
-                r = policy_dump(p, stdout);
-                return r < 0 ? print_errno(r, "Failed to write the policy") : EXIT_SUCCESS;
-        }
-
         f = open_memstream(&dump, &size);
         if (!f)
                 return print_errno(-ENOMEM, "Failed to build the output");
-        r = policy_dump(p, f);
+        r = policy_dump_once(p, f);
         if (fclose(f) != 0 || r < 0)
                 return print_errno(r < 0 ? r : -ENOMEM, "Failed to build the output");
 
-        json_object *o = json_object_new_object();
+        o = json_object_new_object();
         if (!o || json_add_string(o, "directory", dir) < 0 ||
             json_add(o, "brokers", strv_or_empty_to_json(policy_brokers(p))) < 0 ||
             json_add(o, "rules", json_object_new_int64((int64_t) policy_n_rules(p))) < 0 ||
@@ -98,6 +105,27 @@ static int policy_show(const char *directory, const char *config_file, bool json
                 o = NULL;
         }
         return print_json(o);
+}
+
+/* Exits 1 when the policy has any problem, as `visudo -c` does, so that it can gate a deployment. */
+static int policy_show(const char *directory, const char *config_file, bool json) {
+        _cleanup_(policy_freep) Policy *p = NULL;
+        _cleanup_free_ char *dir = NULL;
+        size_t problems;
+        int r, ret;
+
+        /* The dump ends with the problems: no warnings on top of them. */
+        if (load_policy(directory, config_file, true, &dir, &p, &problems) < 0)
+                return EXIT_FAILURE;
+        if (json)
+                ret = policy_show_json(dir, p);
+        else {
+                pager_open();
+                printf("# %s\n", dir);
+                r = policy_dump_once(p, stdout);
+                ret = r < 0 ? print_errno(r, "Failed to write the policy") : EXIT_SUCCESS;
+        }
+        return problems > 0 ? EXIT_FAILURE : ret;
 }
 
 /* What the verdict means for a request, after the precedence of policy.h. */
@@ -117,47 +145,95 @@ static const char *verdict_outcome(const PolicyVerdict *v) {
         }
 }
 
-typedef struct CheckArgs {
-        const char *app, *origin, *kind, *user, *device;
-} CheckArgs;
+/* The command line of `policy`. */
+typedef struct PolicyArgs {
+        const char *verb;                     /* show, check, reload */
+        const char *directory, *config_file;
+        const char *app, *origin, *kind, *user, *device; /* check */
+} PolicyArgs;
 
-static int policy_check(const char *directory, const char *config_file, const CheckArgs *a, bool json) {
-        _cleanup_(policy_freep) Policy *p = NULL;
-        _cleanup_free_ char *dir = NULL, *origin = NULL;
-        PolicyVerdict v = {};
-        PolicyQuery q = {
+/* The request to judge, from --app, --kind, --origin, --user and --device. *ret_origin keeps the
+ * normalized origin q points to. */
+static int check_query(const PolicyArgs *a, PolicyQuery *q, char **ret_origin) {
+        _cleanup_free_ char *origin = NULL;
+        int r;
+
+        *q = (PolicyQuery) {
                 .uid = getuid(),
                 .app_id = a->app,
                 .kind = streq(a->kind, "camera") ? DEVICE_KIND_VIDEO : DEVICE_KIND_AUDIO,
                 .hardware_id = a->device,
         };
-        int r, ret;
-
-        if (a->origin && !isempty(a->origin)) {
+        if (!isempty(a->origin)) {
                 r = origin_normalize(a->origin, &origin);
                 if (r < 0) {
                         fprintf(stderr, "mediactl: SecurityError: '%s' is not a valid origin.\n", a->origin);
-                        return EXIT_FAILURE;
+                        return -EINVAL;
                 }
-                q.origin = origin;
+                q->origin = origin;
         }
         if (a->user) {
                 uint32_t uid;
+                struct passwd *pw;
 
                 if (safe_atou32(a->user, &uid) >= 0)
-                        q.uid = uid;
+                        q->uid = uid;
+                else if ((pw = getpwnam(a->user)))
+                        q->uid = pw->pw_uid;
                 else {
-                        struct passwd *pw = getpwnam(a->user);
-
-                        if (!pw) {
-                                fprintf(stderr, "mediactl: System.Error.ESRCH: No user '%s'.\n", a->user);
-                                return EXIT_FAILURE;
-                        }
-                        q.uid = pw->pw_uid;
+                        fprintf(stderr, "mediactl: System.Error.ESRCH: No user '%s'.\n", a->user);
+                        return -ESRCH;
                 }
         }
+        *ret_origin = TAKE_PTR(origin);
+        return 0;
+}
 
-        if (load_policy(directory, config_file, json, &dir, &p) < 0)
+static int print_verdict_json(const PolicyArgs *a, const PolicyQuery *q, const PolicyVerdict *v, const Policy *p) {
+        json_object *o = json_object_new_object();
+
+        if (!o || json_add_string(o, "app_id", a->app) < 0 || json_add_string(o, "origin", q->origin) < 0 ||
+            json_add_string(o, "kind", a->kind) < 0 || json_add(o, "uid", json_object_new_int64(q->uid)) < 0 ||
+            json_object_object_add(o, "device", a->device ? json_object_new_string(a->device) : NULL) < 0 ||
+            json_add_string(o, "decision", policy_decision_to_string(v->decision)) < 0 ||
+            json_add(o, "locked", json_object_new_boolean(v->locked)) < 0 ||
+            json_object_object_add(o, "file", v->file ? json_object_new_string(v->file) : NULL) < 0 ||
+            json_object_object_add(o, "line", v->file ? json_object_new_int64(v->line) : NULL) < 0 ||
+            json_add_string(o, "explanation", v->explanation) < 0 ||
+            json_add_string(o, "outcome", verdict_outcome(v)) < 0 ||
+            json_add(o, "errors", strv_or_empty_to_json(policy_errors(p))) < 0) {
+                json_object_put(o);
+                o = NULL;
+        }
+        return print_json(o);
+}
+
+static int print_verdict_text(const PolicyArgs *a, const PolicyQuery *q, const PolicyVerdict *v, const char *dir,
+                              const Policy *p) {
+        printf("Request:   %s%s%s, %s, uid %u%s%s\n", a->app, q->origin ? " at " : "", strempty(q->origin), a->kind,
+               (unsigned) q->uid, a->device ? ", device " : "", strempty(a->device));
+        printf("Policy:    %s (%zu rule%s)\n", dir, policy_n_rules(p), policy_n_rules(p) == 1 ? "" : "s");
+        printf("Decision:  %s%s\n", policy_decision_to_string(v->decision), v->locked ? " (locked)" : "");
+        if (v->file)
+                printf("Rule:      %s:%u\n", v->file, v->line);
+        printf("Why:       %s\n", strempty(v->explanation));
+        printf("Outcome:   %s\n", verdict_outcome(v));
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : print_errno(-EIO, "Failed to write the output");
+}
+
+/* Which rule decides, and what that means. Exits 1 when the policy has any problem, even though
+ * the verdict is printed: the daemon judges with the broken files denying. */
+static int policy_check(const PolicyArgs *a, bool json) {
+        _cleanup_(policy_freep) Policy *p = NULL;
+        _cleanup_free_ char *dir = NULL, *origin = NULL;
+        PolicyVerdict v = {};
+        PolicyQuery q;
+        size_t problems;
+        int r, ret;
+
+        if (check_query(a, &q, &origin) < 0)
+                return EXIT_FAILURE;
+        if (load_policy(a->directory, a->config_file, true, &dir, &p, &problems) < 0)
                 return EXIT_FAILURE;
         r = policy_evaluate(p, &q, &v);
         if (r == -EINVAL) {
@@ -168,36 +244,13 @@ static int policy_check(const char *directory, const char *config_file, const Ch
         if (r < 0)
                 return print_errno(r, "Failed to evaluate the policy");
 
-        if (json) {
-                json_object *o = json_object_new_object();
-
-                if (!o || json_add_string(o, "app_id", a->app) < 0 || json_add_string(o, "origin", q.origin) < 0 ||
-                    json_add_string(o, "kind", a->kind) < 0 || json_add(o, "uid", json_object_new_int64(q.uid)) < 0 ||
-                    json_object_object_add(o, "device", a->device ? json_object_new_string(a->device) : NULL) < 0 ||
-                    json_add_string(o, "decision", policy_decision_to_string(v.decision)) < 0 ||
-                    json_add(o, "locked", json_object_new_boolean(v.locked)) < 0 ||
-                    json_object_object_add(o, "file", v.file ? json_object_new_string(v.file) : NULL) < 0 ||
-                    json_object_object_add(o, "line", v.file ? json_object_new_int64(v.line) : NULL) < 0 ||
-                    json_add_string(o, "explanation", v.explanation) < 0 ||
-                    json_add_string(o, "outcome", verdict_outcome(&v)) < 0 ||
-                    json_add(o, "errors", strv_or_empty_to_json(policy_errors(p))) < 0) {
-                        json_object_put(o);
-                        o = NULL;
-                }
-                ret = print_json(o);
-        } else {
-                printf("Request:   %s%s%s, %s, uid %u%s%s\n", a->app, q.origin ? " at " : "", strempty(q.origin), a->kind,
-                       (unsigned) q.uid, a->device ? ", device " : "", strempty(a->device));
-                printf("Policy:    %s (%zu rule%s)\n", dir, policy_n_rules(p), policy_n_rules(p) == 1 ? "" : "s");
-                printf("Decision:  %s%s\n", policy_decision_to_string(v.decision), v.locked ? " (locked)" : "");
-                if (v.file)
-                        printf("Rule:      %s:%u\n", v.file, v.line);
-                printf("Why:       %s\n", strempty(v.explanation));
-                printf("Outcome:   %s\n", verdict_outcome(&v));
-                ret = EXIT_SUCCESS;
-        }
+        ret = json ? print_verdict_json(a, &q, &v, p) : print_verdict_text(a, &q, &v, dir, p);
+        /* The problems the explanation does not quote already, each once (JSON lists them all). */
+        for (char *const *e = policy_errors(p); !json && e && *e; e++)
+                if (!strstr(strempty(v.explanation), *e))
+                        fprintf(stderr, "mediactl: error: %s\n", *e);
         policy_verdict_done(&v);
-        return ret;
+        return problems > 0 ? EXIT_FAILURE : ret;
 }
 
 static int policy_reload(Context *ctx) {
@@ -218,15 +271,16 @@ static int policy_reload(Context *ctx) {
 }
 
 static void help(void) {
-        printf("mediactl policy [show] [--directory DIR | --config FILE] [--json]\n"
+        printf("mediactl policy [show] [--directory DIR | --config FILE] [--json[=pretty|short]]\n"
                "mediactl policy check --app APP --kind KIND [--origin ORIGIN] [--user USER] [--device ID]\n"
-               "                      [--directory DIR | --config FILE] [--json]\n"
+               "                      [--directory DIR | --config FILE] [--json[=pretty|short]]\n"
                "mediactl policy reload\n\n"
                "The admin policy (the *.conf files of the policy directory): show prints the brokers,\n"
                "every rule in effect and every problem with its file and line; check tells which rule\n"
                "decides a request and what that means; reload makes mediagated read the files again\n"
                "(needs the admin's authorization). show and check read the files themselves, as they\n"
-               "are now on disk.\n\n"
+               "are now on disk, and exit with 1 when any file is broken or the directory is missing,\n"
+               "so that they can check a deployment before the reload.\n\n"
                "  --directory DIR  The policy directory (default: PolicyDirectory= of the daemon's\n"
                "                   configuration, else " DEFAULT_POLICY_DIR ")\n"
                "  --config FILE    The daemon's configuration file to take PolicyDirectory= from\n"
@@ -235,15 +289,16 @@ static void help(void) {
                "  --origin ORIGIN  The web origin a browser asks for\n"
                "  --user USER      A user name or uid (default: you)\n"
                "  --device ID      A device's hardware id (see devices --all); default: the kind as a whole\n"
-               "  --json           Print JSON\n"
+               OUTPUT_OPTIONS_HELP
                "  -h --help        Show this help\n");
 }
 
-int verb_policy(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_DIRECTORY, ARG_CONFIG, ARG_APP, ARG_KIND, ARG_ORIGIN, ARG_USER, ARG_DEVICE };
+/* Options into a; 1 to go on, 0 after --help, -EINVAL (said) for a bad command line. */
+static int parse_policy_arguments(Context *ctx, int argc, char *argv[], PolicyArgs *a) {
+        enum { ARG_DIRECTORY = 0x100, ARG_CONFIG, ARG_APP, ARG_KIND, ARG_ORIGIN, ARG_USER, ARG_DEVICE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, ARG_JSON },
+                OUTPUT_OPTIONS,
                 { "directory", required_argument, NULL, ARG_DIRECTORY },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "app", required_argument, NULL, ARG_APP },
@@ -253,76 +308,93 @@ int verb_policy(Context *ctx, int argc, char *argv[]) {
                 { "device", required_argument, NULL, ARG_DEVICE },
                 {},
         };
-        const char *directory = NULL, *config_file = NULL, *verb = "show";
-        CheckArgs a = {};
         int c;
 
+        *a = (PolicyArgs) { .verb = "show" };
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
-                        return EXIT_SUCCESS;
-                case ARG_JSON:
-                        ctx->json = true;
-                        break;
+                        return 0;
                 case ARG_DIRECTORY:
-                        directory = optarg;
+                        a->directory = optarg;
                         break;
                 case ARG_CONFIG:
-                        config_file = optarg;
+                        a->config_file = optarg;
                         break;
                 case ARG_APP:
-                        a.app = optarg;
+                        a->app = optarg;
                         break;
                 case ARG_KIND:
                         if (parse_kind(optarg, false) < 0)
-                                return EXIT_USAGE;
-                        a.kind = optarg;
+                                return -EINVAL;
+                        a->kind = optarg;
                         break;
                 case ARG_ORIGIN:
-                        a.origin = optarg;
+                        a->origin = optarg;
                         break;
                 case ARG_USER:
-                        a.user = optarg;
+                        a->user = optarg;
                         break;
                 case ARG_DEVICE:
-                        a.device = optarg;
+                        a->device = optarg;
                         break;
                 default:
-                        return EXIT_USAGE;
+                        if (parse_output_option(ctx, c, optarg) > 0)
+                                break;
+                        return -EINVAL;
                 }
         if (argc - optind > 1) {
                 fprintf(stderr, "mediactl: policy takes one of show, check, reload. Try 'mediactl policy --help'.\n");
-                return EXIT_USAGE;
+                return -EINVAL;
         }
         if (optind < argc)
-                verb = argv[optind];
-        if (directory && config_file) {
-                fprintf(stderr, "mediactl: --directory and --config exclude each other.\n");
-                return EXIT_USAGE;
-        }
+                a->verb = argv[optind];
+        return 1;
+}
 
-        if (streq(verb, "check")) {
-                if (!a.app || !a.kind) {
-                        fprintf(stderr, "mediactl: policy check needs --app APP and --kind camera|microphone.\n");
-                        return EXIT_USAGE;
-                }
-                return policy_check(directory, config_file, &a, ctx->json);
+/* The options that go with the verb, and only those. */
+static bool policy_arguments_fit(const PolicyArgs *a) {
+        bool check_options = a->app || a->kind || a->origin || a->user || a->device;
+
+        if (a->directory && a->config_file) {
+                fprintf(stderr, "mediactl: --directory and --config exclude each other.\n");
+                return false;
         }
-        if (a.app || a.kind || a.origin || a.user || a.device) {
+        if (streq(a->verb, "check")) {
+                if (a->app && a->kind)
+                        return true;
+                fprintf(stderr, "mediactl: policy check needs --app APP and --kind camera|microphone.\n");
+                return false;
+        }
+        if (check_options) {
                 fprintf(stderr, "mediactl: --app, --kind, --origin, --user and --device go with policy check.\n");
+                return false;
+        }
+        if (streq(a->verb, "reload") && (a->directory || a->config_file)) {
+                fprintf(stderr, "mediactl: reload reads what the daemon is configured with; no --directory.\n");
+                return false;
+        }
+        if (!streq(a->verb, "show") && !streq(a->verb, "reload")) {
+                fprintf(stderr, "mediactl: policy has show, check and reload, not '%s'.\n", a->verb);
+                return false;
+        }
+        return true;
+}
+
+int verb_policy(Context *ctx, int argc, char *argv[]) {
+        PolicyArgs a;
+        int r;
+
+        r = parse_policy_arguments(ctx, argc, argv, &a);
+        if (r <= 0)
+                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+        if (!policy_arguments_fit(&a))
                 return EXIT_USAGE;
-        }
-        if (streq(verb, "show"))
-                return policy_show(directory, config_file, ctx->json);
-        if (streq(verb, "reload")) {
-                if (directory || config_file) {
-                        fprintf(stderr, "mediactl: reload reads what the daemon is configured with; no --directory.\n");
-                        return EXIT_USAGE;
-                }
-                return policy_reload(ctx);
-        }
-        fprintf(stderr, "mediactl: policy has show, check and reload, not '%s'.\n", verb);
-        return EXIT_USAGE;
+        if (streq(a.verb, "check"))
+                return policy_check(&a, ctx->json);
+        if (streq(a.verb, "show"))
+                return policy_show(a.directory, a.config_file, ctx->json);
+        return policy_reload(ctx);
 }

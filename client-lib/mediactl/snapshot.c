@@ -55,63 +55,120 @@ static int wait_for_frame(MgStream *stream, MgFrame *ret, MgError *err) {
 }
 
 static void help(void) {
-        printf("mediactl snapshot FILE.png [--video JSON] [--origin ORIGIN] [--reason TEXT] [--json]\n\n"
+        printf("mediactl snapshot FILE.png [--video JSON] [--origin ORIGIN] [--reason TEXT] [--json[=pretty|short]]\n\n"
                "Ask for a camera, take one frame and write it as a PNG image.\n\n"
                "  --video JSON     Camera constraints, as in JavaScript (default: true)\n"
                "  --origin ORIGIN  Ask on behalf of a web origin (trusted brokers only)\n"
                "  --reason TEXT    Why, shown to the user in the prompt\n"
-               "  --json           Describe the snapshot as JSON\n"
+               OUTPUT_OPTIONS_HELP
                "  -h --help        Show this help\n");
 }
 
-int verb_snapshot(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_VIDEO, ARG_ORIGIN, ARG_REASON };
+/* Options into args and *ret_path; 1 to go on, 0 after --help, -EINVAL (said) otherwise. */
+static int parse_snapshot_arguments(Context *ctx, int argc, char *argv[], MediaArgs *args, const char **ret_path) {
+        enum { ARG_VIDEO = 0x100, ARG_ORIGIN, ARG_REASON };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, ARG_JSON },
+                OUTPUT_OPTIONS,
                 { "video", required_argument, NULL, ARG_VIDEO },
                 { "origin", required_argument, NULL, ARG_ORIGIN },
                 { "reason", required_argument, NULL, ARG_REASON },
                 {},
         };
-        _cleanup_(mg_client_unrefp) MgClient *client = NULL;
-        _cleanup_(mg_request_unrefp) MgRequest *req = NULL;
-        _cleanup_(mg_stream_freep) MgStream *stream = NULL;
-        _cleanup_(mg_error_clear) MgError err = MG_ERROR_INIT;
-        _cleanup_free_ uint8_t *rgb = NULL;
-        MediaArgs args = { .video = "true" };
-        const MgStreamFormat *format;
-        const char *path;
-        MgTrack *track;
-        MgFrame frame;
-        int c, r, ret = EXIT_FAILURE;
+        int c;
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
-                        return EXIT_SUCCESS;
-                case ARG_JSON:
-                        ctx->json = true;
-                        break;
+                        return 0;
                 case ARG_VIDEO:
-                        args.video = optarg;
+                        args->video = optarg;
                         break;
                 case ARG_ORIGIN:
-                        args.origin = optarg;
+                        args->origin = optarg;
                         break;
                 case ARG_REASON:
-                        args.reason = optarg;
+                        args->reason = optarg;
                         break;
                 default:
-                        return EXIT_USAGE;
+                        if (parse_output_option(ctx, c, optarg) > 0)
+                                break;
+                        return -EINVAL;
                 }
         if (argc - optind != 1) {
                 fprintf(stderr, "mediactl: snapshot takes one file name. Try 'mediactl snapshot --help'.\n");
-                return EXIT_USAGE;
+                return -EINVAL;
         }
-        path = argv[optind];
+        *ret_path = argv[optind];
+        return 1;
+}
+
+static int print_snapshot(const Context *ctx, MgTrack *track, const MgStreamFormat *format, const MgFrame *frame,
+                          const char *path) {
+        if (ctx->json) {
+                json_object *o = json_object_new_object();
+
+                if (o && (json_add_string(o, "file", path) < 0 ||
+                          json_add(o, "width", json_object_new_int64(format->width)) < 0 ||
+                          json_add(o, "height", json_object_new_int64(format->height)) < 0 ||
+                          json_add_string(o, "fourcc", format->fourcc) < 0 ||
+                          json_add(o, "sequence", json_object_new_uint64(frame->sequence)) < 0 ||
+                          json_add(o, "timestamp_ns", json_object_new_uint64(frame->timestamp_ns)) < 0 ||
+                          json_add(o, "track", track_to_json(track)) < 0)) {
+                        json_object_put(o);
+                        o = NULL;
+                }
+                return print_json(o);
+        }
+
+        _cleanup_free_ char *label = terminal_safe(mg_track_get_label(track));
+
+        printf("mediactl snapshot: frame %" PRIu64 " of %s, %" PRIu32 "x%" PRIu32 " %s, written to %s\n",
+               frame->sequence, strempty(label), format->width, format->height, format->fourcc, path);
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : print_errno(-EIO, "Failed to write the output");
+}
+
+/* The first frame of the track, as RGB into path. Returns an exit code. */
+static int take_snapshot(const Context *ctx, MgTrack *track, const char *path) {
+        _cleanup_(mg_stream_freep) MgStream *stream = NULL;
+        _cleanup_(mg_error_clear) MgError err = MG_ERROR_INIT;
+        _cleanup_free_ uint8_t *rgb = NULL;
+        const MgStreamFormat *format;
+        MgFrame frame;
+        int r;
+
+        r = mg_track_open(track, &stream, &err);
+        if (r >= 0)
+                r = wait_for_frame(stream, &frame, &err);
+        if (r < 0)
+                return print_error(&err, r);
+        format = mg_stream_get_format(stream);
+        rgb = malloc((size_t) format->width * format->height * 3);
+        if (!rgb)
+                return print_errno(-ENOMEM, "Failed to convert the frame");
+        r = video_frame_to_rgb(format, frame.data, frame.bytes, rgb);
+        if (r < 0)
+                return print_errno(r, r == -EOPNOTSUPP ? "Cannot convert this pixel format" : "The frame is too short");
+        r = write_png(path, rgb, format->width, format->height, &err);
+        if (r < 0)
+                return print_error(&err, r);
+        return print_snapshot(ctx, track, format, &frame, path);
+}
+
+int verb_snapshot(Context *ctx, int argc, char *argv[]) {
+        _cleanup_(mg_client_unrefp) MgClient *client = NULL;
+        _cleanup_(mg_request_unrefp) MgRequest *req = NULL;
+        _cleanup_(mg_error_clear) MgError err = MG_ERROR_INIT;
+        MediaArgs args = { .video = "true" };
+        const char *path;
+        MgTrack *track;
+        int r, ret;
+
+        r = parse_snapshot_arguments(ctx, argc, argv, &args, &path);
+        if (r <= 0)
+                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
 
         r = context_connect(ctx, &client);
         if (r < 0)
@@ -120,63 +177,13 @@ int verb_snapshot(Context *ctx, int argc, char *argv[]) {
         if (r < 0)
                 return print_media_error(&err, r, ctx->json);
         track = media_request_find_track(req, "video");
-        if (!track) {
+        if (track)
+                ret = take_snapshot(ctx, track, path);
+        else {
                 /* --video false: the daemon said TypeError already; this only guards the rest. */
                 fprintf(stderr, "mediactl: System.Error.ENODEV: No camera track was granted.\n");
-                goto finish;
+                ret = EXIT_FAILURE;
         }
-
-        r = mg_track_open(track, &stream, &err);
-        if (r < 0) {
-                ret = print_error(&err, r);
-                goto finish;
-        }
-        r = wait_for_frame(stream, &frame, &err);
-        if (r < 0) {
-                ret = print_error(&err, r);
-                goto finish;
-        }
-        format = mg_stream_get_format(stream);
-        rgb = malloc((size_t) format->width * format->height * 3);
-        if (!rgb) {
-                ret = print_errno(-ENOMEM, "Failed to convert the frame");
-                goto finish;
-        }
-        r = video_frame_to_rgb(format, frame.data, frame.bytes, rgb);
-        if (r < 0) {
-                ret = print_errno(r, r == -EOPNOTSUPP ? "Cannot convert this pixel format" : "The frame is too short");
-                goto finish;
-        }
-        r = write_png(path, rgb, format->width, format->height, &err);
-        if (r < 0) {
-                ret = print_error(&err, r);
-                goto finish;
-        }
-
-        if (ctx->json) {
-                json_object *o = json_object_new_object();
-
-                if (o && (json_add_string(o, "file", path) < 0 ||
-                          json_add(o, "width", json_object_new_int64(format->width)) < 0 ||
-                          json_add(o, "height", json_object_new_int64(format->height)) < 0 ||
-                          json_add_string(o, "fourcc", format->fourcc) < 0 ||
-                          json_add(o, "sequence", json_object_new_uint64(frame.sequence)) < 0 ||
-                          json_add(o, "timestamp_ns", json_object_new_uint64(frame.timestamp_ns)) < 0 ||
-                          json_add(o, "track", track_to_json(track)) < 0)) {
-                        json_object_put(o);
-                        o = NULL;
-                }
-                ret = print_json(o);
-        } else {
-                _cleanup_free_ char *label = terminal_safe(mg_track_get_label(track));
-
-                printf("mediactl snapshot: frame %" PRIu64 " of %s, %" PRIu32 "x%" PRIu32 " %s, written to %s\n",
-                       frame.sequence, strempty(label), format->width, format->height, format->fourcc, path);
-                ret = fflush(stdout) == 0 ? EXIT_SUCCESS : print_errno(-EIO, "Failed to write the output");
-        }
-
-finish:
-        stream = mg_stream_free(stream);
         for (size_t i = 0; i < mg_request_get_n_tracks(req); i++)
                 (void) mg_track_stop(mg_request_get_track(req, i), NULL);
         return ret;

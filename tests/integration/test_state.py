@@ -175,34 +175,47 @@ def test_42_a_full_state_directory_changes_nothing_and_reports_nothing_as_saved(
     assert sorted(p.name for p in daemon.state_dir.iterdir() if p.name.startswith(".")) == []
 
 
-def test_42_an_unreadable_grants_file_is_never_written_and_decisions_fail(daemon_factory, polkit, clients):
+def test_42_unreadable_state_files_are_never_written_and_changes_fail(daemon_factory, polkit, clients):
     polkit.SetAllowed(ALLOWED_ACTIONS)
-    daemon = daemon_factory(extra_args=())
+    daemon = daemon_factory()
     daemon.start()
     client = clients()
     deny(client, "org.example.Old")
+    admin(client).SetMuted("microphone", True)
     daemon.stop()
 
-    grants_file = daemon.state_dir / "grants"
-    before = grants_file.read_bytes()
-    grants_file.chmod(0)
+    files = {name: daemon.state_dir / name for name in ("grants", "privacy-switches")}
+    before = {name: path.read_bytes() for name, path in files.items()}
+    for path in files.values():
+        path.chmod(0)
     daemon.args = WITHOUT_DAC_OVERRIDE + daemon.args
     daemon.start()
     client = clients()
+    # Nothing read means nothing granted, and both switches on.
     assert listed_apps(client) == []
+    assert manager_prop(client, "CameraMuted") is True
+    assert manager_prop(client, "MicrophoneMuted") is True
     assert fails(deny, client, "org.example.New")
     assert fails(admin(client).RevokeGrant, "org.example.Old", "", "camera", NO_OPTIONS)
+    assert fails(admin(client).SetMuted, "camera", False)
     assert listed_apps(client) == []
-    assert grants_file.stat().st_mode & 0o777 == 0
-    grants_file.chmod(0o600)
-    assert grants_file.read_bytes() == before
+    assert manager_prop(client, "CameraMuted") is True
+    for name, path in files.items():
+        assert path.stat().st_mode & 0o777 == 0
+        path.chmod(0o600)
+        assert path.read_bytes() == before[name], name
 
     # Readable again: the next change reads the file first, so nothing in it is lost.
     deny(client, "org.example.New")
     assert listed_apps(client) == ["org.example.New", "org.example.Old"]
+    admin(client).SetMuted("camera", False)
+    assert manager_prop(client, "CameraMuted") is False
     daemon.stop()
     daemon.start()
-    assert listed_apps(clients()) == ["org.example.New", "org.example.Old"]
+    client = clients()
+    assert listed_apps(client) == ["org.example.New", "org.example.Old"]
+    assert manager_prop(client, "CameraMuted") is False
+    assert manager_prop(client, "MicrophoneMuted") is True
 
 
 FRAME_GAPS = r"""

@@ -135,7 +135,7 @@ static int dump_one(const GrantInfo *g, void *userdata) {
                 assert_non_null(l->lines);
         }
         assert_true(asprintf(&l->lines[l->n++], "%u %s %s %s %s %s %" PRIu64 " %s", (unsigned) g->uid,
-                             grant_kind_to_string(g->kind), grant_decision_to_string(g->decision), g->app_id,
+                             device_kind_to_permission(g->kind), grant_decision_to_string(g->decision), g->app_id,
                              g->origin ?: "-", g->devices ? devices : "*", g->expires_boottime_usec,
                              g->owner ?: "persistent") > 0);
         return 0;
@@ -946,7 +946,7 @@ static void on_change(GrantStore *s, GrantChange change, const GrantInfo *g, voi
         free(seen->last);
         assert_true(asprintf(&seen->last, "%s %s %s %s", change == GRANT_CHANGE_SET ? "set" :
                                                          change == GRANT_CHANGE_REVOKED ? "revoked" : "expired",
-                             g->app_id, grant_kind_to_string(g->kind), g->owner ?: "persistent") > 0);
+                             g->app_id, device_kind_to_permission(g->kind), g->owner ?: "persistent") > 0);
         /* The store already shows the change. */
         seen->lookup = grant_store_lookup(s, g->uid, g->app_id, g->origin, g->kind, NULL, 0);
 }

@@ -1,4 +1,4 @@
-/* Sanitizing untrusted text for display: UTF-8 repair, control and bidi characters, caps.
+/* Sanitizing untrusted text for display: UTF-8 repair, control and format characters, caps.
  * A consent prompt is a security decision; what the person reads must be what the app is. */
 #include "sanitize.h"
 
@@ -88,11 +88,41 @@ static size_t utf8_encode(uint32_t cp, char *out) {
         return 4;
 }
 
-static bool is_bidi_control(uint32_t c) {
-        return c == 0x061C ||                   /* ARABIC LETTER MARK */
-               c == 0x200E || c == 0x200F ||    /* LRM, RLM */
-               (c >= 0x202A && c <= 0x202E) ||  /* LRE, RLE, PDF, LRO, RLO */
-               (c >= 0x2066 && c <= 0x2069);    /* LRI, RLI, FSI, PDI */
+/* Unicode's format characters (General_Category=Cf, Unicode 15): invisible, yet they change what
+ * text looks like or hide that two texts differ. The bidirectional controls (U+061C, U+200E,
+ * U+200F, U+202A-U+202E, U+2066-U+2069) are among them, and so are zero-width spaces and joiners,
+ * the word joiner, the byte order mark and the tag characters. */
+static const struct {
+        uint32_t first, last;
+} format_characters[] = {
+        { 0x00AD, 0x00AD },   /* SOFT HYPHEN */
+        { 0x0600, 0x0605 },   /* ARABIC NUMBER SIGN ... ARABIC NUMBER MARK ABOVE */
+        { 0x061C, 0x061C },   /* ARABIC LETTER MARK */
+        { 0x06DD, 0x06DD },   /* ARABIC END OF AYAH */
+        { 0x070F, 0x070F },   /* SYRIAC ABBREVIATION MARK */
+        { 0x0890, 0x0891 },   /* ARABIC POUND MARK ABOVE, PIASTRE MARK ABOVE */
+        { 0x08E2, 0x08E2 },   /* ARABIC DISPUTED END OF AYAH */
+        { 0x180E, 0x180E },   /* MONGOLIAN VOWEL SEPARATOR */
+        { 0x200B, 0x200F },   /* ZERO WIDTH SPACE, ZWNJ, ZWJ, LRM, RLM */
+        { 0x202A, 0x202E },   /* LRE, RLE, PDF, LRO, RLO */
+        { 0x2060, 0x2064 },   /* WORD JOINER, invisible operators */
+        { 0x2066, 0x206F },   /* LRI, RLI, FSI, PDI, deprecated format characters */
+        { 0xFEFF, 0xFEFF },   /* ZERO WIDTH NO-BREAK SPACE (byte order mark) */
+        { 0xFFF9, 0xFFFB },   /* INTERLINEAR ANNOTATION ANCHOR ... TERMINATOR */
+        { 0x110BD, 0x110BD }, /* KAITHI NUMBER SIGN */
+        { 0x110CD, 0x110CD }, /* KAITHI NUMBER SIGN ABOVE */
+        { 0x13430, 0x1343F }, /* EGYPTIAN HIEROGLYPH format controls */
+        { 0x1BCA0, 0x1BCA3 }, /* SHORTHAND FORMAT LETTER OVERLAP ... STEP */
+        { 0x1D173, 0x1D17A }, /* MUSICAL SYMBOL BEGIN BEAM ... END PHRASE */
+        { 0xE0001, 0xE0001 }, /* LANGUAGE TAG */
+        { 0xE0020, 0xE007F }, /* TAG SPACE ... CANCEL TAG */
+};
+
+static bool is_format_character(uint32_t c) {
+        for (size_t i = 0; i < ELEMENTSOF(format_characters) && c >= format_characters[i].first; i++)
+                if (c <= format_characters[i].last)
+                        return true;
+        return false;
 }
 
 /* Characters that break a line or move the cursor: shown as a space, so that words on either
@@ -111,7 +141,7 @@ static uint32_t sanitize_code_point(uint32_t c) {
                 return REPLACEMENT_CHARACTER;
         if (is_line_space(c))
                 return ' ';
-        if (is_control(c) || is_bidi_control(c))
+        if (is_control(c) || is_format_character(c))
                 return UINT32_MAX;
         return c;
 }

@@ -1,4 +1,4 @@
-/* The insides of the grant store, shared by its three files: the table (grants.c), the queue of
+/* The insides of the grant store, shared by its three files: the table (grants-table.c), the queue of
  * changes and their writes (grants-changes.c) and the file in the state directory
  * (grants-disk.c). Nothing else includes this. */
 #pragma once
@@ -49,7 +49,6 @@ struct GrantOp {
 
 /* What the worker thread needs to write the file, taken on the loop when the write starts. */
 typedef struct GrantWriteJob {
-        GrantStore *store; /* the store the write belongs to */
         uint64_t now_realtime, now_boottime;
 } GrantWriteJob;
 
@@ -79,14 +78,12 @@ struct GrantStore {
         void *change_userdata;
 };
 
-#define GRANTS_TMP_PREFIX GRANTS_FILE ".tmp"
-
 uint64_t grant_add_sat(uint64_t a, uint64_t b);
 /* -EINVAL unless a grant could be stored (and written back) as given. */
 int grant_validate(uid_t uid, const char *app_id, const char *origin, DeviceKind kind, GrantDecision decision);
 bool grant_expired(const Grant *g, uint64_t now_boottime);
 
-/* The table (grants.c). */
+/* The table (grants-table.c). */
 GrantStore *grant_store_new_shadow(GrantStore *parent);
 /* Insert or update in memory only: 1 when something changed, 0 when the grant was there as it
  * is, -EDQUOT when a new persistent grant would make more than limit for its uid (0: no limit),

@@ -7,7 +7,7 @@
 #include <inttypes.h>
 
 #include "grants-file.h"
-#include "grants-internal.h"
+#include "grants-table.h"
 #include "log.h"
 #include "util.h"
 
@@ -16,42 +16,6 @@ typedef struct UidCount {
         char key[16];
         size_t n;
 } UidCount;
-
-static const char *const decision_table[] = {
-        [GRANT_ALLOW] = "allow",
-        [GRANT_DENY] = "deny",
-};
-
-const char *grant_decision_to_string(GrantDecision d) {
-        if (d <= GRANT_NONE || d > GRANT_DENY)
-                return NULL;
-        return decision_table[d];
-}
-
-int grant_decision_from_string(const char *s) {
-        for (GrantDecision d = GRANT_ALLOW; d <= GRANT_DENY; d++)
-                if (streq_ptr(s, decision_table[d]))
-                        return d;
-        return -EINVAL;
-}
-
-static const char *const kind_table[_DEVICE_KIND_MAX] = {
-        [DEVICE_KIND_AUDIO] = "microphone",
-        [DEVICE_KIND_VIDEO] = "camera",
-};
-
-const char *grant_kind_to_string(DeviceKind k) {
-        if (k < 0 || k >= _DEVICE_KIND_MAX)
-                return NULL;
-        return kind_table[k];
-}
-
-int grant_kind_from_string(const char *s) {
-        for (DeviceKind k = 0; k < _DEVICE_KIND_MAX; k++)
-                if (streq_ptr(s, kind_table[k]))
-                        return k;
-        return -EINVAL;
-}
 
 uint64_t grant_add_sat(uint64_t a, uint64_t b) {
         return a > UINT64_MAX - b ? UINT64_MAX : a + b;
