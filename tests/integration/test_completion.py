@@ -2,6 +2,7 @@
 complete commands, verbs, options and values, app ids from the daemon's stored decisions, and
 they keep up with mediactl itself (every command and every option its --help names)."""
 
+import json
 import os
 import re
 import subprocess
@@ -91,6 +92,26 @@ def test_completes_app_ids_of_stored_grants(shell, daemon):
     assert complete(shell, "mediactl grants revoke org.example.C", env) == ["org.example.Camera"]
     assert complete(shell, "mediactl --session history --app org.example.M", env) == ["org.example.Mic"]
     assert complete(shell, "mediactl policy check --app org.example.M", env) == ["org.example.Mic"]
+
+
+@pytest.fixture
+def live_client(daemon, polkit, clients, agents):
+    """A client holding a live camera track: the app `mediactl status` lists."""
+    agents("allow-once")
+    client = clients()
+    code, results = client.get_user_media({"video": True})
+    assert code == 0, results
+    return client
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_stop_completes_the_apps_using_a_device_now(shell, live_client):
+    env = {"MEDIAGATE_BUS": "session"}
+    status = json.loads(mediactl("--json", "status").stdout)
+    running = {c["app_id"] for c in status["clients"]}
+    assert running, status
+    assert set(complete(shell, "mediactl stop ", env)) == running
+    assert sorted(complete(shell, f"mediactl stop {sorted(running)[0]} ", env)) == ["camera", "microphone"]
 
 
 @pytest.mark.parametrize("shell", SHELLS)

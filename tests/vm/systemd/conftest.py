@@ -13,7 +13,7 @@ if not IN_SYSTEMD_VM:
     # Only in the VM that booted systemd (tests/vm/run-tier runs it after the other VM tests).
     collect_ignore_glob = ["test_*.py"]
 else:
-    from vmsystemd import PACKAGES, installed_version_of, repack_with_version
+    from .vmsystemd import PACKAGES, installed_version_of, repack_with_version
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pwd
 import stat
 from pathlib import Path
 
-from vmsystemd import (PACKAGES, UNIT, busctl_call, installed_version, installed_version_of, journal, run,
+from .vmsystemd import (PACKAGES, UNIT, busctl_call, installed_version, installed_version_of, journal, run,
                       show, wait_for)
 
 STATE = Path("/var/lib/mediagate")

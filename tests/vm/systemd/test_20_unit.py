@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vmsystemd import HERE, UNIT, busctl_call, daemon_reload, journal, query_permission, run, show, wait_for
+from .vmsystemd import HERE, UNIT, busctl_call, daemon_reload, journal, query_permission, run, show, wait_for
 
 EXPOSURE_MAX = 1.4
 DROPIN_DIR = Path("/run/systemd/system/mediagated.service.d")

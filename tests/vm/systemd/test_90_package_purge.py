@@ -4,7 +4,7 @@ so does the state directory; the system user stays, as Debian keeps the users pa
 import pwd
 from pathlib import Path
 
-from vmsystemd import BUS_NAME, PACKAGES, UNIT, installed_version, run, show
+from .vmsystemd import BUS_NAME, PACKAGES, UNIT, installed_version, run, show
 
 
 def test_purge_removes_everything_but_the_user():
