@@ -6,7 +6,7 @@
  * same camera read directly through libmediagate.
  *
  *     bench-bridge --target=NODE --bridge-pid=PID [--seconds=10] [--width=1920] [--height=1080]
- *                  [--label=TEXT]
+ *                  [--label=TEXT] [--tag=NAME]
  *
  * The consumer reads the frame's stamp (its first bytes) and nothing else. */
 #include <errno.h>
@@ -125,6 +125,7 @@ static int connect_stream(Bench *b, const char *target, uint32_t width, uint32_t
 int main(int argc, char *argv[]) {
         const char *target = bench_arg_str(argc, argv, "--target", NULL);
         const char *label = bench_arg_str(argc, argv, "--label", "through mediagate-pipewire");
+        const char *tag = bench_arg_str(argc, argv, "--tag", "bridge");
         uint64_t seconds = bench_arg_u64(argc, argv, "--seconds", 10);
         uint32_t width = (uint32_t) bench_arg_u64(argc, argv, "--width", 1920);
         uint32_t height = (uint32_t) bench_arg_u64(argc, argv, "--height", 1080);
@@ -133,11 +134,12 @@ int main(int argc, char *argv[]) {
         struct timespec interval = { .tv_sec = (time_t) seconds + 3 };
         struct spa_source *timer;
         long tick_ms = 1000 / sysconf(_SC_CLK_TCK);
-        double window_s;
+        double window_s, bridge_ms;
+        unsigned tail;
         int r;
 
         if (!target || b.bridge <= 0) {
-                fprintf(stderr, "usage: bench-bridge --target=NODE --bridge-pid=PID [--seconds=N]\n");
+                fprintf(stderr, "usage: bench-bridge --target=NODE --bridge-pid=PID [--seconds=N] [--label=TEXT] [--tag=NAME]\n");
                 return 2;
         }
         pw_init(&argc, &argv);
@@ -161,14 +163,18 @@ int main(int argc, char *argv[]) {
         printf("  %s, %ux%u YUY2, %.1f s: %" PRIu64 " frames received (sequence %" PRIu64 "..%" PRIu64
                ", %" PRIu64 " without a capture time)\n", label, width, height, window_s, b.received,
                b.seq_first, b.seq_last, b.no_header);
-        printf("  frame latency, capture -> PipeWire consumer:  p50 %.3f ms  p99 %.3f ms  max %.3f ms\n",
-               ns_to_ms(samples_percentile(&b.latency, 50)), ns_to_ms(samples_percentile(&b.latency, 99)),
-               ns_to_ms(samples_max(&b.latency)));
-        printf("  bridge CPU: %.3f ms a frame (schedstat; stat: %" PRIu64 " ticks of %ld ms)\n",
-               ns_to_ms((bridge_end.run_ns - b.bridge_start.run_ns) / b.received),
+        samples_print(&b.latency, "capture -> PipeWire consumer");
+        bridge_ms = ns_to_ms((bridge_end.run_ns - b.bridge_start.run_ns) / b.received);
+        printf("  bridge CPU: %.3f ms a frame (schedstat; stat: %" PRIu64 " ticks of %ld ms)\n", bridge_ms,
                bridge_end.ticks - b.bridge_start.ticks, tick_ms);
         printf("  consumer CPU (this program): %.3f ms a frame\n",
                ns_to_ms((self_end.run_ns - b.self_start.run_ns) / b.received));
+        tail = samples_tail_percentile(&b.latency);
+        printf("RESULT %s_latency_samples=%zu\n", tag, b.latency.n);
+        printf("RESULT %s_p50_ms=%.4f\n", tag, ns_to_ms(samples_percentile(&b.latency, 50)));
+        if (tail > 0)
+                printf("RESULT %s_p%u_ms=%.4f\n", tag, tail, ns_to_ms(samples_percentile(&b.latency, tail)));
+        printf("RESULT %s_bridge_cpu_per_frame_ms=%.4f\n", tag, bridge_ms);
         samples_done(&b.latency);
         pw_stream_destroy(b.stream);
         pw_main_loop_destroy(b.loop);

@@ -398,15 +398,9 @@ int main(int argc, char *argv[]) {
 
         printf("control path, %u iterations, {\"%s\": true}, standing decision (admin policy allow rule):\n", count,
                kind);
-        printf("  Peer.Ping round trip             p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms\n",
-               ns_to_ms(samples_percentile(&pings, 50)), ns_to_ms(samples_percentile(&pings, 99)),
-               ns_to_ms(samples_max(&pings)));
-        printf("  polkit CheckAuthorization        p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms\n",
-               ns_to_ms(samples_percentile(&polkits, 50)), ns_to_ms(samples_percentile(&polkits, 99)),
-               ns_to_ms(samples_max(&polkits)));
-        printf("  GetUserMedia -> Response         p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms\n",
-               ns_to_ms(samples_percentile(&gums, 50)), ns_to_ms(samples_percentile(&gums, 99)),
-               ns_to_ms(samples_max(&gums)));
+        samples_print(&pings, "Peer.Ping round trip");
+        samples_print(&polkits, "polkit CheckAuthorization");
+        samples_print(&gums, "GetUserMedia -> Response");
         printf("  GetUserMedia p50 / Ping p50: %.1f round trips' worth%s\n",
                (double) samples_percentile(&gums, 50) / (double) MAX(samples_percentile(&pings, 50), 1u),
                hold ? " (the device was running throughout)" : "");

@@ -59,6 +59,24 @@ uint64_t samples_max(Samples *s) {
         return samples_percentile(s, 100);
 }
 
+unsigned samples_tail_percentile(const Samples *s) {
+        static const unsigned tails[] = { 99, 90 };
+
+        for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++)
+                if (s->n * (100 - tails[i]) >= 30 * 100)
+                        return tails[i];
+        return 0;
+}
+
+void samples_print(Samples *s, const char *label) {
+        unsigned tail = samples_tail_percentile(s);
+
+        printf("  %-32s p50 %8.3f ms  ", label, ns_to_ms(samples_percentile(s, 50)));
+        if (tail > 0)
+                printf("p%u %8.3f ms  ", tail, ns_to_ms(samples_percentile(s, tail)));
+        printf("max %8.3f ms  (%zu samples)\n", ns_to_ms(samples_max(s)), s->n);
+}
+
 void samples_done(Samples *s) {
         free(s->v);
         *s = (Samples) {};

@@ -21,6 +21,11 @@ int samples_add(Samples *s, uint64_t value);
 /* The nearest-rank percentile (0 < p <= 100) of the samples; 0 when there are none. */
 uint64_t samples_percentile(Samples *s, double p);
 uint64_t samples_max(Samples *s);
+/* The highest tail percentile (99 or 90) the samples can carry, that is with at least 30 of them
+ * beyond it (3000 samples for p99, 300 for p90); 0 when there are fewer than 300. */
+unsigned samples_tail_percentile(const Samples *s);
+/* "p50 X ms  pNN Y ms  max Z ms  (N samples)": the tail the samples carry, no more. */
+void samples_print(Samples *s, const char *label);
 void samples_done(Samples *s);
 
 /* The daemon as /proc sees it, summed over its threads. Each returns 0 or a negative errno. */

@@ -49,6 +49,7 @@ static uint64_t thread_cpu_ns(void) {
 
 typedef struct Picture {
         const char *name;
+        const char *tag; /* in RESULT lines */
         uint8_t *jpeg;
         size_t size;
 } Picture;
@@ -87,6 +88,7 @@ static int make_pictures(Picture pictures[2]) {
         p = test_pattern_draw(pattern, 100);
         (void) frame_code_draw(PIXEL_FORMAT_NV12, W, H, W, p, NV12_SIZE, stamp);
         pictures[0].name = "the synthetic camera's picture";
+        pictures[0].tag = "synthetic";
         r = encode(p, &pictures[0]);
         if (r < 0)
                 return r;
@@ -101,6 +103,7 @@ static int make_pictures(Picture pictures[2]) {
                 busy[i] = (uint8_t) (96 + (i % W) * 64 / W + ((state >> 24) % 16));
         }
         pictures[1].name = "a busy picture";
+        pictures[1].tag = "busy";
         return encode(busy, &pictures[1]);
 }
 
@@ -220,6 +223,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 static int run_stage(const Picture *p, unsigned seconds) {
         StageRun run = { .picture = p, .frames = (uint64_t) seconds * 30 };
         MjpegStageStats stats;
+        unsigned tail;
         int r;
 
         r = sd_event_new(&run.event);
@@ -237,11 +241,16 @@ static int run_stage(const Picture *p, unsigned seconds) {
                 goto finish;
 
         mjpeg_stage_get_stats(run.stage, &stats);
-        printf("  %-40s %7.3f ms %9.3f ms %9.3f ms   decode CPU %.3f ms a frame; %" PRIu64 " of %" PRIu64
-               " delivered, %" PRIu64 " dropped\n",
-               p->name, ns_to_ms(samples_percentile(&run.latency, 50)), ns_to_ms(samples_percentile(&run.latency, 99)),
-               ns_to_ms(samples_max(&run.latency)), ns_to_ms(stats.decode_cpu_ns / MAX(stats.delivered, 1u)),
-               stats.delivered, stats.submitted, stats.dropped);
+        printf("  %s: decode CPU %.3f ms a frame; %" PRIu64 " of %" PRIu64 " delivered, %" PRIu64 " dropped\n",
+               p->name, ns_to_ms(stats.decode_cpu_ns / MAX(stats.delivered, 1u)), stats.delivered, stats.submitted,
+               stats.dropped);
+        samples_print(&run.latency, "submitted -> decoded");
+        tail = samples_tail_percentile(&run.latency);
+        printf("RESULT mjpeg_%s_stage_p50_ms=%.4f\n", p->tag, ns_to_ms(samples_percentile(&run.latency, 50)));
+        if (tail > 0)
+                printf("RESULT mjpeg_%s_stage_p%u_ms=%.4f\n", p->tag, tail,
+                       ns_to_ms(samples_percentile(&run.latency, tail)));
+        printf("RESULT mjpeg_%s_stage_dropped=%" PRIu64 "\n", p->tag, stats.dropped);
 finish:
         sd_event_source_unref(run.timer);
         mjpeg_stage_free(run.stage);
@@ -252,7 +261,8 @@ finish:
 
 /* ---- audio processing ---- */
 
-static void audio_row(const char *name, const AudioProcessingSettings *settings, unsigned blocks) {
+static void audio_row(const char *name, const char *tag, const AudioProcessingSettings *settings,
+                      unsigned blocks) {
         static const TestSignalParams speech_like = {
                 .tone_hz = 440, .tone_amplitude = 0.1, .cadence_on_ms = 300, .cadence_off_ms = 300,
                 .noise_rms = 0.03, .noise_seed = 1,
@@ -263,6 +273,7 @@ static void audio_row(const char *name, const AudioProcessingSettings *settings,
         uint64_t start;
         const int16_t *out;
         uint32_t n, delay;
+        double us;
 
         if (!x || audio_processor_new(48000, 1, settings, &ap) < 0) {
                 printf("  %-40s failed\n", name);
@@ -275,8 +286,9 @@ static void audio_row(const char *name, const AudioProcessingSettings *settings,
         start = thread_cpu_ns();
         for (unsigned b = 0; b < blocks; b++)
                 (void) audio_processor_process(ap, x + (size_t) b * 480, 480, &out, &n, &delay);
-        printf("  %-40s %7.1f us   (%.2f%% of a CPU)\n", name, (double) (thread_cpu_ns() - start) / blocks / 1000,
-               (double) (thread_cpu_ns() - start) / blocks / 1e5);
+        us = (double) (thread_cpu_ns() - start) / blocks / 1000;
+        printf("  %-40s %7.1f us   (%.2f%% of a CPU)\n", name, us, us / 100);
+        printf("RESULT audio_%s_us_per_10ms=%.2f\n", tag, us);
 }
 
 int main(int argc, char *argv[]) {
@@ -300,12 +312,16 @@ int main(int argc, char *argv[]) {
 
                 if (decode_both_ways(&pictures[i], frames, ns) < 0)
                         printf("  %-30s failed\n", pictures[i].name);
-                else
+                else {
                         printf("  %-30s %4zu KB        %7.3f ms                %7.3f ms\n", pictures[i].name,
                                pictures[i].size / 1024, ns[0] / 1e6, ns[1] / 1e6);
+                        printf("RESULT mjpeg_%s_turbojpeg_ms=%.4f\n", pictures[i].tag, ns[0] / 1e6);
+                        printf("RESULT mjpeg_%s_libv4l2_ms=%.4f\n", pictures[i].tag, ns[1] / 1e6);
+                        printf("RESULT mjpeg_%s_kib=%zu\n", pictures[i].tag, pictures[i].size / 1024);
+                }
         }
 
-        printf("\nMJPEG 1080p30 decoding stage, %us: latency       p50        p99        max\n", seconds);
+        printf("\nMJPEG 1080p30 decoding stage (libjpeg-turbo on its thread), %u s a picture:\n", seconds);
         for (size_t i = 0; i < ELEMENTSOF(pictures); i++) {
                 r = run_stage(&pictures[i], seconds);
                 if (r < 0)
@@ -313,9 +329,9 @@ int main(int argc, char *argv[]) {
         }
 
         printf("\naudio processing, 48 kHz mono, CPU per 10 ms block (noisy speech-like tone)\n");
-        audio_row("noise suppression", &(AudioProcessingSettings) { .noise_suppression = true }, blocks);
-        audio_row("automatic gain control", &(AudioProcessingSettings) { .auto_gain_control = true }, blocks);
-        audio_row("both", &(AudioProcessingSettings) { .noise_suppression = true, .auto_gain_control = true }, blocks);
+        audio_row("noise suppression", "ns", &(AudioProcessingSettings) { .noise_suppression = true }, blocks);
+        audio_row("automatic gain control", "agc", &(AudioProcessingSettings) { .auto_gain_control = true }, blocks);
+        audio_row("both", "both", &(AudioProcessingSettings) { .noise_suppression = true, .auto_gain_control = true }, blocks);
 
         for (size_t i = 0; i < ELEMENTSOF(pictures); i++)
                 free(pictures[i].jpeg);
