@@ -143,8 +143,10 @@ static int on_done(sd_event_source *source, int fd, uint32_t revents, void *user
         uint64_t counter;
         void *job;
 
-        /* Reset first, then look: a job pushed meanwhile is seen now or signals again. */
-        (void) read(w->done_fd, &counter, sizeof counter);
+        /* Reset first, then look: a job pushed meanwhile is seen now or signals again. Nothing to
+         * read (EAGAIN) only means another wake-up got here first. */
+        if (read(w->done_fd, &counter, sizeof counter) < 0 && errno != EAGAIN)
+                log_debug_errno(errno, "Reading the done counter of a worker: %m");
         job = ring_pop(&w->finished);
         if (job) {
                 w->in_flight--;
