@@ -207,6 +207,13 @@ static StreamGroup *capture_identity_group(Capture *c) {
         return NULL;
 }
 
+/* A stream left a group that lent slots to the device: the device gives them all back now. */
+static void on_group_return_lent(void *userdata) {
+        Capture *c = userdata;
+
+        device_return_lent(c->device);
+}
+
 static bool on_lend(Device *d, size_t size, DeviceBuffer *ret, void *userdata) {
         Capture *c = userdata;
         StreamGroup *g;
@@ -221,6 +228,7 @@ static bool on_lend(Device *d, size_t size, DeviceBuffer *ret, void *userdata) {
                 stream_group_unlend(g, ret);
                 return false;
         }
+        stream_group_set_return_lent(g, on_group_return_lent, c);
         return true;
 }
 

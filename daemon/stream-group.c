@@ -184,6 +184,10 @@ void stream_group_remove(StreamGroup *g, Stream *s) {
                 return;
         for (size_t i = 0; i < g->n_streams; i++)
                 if (g->streams[i] == s) {
+                        /* The capture writes into no slot of this pool from here on: the
+                         * stream that leaves keeps its mapping, and must see no later frame. */
+                        if (g->lent && g->return_lent)
+                                g->return_lent(g->return_lent_userdata);
                         memmove(g->streams + i, g->streams + i + 1, (g->n_streams - i - 1) * sizeof(Stream *));
                         g->n_streams--;
                         s->want = 0;
@@ -276,8 +280,11 @@ static int group_move(StreamGroup *g) {
         Pool *fresh;
         int r;
 
-        /* Frames of the old pool already announced to some go to the rest first. */
+        /* Frames of the old pool already announced to some go to the rest first, and a capture
+         * writing into slots of it stops before the daemon lets go of it. */
         announce_finish(g);
+        if (g->lent && g->return_lent)
+                g->return_lent(g->return_lent_userdata);
         fresh = TAKE_PTR(g->spare);
         if (!fresh) {
                 r = pool_new(g->pool->n_slots, g->pool->slot_size, g->frame_size, true, &fresh);
@@ -467,6 +474,7 @@ void stream_group_push_video(StreamGroup *g, const Frame *f, const ScalePlan *pl
         if (lent >= 0) {
                 /* The capture is done with it: it holds this frame now, whoever gets it. */
                 g->pool->reserved &= ~(UINT64_C(1) << lent);
+                g->lent &= ~(UINT64_C(1) << lent);
                 g->pool->content[lent] = f->buffer->content;
         } else if (g->need_move)
                 (void) group_move(g);
@@ -507,6 +515,7 @@ bool stream_group_lend(StreamGroup *g, DeviceBuffer *ret) {
                 return false;
 
         g->pool->reserved |= UINT64_C(1) << slot;
+        g->lent |= UINT64_C(1) << slot;
         *ret = (DeviceBuffer) {
                 .data = pool_slot(g->pool, (unsigned) slot),
                 .size = g->pool->slot_size,
@@ -522,7 +531,13 @@ void stream_group_unlend(StreamGroup *g, const DeviceBuffer *b) {
             b->data != pool_slot(g->pool, b->index))
                 return;
         g->pool->reserved &= ~(UINT64_C(1) << b->index);
+        g->lent &= ~(UINT64_C(1) << b->index);
         g->pool->content[b->index] = 0; /* the capture may have drawn half a frame */
+}
+
+void stream_group_set_return_lent(StreamGroup *g, void (*fn)(void *userdata), void *userdata) {
+        g->return_lent = fn;
+        g->return_lent_userdata = userdata;
 }
 
 void stream_group_get_config(const StreamGroup *g, StreamConfig *ret) {

@@ -50,6 +50,9 @@ void stream_group_push_video(StreamGroup *g, const Frame *f, const ScalePlan *pl
  * through stream_group_push_video() or stream_group_unlend(). */
 bool stream_group_lend(StreamGroup *g, DeviceBuffer *ret);
 void stream_group_unlend(StreamGroup *g, const DeviceBuffer *b);
+/* Who takes back the slots lent to a capture that keeps them across frames, called when a
+ * stream leaves g while some are out. */
+void stream_group_set_return_lent(StreamGroup *g, void (*fn)(void *userdata), void *userdata);
 
 /* Output format of the group's frames. */
 void stream_group_get_config(const StreamGroup *g, StreamConfig *ret);

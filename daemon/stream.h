@@ -134,6 +134,12 @@ struct StreamGroup {
 
         ScalePlan *own_plan; /* used when the caller gives no plan */
 
+        /* Slots lent to a capture that keeps them across frames (queued to a driver), and who
+         * takes them back when a stream leaves: until then the capture may write there. */
+        uint64_t lent;
+        void (*return_lent)(void *userdata);
+        void *return_lent_userdata;
+
         /* A written slot being announced to its streams (s->want == want) a chunk at a time, so
          * that the bus is served between chunks; the slot stays reserved until the last. */
         struct {

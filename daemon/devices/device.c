@@ -149,6 +149,11 @@ void device_return_buffer(Device *d, const DeviceBuffer *b) {
                 d->consumer.unlend(d, b, d->consumer.userdata);
 }
 
+void device_return_lent(Device *d) {
+        if (d && d->capturing && d->ops && d->ops->return_lent)
+                d->ops->return_lent(d);
+}
+
 void device_report_error(Device *d, int error) {
         _cleanup_(device_unrefp) Device *ref = NULL;
         DeviceConsumer c;

@@ -117,6 +117,11 @@ typedef struct DeviceOps {
         void (*stop)(Device *d);
         /* Free backend data (d->backend_data). */
         void (*free)(Device *d);
+        /* Optional, for a backend that keeps lent buffers across frames (queued to a driver):
+         * stop writing into every one of them now, give them back (device_return_buffer()) and
+         * lend anew for what follows. Called when a stream leaves the group that lent them, so
+         * that it never sees a frame captured after it ended. */
+        void (*return_lent)(Device *d);
 } DeviceOps;
 
 /* Consumer of a device's output, installed by the capture layer. */
@@ -181,6 +186,8 @@ void device_deliver_frame(Device *d, const Frame *f);
  * backend then delivers a frame with f->buffer set to it, or gives it back unused. */
 bool device_lend_buffer(Device *d, size_t size, DeviceBuffer *ret);
 void device_return_buffer(Device *d, const DeviceBuffer *b);
+/* ops->return_lent, where the backend has it. */
+void device_return_lent(Device *d);
 void device_report_error(Device *d, int error); /* stops the device, tells the consumer (error < 0) */
 
 /* The registry of every device of every backend. */

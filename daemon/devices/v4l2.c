@@ -1,10 +1,12 @@
 /* The V4L2 camera backend: probing video4linux nodes through libv4l2 into native modes, and
- * mmap streaming capture driven by the node's fd on the registry's event loop. */
+ * streaming capture driven by the node's fd on the registry's event loop: straight into the
+ * streams' pools (USERPTR) where the camera's format is what streams get, else mmap. */
 #include "v4l2.h"
 
 #include <libv4l2.h>
 #include <math.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -19,8 +21,13 @@
 #define V4L2_CAPTURE_BUFFERS 4
 
 typedef struct V4l2Buffer {
-        void *start;
+        void *start;  /* where the driver writes: the mmap'ed buffer, or for USERPTR a lent slot or `own` */
         size_t length;
+        /* USERPTR only */
+        void *own;          /* our buffer, for when no slot is lent */
+        DeviceBuffer lent;  /* the slot lent for this queueing, when is_lent */
+        bool is_lent;
+        bool queued;
 } V4l2Buffer;
 
 typedef struct V4l2Device {
@@ -34,8 +41,13 @@ typedef struct V4l2Device {
         V4l2Buffer *buffers;
         size_t n_buffers;
         bool streaming;
+        /* Capture into the streams' pools: buffers are user memory, each queueing with a slot
+         * the consumer lends (or our own buffer when it lends none). */
+        bool userptr;
+        sd_event_source *restart; /* queues every buffer and streams again after return_lent */
         uint32_t pixelformat;  /* what the camera (or libv4l2) delivers */
         uint32_t bytesperline;
+        uint32_t sizeimage;
         uint8_t *converted;    /* NV12 made from YU12/YV12 */
         size_t converted_size;
         MjpegStage *mjpeg;     /* decodes the frames of a JPEG mode off the event loop */
@@ -410,6 +422,17 @@ static int xioctl(int fd, unsigned long request, void *arg) {
 }
 
 /* Close an fd libv4l2 has taken over, keeping errno. */
+/* The driver's own ioctl, past libv4l2: for USERPTR streaming, which libv4l2 refuses even when
+ * it converts nothing (user_buffers() makes sure it does not). */
+static int raw_ioctl(int fd, unsigned long request, void *arg) {
+        int r;
+
+        do
+                r = ioctl(fd, request, arg);
+        while (r < 0 && errno == EINTR);
+        return r < 0 ? -errno : r;
+}
+
 static int v4l2_safe_close(int fd) {
         if (fd >= 0) {
                 int saved = errno;
@@ -573,17 +596,28 @@ static int read_orientation(int fd) {
 
 /* ---- hardware: capture ---- */
 
+/* Streaming ioctls go to the driver itself in USERPTR mode, through libv4l2 otherwise. */
+static int stream_ioctl(const V4l2Device *v, unsigned long request, void *arg) {
+        return v->userptr ? raw_ioctl(v->fd, request, arg) : xioctl(v->fd, request, arg);
+}
+
+/* Lent slots must be given back (return_lent_buffers()) before this. */
 static void capture_free(V4l2Device *v) {
         v->io = sd_event_source_disable_unref(v->io);
+        v->restart = sd_event_source_disable_unref(v->restart);
         if (v->fd >= 0 && v->streaming) {
                 int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 
-                (void) xioctl(v->fd, VIDIOC_STREAMOFF, &type);
+                (void) stream_ioctl(v, VIDIOC_STREAMOFF, &type);
         }
         v->streaming = false;
-        for (size_t i = 0; i < v->n_buffers; i++)
-                if (v->buffers[i].start && v->buffers[i].start != MAP_FAILED)
+        for (size_t i = 0; i < v->n_buffers; i++) {
+                if (v->userptr)
+                        free(v->buffers[i].own);
+                else if (v->buffers[i].start && v->buffers[i].start != MAP_FAILED)
                         v4l2_munmap(v->buffers[i].start, v->buffers[i].length);
+        }
+        v->userptr = false;
         free(v->buffers);
         v->buffers = NULL;
         v->n_buffers = 0;
@@ -631,7 +665,9 @@ static uint64_t buffer_timestamp(const struct v4l2_buffer *b) {
 
 static void deliver(Device *d, V4l2Device *v, const struct v4l2_buffer *b) {
         const CaptureFormat *fmt = &d->format;
-        const V4l2Buffer *buf;
+        V4l2Buffer *buf;
+        DeviceBuffer lent;
+        bool is_lent;
         const uint8_t *data;
         size_t size, need;
         uint32_t stride = v->bytesperline;
@@ -639,11 +675,16 @@ static void deliver(Device *d, V4l2Device *v, const struct v4l2_buffer *b) {
 
         if (b->index >= v->n_buffers)
                 return;
+        buf = v->buffers + b->index;
+        /* A lent slot goes to the consumer with the frame, or back to it when there is none. */
+        lent = buf->lent;
+        is_lent = buf->is_lent;
+        buf->is_lent = false;
+        buf->queued = false;
         if (b->flags & V4L2_BUF_FLAG_ERROR) {
                 log_debug("Camera %s delivered a corrupt frame, dropped.", d->node);
-                return;
+                goto drop;
         }
-        buf = v->buffers + b->index;
         data = buf->start;
         size = b->bytesused > 0 ? MIN((size_t) b->bytesused, buf->length) : buf->length;
 
@@ -658,13 +699,13 @@ static void deliver(Device *d, V4l2Device *v, const struct v4l2_buffer *b) {
         need = v4l2_frame_min_size(v->pixelformat, fmt->height, v->bytesperline);
         if (need == 0 || size < need) {
                 log_debug("Camera %s delivered a short frame (%zu of %zu bytes), dropped.", d->node, size, need);
-                return;
+                goto drop;
         }
 
         if (v->converted) {
                 if (v4l2_planar_to_nv12(data, size, fmt->width, fmt->height, v->bytesperline,
                                         v->pixelformat == V4L2_PIX_FMT_YVU420, v->converted) < 0)
-                        return;
+                        goto drop;
                 data = v->converted;
                 size = v->converted_size;
                 stride = fmt->width;
@@ -679,8 +720,115 @@ static void deliver(Device *d, V4l2Device *v, const struct v4l2_buffer *b) {
                 .height = fmt->height,
                 .stride = stride,
                 .fourcc = fmt->fourcc,
+                .buffer = is_lent ? &lent : NULL,
         };
+        lent.content = 0; /* the camera's picture, no drawing to build on */
         device_deliver_frame(d, &f);
+        return;
+
+drop:
+        if (is_lent)
+                device_return_buffer(d, &lent);
+}
+
+/* Queue USERPTR buffer i: into a slot the consumer lends when it has one (the frame then needs
+ * no copy), else into our own memory. */
+static int queue_user_buffer(Device *d, V4l2Device *v, unsigned i) {
+        V4l2Buffer *buf = v->buffers + i;
+        struct v4l2_buffer b = {
+                .index = i,
+                .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+                .memory = V4L2_MEMORY_USERPTR,
+                .length = v->sizeimage,
+        };
+        int r;
+
+        /* Lending may move a group to a fresh pool, which takes every lent slot back first
+         * (v4l2_return_lent()): this buffer is not lent yet, so it is not among them. */
+        buf->is_lent = device_lend_buffer(d, v->sizeimage, &buf->lent);
+        buf->start = buf->is_lent ? buf->lent.data : buf->own;
+        buf->length = v->sizeimage;
+        b.m.userptr = (unsigned long) buf->start;
+        r = raw_ioctl(v->fd, VIDIOC_QBUF, &b);
+        if (r < 0) {
+                if (buf->is_lent) {
+                        buf->is_lent = false;
+                        device_return_buffer(d, &buf->lent);
+                }
+                return r;
+        }
+        buf->queued = true;
+        return 0;
+}
+
+/* STREAMOFF takes every buffer back from the driver, which writes into none of them once it
+ * returns; then the lent slots go back to their groups. */
+static int return_lent_buffers(Device *d, V4l2Device *v) {
+        int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, r = 0;
+
+        if (!v->userptr || v->fd < 0)
+                return 0;
+        r = raw_ioctl(v->fd, VIDIOC_STREAMOFF, &type);
+        v->streaming = false;
+        /* A queue that does not stream polls as an error: no wake-ups until it streams again. */
+        if (v->io)
+                (void) sd_event_source_set_enabled(v->io, SD_EVENT_OFF);
+        for (size_t i = 0; i < v->n_buffers; i++) {
+                V4l2Buffer *buf = v->buffers + i;
+
+                buf->queued = false;
+                if (buf->is_lent) {
+                        buf->is_lent = false;
+                        device_return_buffer(d, &buf->lent);
+                }
+        }
+        return r;
+}
+
+static int on_restart(sd_event_source *source, void *userdata) {
+        _cleanup_(device_unrefp) Device *d = device_ref(userdata);
+        V4l2Device *v = d->backend_data;
+        int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, r = 0;
+
+        if (!d->capturing || !v->userptr || v->streaming)
+                return 0;
+        for (unsigned i = 0; i < v->n_buffers && r >= 0; i++)
+                if (!v->buffers[i].queued)
+                        r = queue_user_buffer(d, v, i);
+        if (r >= 0)
+                r = raw_ioctl(v->fd, VIDIOC_STREAMON, &type);
+        if (r >= 0 && v->io)
+                r = sd_event_source_set_enabled(v->io, SD_EVENT_ON);
+        if (r < 0) {
+                log_error_errno(r, "Camera %s could not stream again after a stream left: %m", d->node);
+                device_report_error(d, r);
+                return 0;
+        }
+        v->streaming = true;
+        return 0;
+}
+
+/* A stream left a group that lent us slots: none of them is written again. The capture goes on
+ * from the loop, in slots lent anew (a pause of a frame or two for the other streams). */
+static void v4l2_return_lent(Device *d) {
+        V4l2Device *v = d->backend_data;
+        sd_event *event = device_registry_get_event(d->registry);
+        int r;
+
+        if (!v || !v->userptr || v->fd < 0)
+                return;
+        r = return_lent_buffers(d, v);
+        if (r >= 0 && !v->restart && event) {
+                r = sd_event_add_defer(event, &v->restart, on_restart, d);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(v->restart, "v4l2-restart");
+        }
+        if (r >= 0 && v->restart)
+                r = sd_event_source_set_enabled(v->restart, SD_EVENT_ONESHOT);
+        if (r < 0 || !v->restart) {
+                log_error_errno(r, "Camera %s cannot take its buffers back from the driver: %m", d->node);
+                device_report_error(d, r < 0 ? r : -EIO);
+        }
 }
 
 /* A decoded frame of a JPEG mode, on the event loop. */
@@ -700,12 +848,15 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
         _cleanup_(device_unrefp) Device *d = device_ref(userdata);
         V4l2Device *v = d->backend_data;
         uint64_t generation = v->generation;
-        struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
+        struct v4l2_buffer b = {
+                .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+                .memory = v->userptr ? V4L2_MEMORY_USERPTR : V4L2_MEMORY_MMAP,
+        };
         int r;
 
         /* One frame per wake-up: the fd stays readable while more are done, so the loop comes
          * back at once, after whatever else is waiting (a fast camera cannot starve the bus). */
-        r = xioctl(v->fd, VIDIOC_DQBUF, &b);
+        r = stream_ioctl(v, VIDIOC_DQBUF, &b);
         if (r == -EAGAIN) {
                 if (!(revents & (EPOLLERR | EPOLLHUP)))
                         return 0;
@@ -722,11 +873,12 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
                 goto fail;
 
         deliver(d, v, &b);
-        /* The consumer may have stopped or restarted the capture from the callback. */
-        if (!d->capturing || v->generation != generation)
+        /* The consumer may have stopped or restarted the capture from the callback, or taken
+         * the lent slots back (then the restart queues every buffer). */
+        if (!d->capturing || v->generation != generation || !v->streaming)
                 return 0;
 
-        r = xioctl(v->fd, VIDIOC_QBUF, &b);
+        r = v->userptr ? queue_user_buffer(d, v, b.index) : stream_ioctl(v, VIDIOC_QBUF, &b);
         if (r < 0)
                 goto fail;
         return 0;
@@ -772,6 +924,7 @@ static int set_format(Device *d, V4l2Device *v, const V4l2Mode *m) {
                 return -EINVAL;
         }
         v->pixelformat = f.fmt.pix.pixelformat;
+        v->sizeimage = f.fmt.pix.sizeimage;
         min_bytesperline = v->pixelformat == V4L2_PIX_FMT_YUYV ? m->mode.width * 2 : m->mode.width;
         /* A compressed format has no rows; drivers report 0. */
         v->bytesperline = v4l2_pixelformat_is_jpeg(v->pixelformat) ? min_bytesperline
@@ -802,8 +955,7 @@ static int set_frame_interval(Device *d, V4l2Device *v, const V4l2Mode *m) {
         return 0;
 }
 
-/* VIDIOC_REQBUFS, then each buffer mapped (through libv4l2, which maps its own buffers of
- * converted frames when it converts) and queued. */
+/* VIDIOC_REQBUFS, then each buffer mapped and queued. */
 static int map_buffers(V4l2Device *v) {
         struct v4l2_requestbuffers req = {
                 .count = V4L2_CAPTURE_BUFFERS,
@@ -838,6 +990,90 @@ static int map_buffers(V4l2Device *v) {
                         return r;
         }
         return 0;
+}
+
+/* A format the streams get as the camera delivers it (no decoding, no conversion of ours) can
+ * be captured straight into their pools. */
+static bool format_goes_to_pools(const V4l2Device *v) {
+        return v->pixelformat == V4L2_PIX_FMT_YUYV || v->pixelformat == V4L2_PIX_FMT_NV12;
+}
+
+/* USERPTR buffers of our own, queued; lent slots replace them frame by frame once capture runs.
+ * -EINVAL: the driver (or libv4l2, converting) takes no user memory: the caller maps instead. */
+static int user_buffers(V4l2Device *v) {
+        struct v4l2_requestbuffers req = {
+                .count = V4L2_CAPTURE_BUFFERS,
+                .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+                .memory = V4L2_MEMORY_USERPTR,
+        };
+        struct v4l2_format f = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+        size_t page = (size_t) sysconf(_SC_PAGESIZE), size;
+        int r;
+
+        if (v->sizeimage == 0)
+                return -EINVAL;
+        /* libv4l2 converts when the driver's format is not the one it reported to us. */
+        r = raw_ioctl(v->fd, VIDIOC_G_FMT, &f);
+        if (r < 0)
+                return r;
+        if (f.fmt.pix.pixelformat != v->pixelformat || f.fmt.pix.sizeimage != v->sizeimage)
+                return -EINVAL;
+        r = raw_ioctl(v->fd, VIDIOC_REQBUFS, &req);
+        if (r < 0)
+                return r;
+        if (req.count < 2)
+                return -ENOMEM;
+        v->buffers = calloc(req.count, sizeof(V4l2Buffer));
+        if (!v->buffers)
+                return -ENOMEM;
+        v->n_buffers = req.count;
+        v->userptr = true;
+        size = (v->sizeimage + page - 1) / page * page;
+        for (uint32_t i = 0; i < req.count; i++) {
+                struct v4l2_buffer b = {
+                        .index = i,
+                        .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+                        .memory = V4L2_MEMORY_USERPTR,
+                        .length = v->sizeimage,
+                };
+
+                if (posix_memalign(&v->buffers[i].own, page, size) != 0)
+                        return -ENOMEM;
+                v->buffers[i].start = v->buffers[i].own;
+                v->buffers[i].length = v->sizeimage;
+                b.m.userptr = (unsigned long) v->buffers[i].own;
+                r = raw_ioctl(v->fd, VIDIOC_QBUF, &b);
+                if (r < 0)
+                        return r;
+                v->buffers[i].queued = true;
+        }
+        return 0;
+}
+
+/* Buffers for the driver: user memory where frames can go straight into the pools and the
+ * driver takes it, else VIDIOC_REQBUFS mmap'ed (through libv4l2, which maps its own buffers of
+ * converted frames when it converts) and queued. */
+static int get_buffers(Device *d, V4l2Device *v) {
+        int r;
+
+        if (format_goes_to_pools(v) && !v4l2_pixelformat_is_jpeg(v->pixelformat)) {
+                r = user_buffers(v);
+                if (r >= 0) {
+                        log_debug("Camera %s captures straight into the streams' pools (USERPTR).", d->node);
+                        return 0;
+                }
+                log_debug_errno(r, "Camera %s takes no user memory, mapping its buffers: %m", d->node);
+                /* Back to no buffers at all before asking for mapped ones. */
+                for (size_t i = 0; i < v->n_buffers; i++)
+                        free(v->buffers[i].own);
+                free(v->buffers);
+                v->buffers = NULL;
+                v->n_buffers = 0;
+                v->userptr = false;
+                (void) raw_ioctl(v->fd, VIDIOC_REQBUFS, &(struct v4l2_requestbuffers) {
+                        .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_USERPTR });
+        }
+        return map_buffers(v);
 }
 
 /* Planar YUV 4:2:0 from the driver is turned into NV12 in a buffer of ours. */
@@ -879,8 +1115,8 @@ static int v4l2_start(Device *d, const CaptureFormat *fmt) {
                 r = set_frame_interval(d, v, m);
         if (r < 0)
                 goto fail;
-        step = "get and map the buffers";
-        r = map_buffers(v);
+        step = "get the buffers";
+        r = get_buffers(d, v);
         if (r >= 0)
                 r = prepare_conversion(v, m);
         if (r < 0)
@@ -891,7 +1127,7 @@ static int v4l2_start(Device *d, const CaptureFormat *fmt) {
                 goto fail;
 
         step = "start streaming";
-        r = xioctl(v->fd, VIDIOC_STREAMON, &type);
+        r = stream_ioctl(v, VIDIOC_STREAMON, &type);
         if (r < 0)
                 goto fail;
         v->streaming = true;
@@ -919,8 +1155,10 @@ fail:
 static void v4l2_stop(Device *d) {
         V4l2Device *v = d->backend_data;
 
-        if (v)
-                capture_free(v);
+        if (!v)
+                return;
+        (void) return_lent_buffers(d, v);
+        capture_free(v);
 }
 
 static void v4l2_free(Device *d) {
@@ -938,6 +1176,7 @@ static const DeviceOps v4l2_ops = {
         .start = v4l2_start,
         .stop = v4l2_stop,
         .free = v4l2_free,
+        .return_lent = v4l2_return_lent,
 };
 
 static int make_label(sd_device *dev, const struct v4l2_capability *cap, char **ret) {

@@ -2,6 +2,7 @@
 Response waited for on a GLib loop, tracks, streams read from the control socket and the
 memfd pool, and a consent agent served from the same process."""
 
+import array
 import mmap
 import os
 import socket
@@ -24,6 +25,7 @@ DBusGMainLoop(set_as_default=True)
 WIRE_SIZE = 64
 WIRE = struct.Struct("<IIQQIIQI4I4x")
 FRAME, MUTED, UNMUTED, FORMAT, ENDED, RELEASE = 1, 2, 3, 4, 5, 16
+POOL = 6  # wire format version 2: a move to a fresh pool, its fd attached
 STAMP = struct.Struct("<8sQQ16s")
 
 
@@ -172,6 +174,66 @@ class Stream:
             if release:
                 self.release(msg["slot"])
             return msg, data
+
+
+class V2Stream(Stream):
+    """The client side of wire format version 2: POOL moves carry a new pool fd, RELEASE names
+    the pool generation (next_frame() is Stream's, on these)."""
+
+    def __init__(self, control_fd, pool_fd, fmt):
+        self.format = fmt
+        self.control = socket.socket(fileno=control_fd)
+        self.generation = 0
+        self.pools = []  # every mapping this stream was given, oldest first
+        self._map(pool_fd)
+
+    def _map(self, fd):
+        size = self.format["slots"] * self.format["slot_size"]
+        self.pool_fd = fd
+        self.pool = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ)
+        self.pools.append((fd, self.pool))
+
+    def inode(self):
+        return os.fstat(self.pool_fd).st_ino
+
+    def close(self):
+        for fd, m in self.pools:
+            m.close()
+            os.close(fd)
+        self.control.close()
+
+    def recv(self, timeout=5.0):
+        self.control.settimeout(timeout)
+        data, anc, _, _ = self.control.recvmsg(4096, socket.CMSG_SPACE(4 * 4))
+        fds = array.array("i")
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+        if not data:
+            assert not fds
+            return None
+        assert len(data) == WIRE_SIZE
+        t, slot, seq, ts, nbytes, flags, dropped, reason, f0, f1, f2, f3 = WIRE.unpack(data)
+        msg = dict(type=t, slot=slot, sequence=seq, timestamp_ns=ts, bytes=nbytes, flags=flags,
+                   dropped=dropped, reason=reason, format=(f0, f1, f2, f3))
+        if t == POOL:
+            assert len(fds) == 1 and seq > self.generation
+            self.generation = seq
+            self.format = dict(self.format, slots=f0, slot_size=f1)
+            self._map(fds[0])
+        else:
+            assert not fds, "an fd came with a message other than POOL"
+        return msg
+
+    def release(self, slot, generation=None):
+        gen = self.generation if generation is None else generation
+        self.control.send(WIRE.pack(RELEASE, slot, gen, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+
+
+def open_stream(track, version=2):
+    control, pool, fmt = track.iface.OpenStream(dbus.Dictionary({"version": dbus.UInt32(version)},
+                                                                signature="sv"))
+    return V2Stream(control.take(), pool.take(), unwrap(fmt))
 
 
 class Agent(dbus.service.Object):

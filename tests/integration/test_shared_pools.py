@@ -3,7 +3,6 @@ pool; a stream that ended never sees a later frame in its mapping while the othe
 fresh pool (POOL) and keep streaming; a client holding max_held slots loses only its own frames;
 version 1 (Track.Open) keeps a pool of its own; and the stream limits (LimitsExceeded)."""
 
-import array
 import fcntl
 import mmap
 import os
@@ -15,72 +14,11 @@ import dbus
 import pytest
 
 from conftest import ERROR_PREFIX, dbus_error_name
-from mgclient import ENDED, FRAME, RELEASE, WIRE, WIRE_SIZE, Stream, unwrap
+from mgclient import ENDED, FRAME, POOL, V2Stream, open_stream, unwrap
 
-POOL = 6
 VGA = {"video": {"width": {"exact": 640}, "height": {"exact": 480}, "frameRate": {"exact": 30}}}
 F_GET_SEALS = 1034
 F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_FUTURE_WRITE = 0x0001, 0x0002, 0x0004, 0x0010
-
-
-class V2Stream(Stream):
-    """The client side of wire format version 2: POOL moves carry a new pool fd, RELEASE names
-    the pool generation (next_frame() is Stream's, on these)."""
-
-    def __init__(self, control_fd, pool_fd, fmt):
-        self.format = fmt
-        self.control = socket.socket(fileno=control_fd)
-        self.generation = 0
-        self.pools = []  # every mapping this stream was given, oldest first
-        self._map(pool_fd)
-
-    def _map(self, fd):
-        size = self.format["slots"] * self.format["slot_size"]
-        self.pool_fd = fd
-        self.pool = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ)
-        self.pools.append((fd, self.pool))
-
-    def inode(self):
-        return os.fstat(self.pool_fd).st_ino
-
-    def close(self):
-        for fd, m in self.pools:
-            m.close()
-            os.close(fd)
-        self.control.close()
-
-    def recv(self, timeout=5.0):
-        self.control.settimeout(timeout)
-        data, anc, _, _ = self.control.recvmsg(4096, socket.CMSG_SPACE(4 * 4))
-        fds = array.array("i")
-        for level, kind, payload in anc:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
-        if not data:
-            assert not fds
-            return None
-        assert len(data) == WIRE_SIZE
-        t, slot, seq, ts, nbytes, flags, dropped, reason, f0, f1, f2, f3 = WIRE.unpack(data)
-        msg = dict(type=t, slot=slot, sequence=seq, timestamp_ns=ts, bytes=nbytes, flags=flags,
-                   dropped=dropped, reason=reason, format=(f0, f1, f2, f3))
-        if t == POOL:
-            assert len(fds) == 1 and seq > self.generation
-            self.generation = seq
-            self.format = dict(self.format, slots=f0, slot_size=f1)
-            self._map(fds[0])
-        else:
-            assert not fds, "an fd came with a message other than POOL"
-        return msg
-
-    def release(self, slot, generation=None):
-        gen = self.generation if generation is None else generation
-        self.control.send(WIRE.pack(RELEASE, slot, gen, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-
-
-def open_stream(track, version=2):
-    control, pool, fmt = track.iface.OpenStream(dbus.Dictionary({"version": dbus.UInt32(version)},
-                                                                signature="sv"))
-    return V2Stream(control.take(), pool.take(), unwrap(fmt))
 
 
 @pytest.fixture
