@@ -180,6 +180,24 @@ static char *make_key(uid_t uid, const char *app_id, const char *origin, DeviceK
         return r < 0 ? NULL : key;
 }
 
+/* A copy of a grant's device list in the order grants are compared in: NULL for none (every
+ * device); an empty or malformed list is -EINVAL, never taken for "every device". */
+static int devices_sorted(char **devices, char ***ret) {
+        _cleanup_strv_free_ char **sorted = NULL;
+        int r;
+
+        for (char **d = devices; d && *d; d++)
+                if (strv_extend(&sorted, *d) < 0)
+                        return -ENOMEM;
+        if (devices) {
+                r = grant_devices_normalize(sorted);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(sorted);
+        return 0;
+}
+
 static bool same_devices(char * const *a, char * const *b) {
         size_t n;
 
@@ -311,14 +329,9 @@ int grant_store_put(GrantStore *s, uid_t uid, const char *app_id, const char *or
         r = grant_validate(uid, app_id, origin, kind, decision);
         if (r < 0)
                 return r;
-        if (devices) {
-                for (char **d = devices; *d; d++)
-                        if (strv_extend(&sorted, *d) < 0)
-                                return -ENOMEM;
-                r = grant_devices_normalize(sorted);
-                if (r < 0)
-                        return r;
-        }
+        r = devices_sorted(devices, &sorted);
+        if (r < 0)
+                return r;
 
         r = bucket_get(s, uid, app_id, origin, kind, true, &b);
         if (r < 0)
@@ -543,14 +556,9 @@ int grant_store_remove(GrantStore *s, uid_t uid, const char *app_id, const char 
                 origin = NULL;
         if (uid == GRANT_UID_INVALID || isempty(app_id) || kind < 0 || kind >= _DEVICE_KIND_MAX)
                 return -EINVAL;
-        if (devices) {
-                for (char **d = devices; *d; d++)
-                        if (strv_extend(&sorted, *d) < 0)
-                                return -ENOMEM;
-                r = grant_devices_normalize(sorted);
-                if (r < 0)
-                        return r;
-        }
+        r = devices_sorted(devices, &sorted);
+        if (r < 0)
+                return r;
         r = bucket_get(s, uid, app_id, origin, kind, false, &b);
         if (r < 0)
                 return r;
