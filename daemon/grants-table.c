@@ -432,6 +432,24 @@ static bool filter_matches(const GrantFilter *f, const GrantBucket *b) {
         return true;
 }
 
+/* The unexpired grants of one bucket to cb: how many, or cb's error. */
+static int list_bucket(GrantBucket *b, uint64_t now_rt, uint64_t now_boot, GrantListCallback cb, void *userdata) {
+        int n = 0, r;
+
+        for (Grant *g = b->grants; g; g = g->next) {
+                GrantInfo info;
+
+                if (grant_expired(g, now_boot))
+                        continue;
+                grant_info(g, now_rt, now_boot, &info);
+                r = cb(&info, userdata);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        return n;
+}
+
 int grant_store_list(GrantStore *s, const GrantFilter *filter, GrantListCallback cb, void *userdata) {
         uint64_t now_rt = grant_store_now(s, CLOCK_REALTIME), now_boot = grant_store_now(s, CLOCK_BOOTTIME);
         HashmapIter it = {};
@@ -444,34 +462,16 @@ int grant_store_list(GrantStore *s, const GrantFilter *filter, GrantListCallback
                                filter->kind, false, &b);
                 if (r < 0)
                         return r;
-                for (Grant *g = b ? b->grants : NULL; g; g = g->next) {
-                        GrantInfo info;
-
-                        if (grant_expired(g, now_boot))
-                                continue;
-                        grant_info(g, now_rt, now_boot, &info);
-                        r = cb(&info, userdata);
-                        if (r < 0)
-                                return r;
-                        n++;
-                }
-                return n;
+                return b ? list_bucket(b, now_rt, now_boot, cb, userdata) : 0;
         }
 
         while (hashmap_iterate(s->buckets, &it, (void **) &b, NULL)) {
                 if (!filter_matches(filter, b))
                         continue;
-                for (Grant *g = b->grants; g; g = g->next) {
-                        GrantInfo info;
-
-                        if (grant_expired(g, now_boot))
-                                continue;
-                        grant_info(g, now_rt, now_boot, &info);
-                        r = cb(&info, userdata);
-                        if (r < 0)
-                                return r;
-                        n++;
-                }
+                r = list_bucket(b, now_rt, now_boot, cb, userdata);
+                if (r < 0)
+                        return r;
+                n += r;
         }
         return n;
 }

@@ -955,6 +955,23 @@ static int set_frame_interval(Device *d, V4l2Device *v, const V4l2Mode *m) {
         return 0;
 }
 
+/* VIDIOC_REQBUFS through do_ioctl, and the table of the buffers the driver gave. */
+static int request_buffers(V4l2Device *v, struct v4l2_requestbuffers *req,
+                           int (*do_ioctl)(int fd, unsigned long request, void *arg)) {
+        int r;
+
+        r = do_ioctl(v->fd, VIDIOC_REQBUFS, req);
+        if (r < 0)
+                return r;
+        if (req->count < 2)
+                return -ENOMEM;
+        v->buffers = calloc(req->count, sizeof(V4l2Buffer));
+        if (!v->buffers)
+                return -ENOMEM;
+        v->n_buffers = req->count;
+        return 0;
+}
+
 /* VIDIOC_REQBUFS, then each buffer mapped and queued. */
 static int map_buffers(V4l2Device *v) {
         struct v4l2_requestbuffers req = {
@@ -964,15 +981,9 @@ static int map_buffers(V4l2Device *v) {
         };
         int r;
 
-        r = xioctl(v->fd, VIDIOC_REQBUFS, &req);
+        r = request_buffers(v, &req, xioctl);
         if (r < 0)
                 return r;
-        if (req.count < 2)
-                return -ENOMEM;
-        v->buffers = calloc(req.count, sizeof(V4l2Buffer));
-        if (!v->buffers)
-                return -ENOMEM;
-        v->n_buffers = req.count;
         for (uint32_t i = 0; i < req.count; i++) {
                 struct v4l2_buffer b = { .index = i, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
 
@@ -1018,15 +1029,9 @@ static int user_buffers(V4l2Device *v) {
                 return r;
         if (f.fmt.pix.pixelformat != v->pixelformat || f.fmt.pix.sizeimage != v->sizeimage)
                 return -EINVAL;
-        r = raw_ioctl(v->fd, VIDIOC_REQBUFS, &req);
+        r = request_buffers(v, &req, raw_ioctl);
         if (r < 0)
                 return r;
-        if (req.count < 2)
-                return -ENOMEM;
-        v->buffers = calloc(req.count, sizeof(V4l2Buffer));
-        if (!v->buffers)
-                return -ENOMEM;
-        v->n_buffers = req.count;
         v->userptr = true;
         size = (v->sizeimage + page - 1) / page * page;
         for (uint32_t i = 0; i < req.count; i++) {
