@@ -21,7 +21,10 @@ class Tmux:
     def __init__(self, tmp_path, env):
         self.socket = str(tmp_path / "tmux.sock")
         self.env = dict(os.environ, MEDIAGATE_BUS="session", TERM="xterm-256color", **env)
-        self.run("new-session", "-d", "-s", "t", "-x", "160", "-y", "50", "-n", "shell")
+        # The shell window runs a plain bash, not the user's login shell: whatever a profile does
+        # at start (a version manager's rehash waiting on its lock, say) is not the test's.
+        self.run("new-session", "-d", "-s", "t", "-x", "160", "-y", "50", "-n", "shell",
+                 "bash --noprofile --norc")
 
     def run(self, *args):
         return subprocess.run(["tmux", "-S", self.socket, *args], env=self.env, check=True, capture_output=True,
