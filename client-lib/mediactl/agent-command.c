@@ -50,13 +50,53 @@ static int parse_number(const char *option, const char *arg, uint32_t min, uint3
         return 0;
 }
 
-/* Options into a; 1 to go on, 0 after --help, -EINVAL (said) otherwise. */
-static int parse_agent_options(Context *ctx, int argc, char *argv[], Agent *a, bool *ret_notifications,
-                               bool *ret_have_seconds) {
-        enum { ARG_AUTO = 0x100, ARG_SECONDS, ARG_PICK, ARG_NOTIFICATIONS, ARG_MINUTES, ARG_TIMEOUT };
+enum { ARG_AUTO = 0x100, ARG_SECONDS, ARG_PICK, ARG_NOTIFICATIONS, ARG_MINUTES, ARG_TIMEOUT };
+
+/* What the options say, beyond a->options: the front end is chosen from them afterwards. */
+typedef struct AgentLine {
+        Agent *agent;
+        bool notifications, have_seconds;
+} AgentLine;
+
+static int agent_option(int c, const char *arg, void *userdata) {
+        AgentLine *line = userdata;
+        AgentOptions *o = &line->agent->options;
+        uint32_t timeout;
+
+        switch (c) {
+        case ARG_AUTO:
+                if (!decision_is_valid(arg)) {
+                        fprintf(stderr, "mediactl: unknown decision '%s'; one of allow-once, allow-always, "
+                                "allow-timed, deny-once, deny-always, dismissed.\n", arg);
+                        return -EINVAL;
+                }
+                o->auto_decision = arg;
+                return 0;
+        case ARG_SECONDS:
+                line->have_seconds = true;
+                return parse_number("--seconds", arg, 1, ALLOW_TIMED_MAX_SECONDS, &o->seconds);
+        case ARG_MINUTES:
+                return parse_number("--minutes", arg, 1, ALLOW_TIMED_MAX_SECONDS / 60, &o->minutes);
+        case ARG_TIMEOUT:
+                if (parse_number("--timeout", arg, 1, 86400, &timeout) < 0)
+                        return -EINVAL;
+                o->timeout_usec = (uint64_t) timeout * 1000000ULL;
+                return 0;
+        case ARG_NOTIFICATIONS:
+                line->notifications = true;
+                return 0;
+        case ARG_PICK:
+                if (strv_extend(&o->picks, arg) < 0)
+                        return print_errno(-ENOMEM, "Failed to parse the arguments"), -ENOMEM;
+                return 0;
+        default:
+                return -EINVAL;
+        }
+}
+
+/* Options into line; 1 to go on, 0 after --help, -EINVAL (said) otherwise. */
+static int parse_agent_options(Context *ctx, int argc, char *argv[], AgentLine *line) {
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                OUTPUT_OPTIONS,
                 { "auto", required_argument, NULL, ARG_AUTO },
                 { "seconds", required_argument, NULL, ARG_SECONDS },
                 { "pick", required_argument, NULL, ARG_PICK },
@@ -65,54 +105,11 @@ static int parse_agent_options(Context *ctx, int argc, char *argv[], Agent *a, b
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 {},
         };
-        uint32_t timeout;
-        int c;
+        static const VerbSyntax syntax = {
+                .name = "agent", .help = help, .output = true, .options = options, .on_option = agent_option,
+        };
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_AUTO:
-                        if (!decision_is_valid(optarg)) {
-                                fprintf(stderr, "mediactl: unknown decision '%s'; one of allow-once, allow-always, "
-                                        "allow-timed, deny-once, deny-always, dismissed.\n", optarg);
-                                return -EINVAL;
-                        }
-                        a->options.auto_decision = optarg;
-                        break;
-                case ARG_SECONDS:
-                        if (parse_number("--seconds", optarg, 1, ALLOW_TIMED_MAX_SECONDS, &a->options.seconds) < 0)
-                                return -EINVAL;
-                        *ret_have_seconds = true;
-                        break;
-                case ARG_MINUTES:
-                        if (parse_number("--minutes", optarg, 1, ALLOW_TIMED_MAX_SECONDS / 60, &a->options.minutes) < 0)
-                                return -EINVAL;
-                        break;
-                case ARG_TIMEOUT:
-                        if (parse_number("--timeout", optarg, 1, 86400, &timeout) < 0)
-                                return -EINVAL;
-                        a->options.timeout_usec = (uint64_t) timeout * 1000000ULL;
-                        break;
-                case ARG_NOTIFICATIONS:
-                        *ret_notifications = true;
-                        break;
-                case ARG_PICK:
-                        if (strv_extend(&a->options.picks, optarg) < 0)
-                                return print_errno(-ENOMEM, "Failed to parse the arguments"), -ENOMEM;
-                        break;
-                default:
-                        if (parse_output_option(ctx, c, optarg) > 0)
-                                break;
-                        return -EINVAL;
-                }
-        if (optind < argc) {
-                fprintf(stderr, "mediactl: agent takes no arguments, got '%s'.\n", argv[optind]);
-                return -EINVAL;
-        }
-        return 1;
+        return parse_verb(ctx, &syntax, argc, argv, line);
 }
 
 /* The front end the options choose, or NULL (said) when they contradict each other. */
@@ -140,13 +137,13 @@ static const AgentFrontend *choose_frontend(const Agent *a, bool notifications, 
 
 int verb_agent(Context *ctx, int argc, char *argv[]) {
         Agent a = { .ctx = ctx };
-        bool notifications = false, have_seconds = false;
+        AgentLine line = { .agent = &a };
         int r, ret;
 
-        r = parse_agent_options(ctx, argc, argv, &a, &notifications, &have_seconds);
+        r = parse_agent_options(ctx, argc, argv, &line);
         if (r <= 0)
-                ret = r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
-        else if (!(a.frontend = choose_frontend(&a, notifications, have_seconds)))
+                ret = parse_verb_exit(r);
+        else if (!(a.frontend = choose_frontend(&a, line.notifications, line.have_seconds)))
                 ret = EXIT_USAGE;
         else {
                 if (a.options.minutes == 0)

@@ -2,7 +2,6 @@
  * they are answered, and the answers it sends; registered again whenever mediagated restarts.
  * How a prompt reaches a person is the front end's (agent.h). */
 #include <inttypes.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
@@ -594,24 +593,7 @@ static void print_ready(Agent *a) {
 }
 
 static int agent_setup_loop(Agent *a) {
-        sigset_t mask;
-        int r;
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return print_errno(-errno, "Failed to block signals"), -errno;
-        r = sd_event_new(&a->event);
-        if (r >= 0)
-                r = sd_event_add_signal(a->event, NULL, SIGINT, on_signal, a);
-        if (r >= 0)
-                r = sd_event_add_signal(a->event, NULL, SIGTERM, on_signal, a);
-        if (r >= 0)
-                r = mg_client_attach_event(a->client, a->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return print_errno(r, "Failed to set up the event loop"), r;
-        return 0;
+        return event_loop_new(a->client, on_signal, a, &a->event);
 }
 
 int agent_run(Agent *a) {

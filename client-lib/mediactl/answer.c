@@ -2,6 +2,7 @@
  * --notifications`) from a terminal, for notification services without buttons. The agent
  * serves org.mediagate.mediactl.Agent on the user's session bus. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "mediactl.h"
@@ -20,9 +21,9 @@ static void help(void) {
 }
 
 int verb_answer(Context *ctx, int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                {},
+        static const VerbSyntax syntax = {
+                .name = "answer", .help = help, .options_first = true, .min_operands = 2, .max_operands = UINT_MAX,
+                .operands = "a question number and an answer",
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -30,19 +31,13 @@ int verb_answer(Context *ctx, int argc, char *argv[]) {
         size_t size = 0;
         uint32_t number;
         FILE *f;
-        int c, r;
+        int r;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                default:
-                        return EXIT_USAGE;
-                }
-        if (argc - optind < 2 || safe_atou32(argv[optind], &number) < 0) {
-                fprintf(stderr, "mediactl: answer takes a question number and an answer. Try 'mediactl answer --help'.\n");
+        r = parse_verb(ctx, &syntax, argc, argv, NULL);
+        if (r <= 0)
+                return parse_verb_exit(r);
+        if (safe_atou32(argv[optind], &number) < 0) {
+                fprintf(stderr, "mediactl: '%s' is no question number. Try 'mediactl answer --help'.\n", argv[optind]);
                 return EXIT_USAGE;
         }
         f = open_memstream(&line, &size);

@@ -273,45 +273,42 @@ static void help(void) {
                "  -h --help        Show this help\n");
 }
 
+typedef struct DevicesArgs {
+        const char *origin;
+        bool all;
+} DevicesArgs;
+
+enum { ARG_ORIGIN = 0x100, ARG_ALL };
+
+static int devices_option(int c, const char *arg, void *userdata) {
+        DevicesArgs *a = userdata;
+
+        if (c == ARG_ALL)
+                a->all = true;
+        else
+                a->origin = arg;
+        return 0;
+}
+
 int verb_devices(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_ORIGIN = 0x100, ARG_ALL };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                OUTPUT_OPTIONS,
                 { "origin", required_argument, NULL, ARG_ORIGIN },
                 { "all", no_argument, NULL, ARG_ALL },
                 {},
         };
+        static const VerbSyntax syntax = {
+                .name = "devices", .help = help, .output = true, .options = options, .on_option = devices_option,
+        };
         _cleanup_(mg_client_unrefp) MgClient *client = NULL;
         _cleanup_(mg_device_list_freep) MgDeviceList *list = NULL;
         _cleanup_(mg_error_clear) MgError err = MG_ERROR_INIT;
-        const char *origin = NULL;
-        bool all = false;
-        int c, r;
+        DevicesArgs a = {};
+        int r;
 
-        optind = 0; /* restart getopt for the command's own arguments */
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case ARG_ORIGIN:
-                        origin = optarg;
-                        break;
-                case ARG_ALL:
-                        all = true;
-                        break;
-                default:
-                        if (parse_output_option(ctx, c, optarg) > 0)
-                                break;
-                        return EXIT_USAGE;
-                }
-        if (optind < argc) {
-                fprintf(stderr, "mediactl: devices takes no arguments, got '%s'.\n", argv[optind]);
-                return EXIT_USAGE;
-        }
-
-        if (all && origin) {
+        r = parse_verb(ctx, &syntax, argc, argv, &a);
+        if (r <= 0)
+                return parse_verb_exit(r);
+        if (a.all && a.origin) {
                 fprintf(stderr, "mediactl: --all shows every device as it is; --origin does not apply.\n");
                 return EXIT_USAGE;
         }
@@ -319,9 +316,9 @@ int verb_devices(Context *ctx, int argc, char *argv[]) {
         r = context_connect(ctx, &client);
         if (r < 0)
                 return EXIT_FAILURE;
-        if (all)
+        if (a.all)
                 return print_admin_devices(client, ctx->json);
-        r = mg_client_enumerate_devices(client, origin, &list, &err);
+        r = mg_client_enumerate_devices(client, a.origin, &list, &err);
         if (r < 0)
                 return print_error(&err, r);
 

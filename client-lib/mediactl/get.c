@@ -37,49 +37,22 @@ static int print_tracks_json(const MgRequest *req) {
 }
 
 int verb_get(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_VIDEO = 0x100, ARG_AUDIO, ARG_ORIGIN, ARG_REASON };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                OUTPUT_OPTIONS,
-                { "video", required_argument, NULL, ARG_VIDEO },
-                { "audio", required_argument, NULL, ARG_AUDIO },
-                { "origin", required_argument, NULL, ARG_ORIGIN },
-                { "reason", required_argument, NULL, ARG_REASON },
+                MEDIA_OPTIONS,
                 {},
+        };
+        static const VerbSyntax syntax = {
+                .name = "get", .help = help, .output = true, .options = options, .on_option = media_option,
         };
         _cleanup_(mg_client_unrefp) MgClient *client = NULL;
         _cleanup_(mg_request_unrefp) MgRequest *req = NULL;
         _cleanup_(mg_error_clear) MgError err = MG_ERROR_INIT;
         MediaArgs args = {};
-        int c, r, ret;
+        int r, ret;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case ARG_VIDEO:
-                        args.video = optarg;
-                        break;
-                case ARG_AUDIO:
-                        args.audio = optarg;
-                        break;
-                case ARG_ORIGIN:
-                        args.origin = optarg;
-                        break;
-                case ARG_REASON:
-                        args.reason = optarg;
-                        break;
-                default:
-                        if (parse_output_option(ctx, c, optarg) > 0)
-                                break;
-                        return EXIT_USAGE;
-                }
-        if (optind < argc) {
-                fprintf(stderr, "mediactl: get takes no arguments, got '%s'.\n", argv[optind]);
-                return EXIT_USAGE;
-        }
+        r = parse_verb(ctx, &syntax, argc, argv, &args);
+        if (r <= 0)
+                return parse_verb_exit(r);
         /* Neither --video nor --audio is passed on as it is: the daemon then says TypeError,
          * as getUserMedia({}) does. */
 

@@ -2,6 +2,7 @@
  * RevokeGrant), a user's own freely, other users' with org.mediagate.manage. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "mediactl.h"
@@ -165,12 +166,63 @@ typedef struct GrantCommand {
         char **devices;    /* --device, owned */
 } GrantCommand;
 
+enum { ARG_UID = 0x100, ARG_ALL_USERS, ARG_APP, ARG_ORIGIN, ARG_KIND, ARG_SECONDS, ARG_DEVICE };
+
+typedef struct GrantLine {
+        GrantArgs *args;
+        GrantCommand *command;
+} GrantLine;
+
+static int grant_option(int o, const char *arg, void *userdata) {
+        GrantArgs *a = ((GrantLine *) userdata)->args;
+        GrantCommand *c = ((GrantLine *) userdata)->command;
+
+        switch (o) {
+        case ARG_UID:
+                if (safe_atou32(arg, &a->uid.u32) < 0) {
+                        fprintf(stderr, "mediactl: --uid takes a user id, not '%s'.\n", arg);
+                        return -EINVAL;
+                }
+                a->uid.set = true;
+                return 0;
+        case ARG_ALL_USERS:
+                a->all_users.set = a->all_users.boolean = true;
+                return 0;
+        case ARG_APP:
+                a->app_id.set = true;
+                a->app_id.string = arg;
+                return 0;
+        case ARG_ORIGIN:
+                a->origin.set = true;
+                a->origin.string = arg;
+                return 0;
+        case ARG_KIND:
+                if (parse_kind(arg, false) < 0)
+                        return -EINVAL;
+                a->kind.set = true;
+                a->kind.string = arg;
+                return 0;
+        case ARG_SECONDS:
+                if (safe_atou32(arg, &a->seconds.u32) < 0 || a->seconds.u32 == 0) {
+                        fprintf(stderr, "mediactl: --seconds takes a positive number, not '%s'.\n", arg);
+                        return -EINVAL;
+                }
+                a->seconds.set = true;
+                return 0;
+        case ARG_DEVICE:
+                if (strv_extend(&c->devices, arg) < 0)
+                        return print_errno(-ENOMEM, "Failed to parse the arguments"), -ENOMEM;
+                a->devices.set = true;
+                a->devices.strv = c->devices;
+                return 0;
+        default:
+                return -EINVAL;
+        }
+}
+
 /* Options into a and c; 1 to go on, 0 after --help, -EINVAL (said) for a bad option. */
 static int parse_grant_options(Context *ctx, int argc, char *argv[], GrantArgs *a, GrantCommand *c) {
-        enum { ARG_UID = 0x100, ARG_ALL_USERS, ARG_APP, ARG_ORIGIN, ARG_KIND, ARG_SECONDS, ARG_DEVICE };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                OUTPUT_OPTIONS,
                 { "uid", required_argument, NULL, ARG_UID },
                 { "all-users", no_argument, NULL, ARG_ALL_USERS },
                 { "app", required_argument, NULL, ARG_APP },
@@ -180,54 +232,15 @@ static int parse_grant_options(Context *ctx, int argc, char *argv[], GrantArgs *
                 { "device", required_argument, NULL, ARG_DEVICE },
                 {},
         };
-        BusOption *strings[] = { [ARG_APP - ARG_UID] = &a->app_id, [ARG_ORIGIN - ARG_UID] = &a->origin };
-        int o;
+        static const VerbSyntax syntax = {
+                .name = "grants", .help = help, .output = true, .options = options, .on_option = grant_option,
+                .max_operands = UINT_MAX,
+        };
+        int r;
 
-        optind = 0;
-        while ((o = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (o) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_UID:
-                        if (safe_atou32(optarg, &a->uid.u32) < 0) {
-                                fprintf(stderr, "mediactl: --uid takes a user id, not '%s'.\n", optarg);
-                                return -EINVAL;
-                        }
-                        a->uid.set = true;
-                        break;
-                case ARG_ALL_USERS:
-                        a->all_users.set = a->all_users.boolean = true;
-                        break;
-                case ARG_APP:
-                case ARG_ORIGIN:
-                        strings[o - ARG_UID]->set = true;
-                        strings[o - ARG_UID]->string = optarg;
-                        break;
-                case ARG_KIND:
-                        if (parse_kind(optarg, false) < 0)
-                                return -EINVAL;
-                        a->kind.set = true;
-                        a->kind.string = optarg;
-                        break;
-                case ARG_SECONDS:
-                        if (safe_atou32(optarg, &a->seconds.u32) < 0 || a->seconds.u32 == 0) {
-                                fprintf(stderr, "mediactl: --seconds takes a positive number, not '%s'.\n", optarg);
-                                return -EINVAL;
-                        }
-                        a->seconds.set = true;
-                        break;
-                case ARG_DEVICE:
-                        if (strv_extend(&c->devices, optarg) < 0)
-                                return print_errno(-ENOMEM, "Failed to parse the arguments"), -ENOMEM;
-                        a->devices.set = true;
-                        a->devices.strv = c->devices;
-                        break;
-                default:
-                        if (parse_output_option(ctx, o, optarg) > 0)
-                                break;
-                        return -EINVAL;
-                }
+        r = parse_verb(ctx, &syntax, argc, argv, &(GrantLine) { a, c });
+        if (r <= 0)
+                return r;
         c->verb = "list";
         c->args = argv + optind;
         c->n_args = (size_t) (argc - optind);
@@ -292,8 +305,10 @@ int verb_grants(Context *ctx, int argc, char *argv[]) {
         int r, ret;
 
         r = parse_grant_options(ctx, argc, argv, &a, &c);
-        if (r <= 0 || !grant_command_fits(&a, &c))
-                ret = r == 0 ? EXIT_SUCCESS : EXIT_USAGE;
+        if (r <= 0)
+                ret = parse_verb_exit(r);
+        else if (!grant_command_fits(&a, &c))
+                ret = EXIT_USAGE;
         else if (context_connect(ctx, &client) < 0)
                 ret = EXIT_FAILURE;
         else if (streq(c.verb, "list"))

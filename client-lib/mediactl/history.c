@@ -188,13 +188,46 @@ static void help(void) {
 
 enum { FILTER_SINCE, FILTER_APP, FILTER_KIND, FILTER_UID, FILTER_ALL_USERS, _FILTER_MAX };
 
+/* In the order of FILTER_*: each option sets its filter. */
+enum { ARG_SINCE = 0x100, ARG_APP, ARG_KIND, ARG_UID, ARG_ALL_USERS };
+
+static int history_option(int c, const char *arg, void *userdata) {
+        BusOption *filter = userdata;
+
+        switch (c) {
+        case ARG_SINCE:
+                if (parse_since(arg, now_usec(CLOCK_REALTIME), &filter[FILTER_SINCE].u64) < 0) {
+                        fprintf(stderr, "mediactl: --since does not understand '%s'. Try 'mediactl history --help'.\n", arg);
+                        return -EINVAL;
+                }
+                break;
+        case ARG_APP:
+                filter[FILTER_APP].string = arg;
+                break;
+        case ARG_KIND:
+                if (parse_kind(arg, false) < 0)
+                        return -EINVAL;
+                filter[FILTER_KIND].string = arg;
+                break;
+        case ARG_UID:
+                if (safe_atou32(arg, &filter[FILTER_UID].u32) < 0) {
+                        fprintf(stderr, "mediactl: --uid takes a user id, not '%s'.\n", arg);
+                        return -EINVAL;
+                }
+                break;
+        case ARG_ALL_USERS:
+                filter[FILTER_ALL_USERS].boolean = true;
+                break;
+        default:
+                return -EINVAL;
+        }
+        filter[c - ARG_SINCE].set = true;
+        return 0;
+}
+
 /* Options into the GetHistory filter; 1 to go on, 0 after --help, -EINVAL (said) otherwise. */
 static int parse_history_arguments(Context *ctx, int argc, char *argv[], BusOption filter[static _FILTER_MAX]) {
-        /* In the order of FILTER_*: each option sets its filter. */
-        enum { ARG_SINCE = 0x100, ARG_APP, ARG_KIND, ARG_UID, ARG_ALL_USERS };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                OUTPUT_OPTIONS,
                 { "since", required_argument, NULL, ARG_SINCE },
                 { "app", required_argument, NULL, ARG_APP },
                 { "kind", required_argument, NULL, ARG_KIND },
@@ -202,49 +235,14 @@ static int parse_history_arguments(Context *ctx, int argc, char *argv[], BusOpti
                 { "all-users", no_argument, NULL, ARG_ALL_USERS },
                 {},
         };
-        int c;
+        static const VerbSyntax syntax = {
+                .name = "history", .help = help, .output = true, .options = options, .on_option = history_option,
+        };
+        int r;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_SINCE:
-                        if (parse_since(optarg, now_usec(CLOCK_REALTIME), &filter[FILTER_SINCE].u64) < 0) {
-                                fprintf(stderr, "mediactl: --since does not understand '%s'. Try 'mediactl history --help'.\n",
-                                        optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case ARG_APP:
-                        filter[FILTER_APP].string = optarg;
-                        break;
-                case ARG_KIND:
-                        if (parse_kind(optarg, false) < 0)
-                                return -EINVAL;
-                        filter[FILTER_KIND].string = optarg;
-                        break;
-                case ARG_UID:
-                        if (safe_atou32(optarg, &filter[FILTER_UID].u32) < 0) {
-                                fprintf(stderr, "mediactl: --uid takes a user id, not '%s'.\n", optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case ARG_ALL_USERS:
-                        filter[FILTER_ALL_USERS].boolean = true;
-                        break;
-                default:
-                        if (parse_output_option(ctx, c, optarg) > 0)
-                                continue;
-                        return -EINVAL;
-                }
-                filter[c - ARG_SINCE].set = true;
-        }
-        if (optind < argc) {
-                fprintf(stderr, "mediactl: history takes no arguments, got '%s'.\n", argv[optind]);
-                return -EINVAL;
-        }
+        r = parse_verb(ctx, &syntax, argc, argv, filter);
+        if (r <= 0)
+                return r;
         if (filter[FILTER_UID].set && filter[FILTER_ALL_USERS].set) {
                 fprintf(stderr, "mediactl: --uid and --all-users exclude each other.\n");
                 return -EINVAL;
@@ -266,7 +264,7 @@ int verb_history(Context *ctx, int argc, char *argv[]) {
 
         r = parse_history_arguments(ctx, argc, argv, filter);
         if (r <= 0)
-                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+                return parse_verb_exit(r);
 
         r = context_connect(ctx, &client);
         if (r < 0)

@@ -3,7 +3,6 @@
  * muted from the daemon's indicator properties, with a menu (indicator-menu.c) to stop an app
  * or pause every camera and microphone. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <systemd/sd-bus.h>
@@ -329,23 +328,12 @@ static void help(void) {
 }
 
 static int indicator_setup_loop(Indicator *ind) {
-        sigset_t mask;
         int r;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return print_errno(-errno, "Failed to block signals"), -errno;
-        r = sd_event_new(&ind->event);
-        if (r >= 0)
-                r = sd_event_add_signal(ind->event, NULL, SIGINT, on_signal, ind);
-        if (r >= 0)
-                r = sd_event_add_signal(ind->event, NULL, SIGTERM, on_signal, ind);
-        if (r >= 0)
-                r = mg_client_attach_event(ind->client, ind->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r >= 0)
-                r = sd_bus_attach_event(ind->session, ind->event, SD_EVENT_PRIORITY_NORMAL);
+        r = event_loop_new(ind->client, on_signal, ind, &ind->event);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(ind->session, ind->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return print_errno(r, "Failed to set up the event loop"), r;
         return 0;
@@ -433,7 +421,7 @@ int verb_indicator(Context *ctx, int argc, char *argv[]) {
 
         r = parse_no_arguments(ctx, "indicator", argc, argv, help);
         if (r <= 0)
-                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+                return parse_verb_exit(r);
         if (context_connect(ctx, &ind.client) < 0)
                 return EXIT_FAILURE;
         ind.daemon_bus = mg_client_get_bus(ind.client);

@@ -69,6 +69,27 @@ static int build_constraints(const MediaArgs *args, MgConstraints **ret, MgError
         return mg_constraints_new_from_json(ret, json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN), err);
 }
 
+int media_option(int c, const char *arg, void *userdata) {
+        MediaArgs *a = userdata;
+
+        switch (c) {
+        case ARG_MEDIA_VIDEO:
+                a->video = arg;
+                return 0;
+        case ARG_MEDIA_AUDIO:
+                a->audio = arg;
+                return 0;
+        case ARG_MEDIA_ORIGIN:
+                a->origin = arg;
+                return 0;
+        case ARG_MEDIA_REASON:
+                a->reason = arg;
+                return 0;
+        default:
+                return -EINVAL;
+        }
+}
+
 int media_request(MgClient *client, const MediaArgs *args, MgRequest **ret, MgError *err) {
         _cleanup_(mg_constraints_freep) MgConstraints *constraints = NULL;
         _cleanup_(mg_request_unrefp) MgRequest *req = NULL;

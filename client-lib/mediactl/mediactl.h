@@ -2,6 +2,7 @@
  * entries, and the printing helpers of output.c. */
 #pragma once
 
+#include <getopt.h>
 #include <json-c/json.h>
 #include <libintl.h>
 #include <stdbool.h>
@@ -64,8 +65,27 @@ enum {
 /* Apply one of OUTPUT_OPTIONS: 1 when c was one, 0 when it is not; a bad --json= value is said
  * and gives -EINVAL. */
 int parse_output_option(Context *ctx, int c, const char *arg);
-/* A command without arguments or options of its own: 1 to go on, 0 after --help, -EINVAL (said)
- * for anything else. */
+
+/* A verb's command line: --help, the output options when it prints (--json, --no-legend,
+ * --no-pager), its own options, and a number of operands. */
+typedef struct VerbSyntax {
+        const char *name;              /* as typed: "get" */
+        void (*help)(void);
+        bool output;                   /* takes the output options */
+        bool options_first;            /* options end at the first operand ("+" in getopt) */
+        const struct option *options;  /* its own, ended by {}; NULL: none */
+        /* One of its own options: 0 to go on, -EINVAL (said) or -ENOMEM. */
+        int (*on_option)(int c, const char *arg, void *userdata);
+        unsigned min_operands, max_operands;
+        const char *operands; /* what they are, for the usage error: "one file name" */
+} VerbSyntax;
+
+/* Read argv as s says, its options going to s->on_option with userdata. 1 to go on (optind at the
+ * first operand), 0 after --help, -EINVAL for a wrong command line (said), -ENOMEM. */
+int parse_verb(Context *ctx, const VerbSyntax *s, int argc, char *argv[], void *userdata);
+/* The exit code for a parse_verb() result that ends the command (r <= 0). */
+int parse_verb_exit(int r);
+/* A command without arguments or options of its own, as parse_verb(). */
 int parse_no_arguments(Context *ctx, const char *verb, int argc, char *argv[], void (*help)(void));
 
 /* ---- explain.c ---- */
@@ -90,6 +110,12 @@ void app_info_done(AppInfo *info);
 /* The desktop entry of an app id (sanitized). 1 found, 0 not found (ret holds a name made from
  * the app id), -ENOMEM. */
 int app_info_lookup(const char *app_id, AppInfo *ret);
+
+/* ---- event-loop.c ---- */
+
+/* A new event loop with SIGINT and SIGTERM blocked and handed to on_signal(userdata), and client's
+ * connection attached. Prints the error and returns a negative errno on failure. */
+int event_loop_new(MgClient *client, sd_event_signal_handler_t on_signal, void *userdata, sd_event **ret);
 
 /* ---- pager.c ---- */
 
@@ -122,6 +148,23 @@ typedef struct MediaArgs {
         const char *origin; /* --origin (trusted brokers only); NULL: none */
         const char *reason; /* --reason, shown in the prompt; NULL: none */
 } MediaArgs;
+
+enum {
+        ARG_MEDIA_VIDEO = 0x1100,
+        ARG_MEDIA_AUDIO,
+        ARG_MEDIA_ORIGIN,
+        ARG_MEDIA_REASON,
+};
+
+/* The options of a request, in the getopt table of get and record (snapshot takes all but --audio). */
+#define MEDIA_OPTIONS                                                           \
+        { "video", required_argument, NULL, ARG_MEDIA_VIDEO },                  \
+        { "audio", required_argument, NULL, ARG_MEDIA_AUDIO },                  \
+        { "origin", required_argument, NULL, ARG_MEDIA_ORIGIN },                \
+        { "reason", required_argument, NULL, ARG_MEDIA_REASON }
+
+/* Apply one of MEDIA_OPTIONS to the MediaArgs userdata (a VerbSyntax.on_option). */
+int media_option(int c, const char *arg, void *userdata);
 
 /* Build {"video": ..., "audio": ...} from the arguments, request it and wait for the decision.
  * On failure err says why (a SyntaxError for an argument that is not one JSON value). */

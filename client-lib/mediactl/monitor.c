@@ -2,7 +2,6 @@
  * Manager, until SIGINT or SIGTERM. */
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <systemd/sd-event.h>
 #include <time.h>
@@ -136,33 +135,22 @@ int verb_monitor(Context *ctx, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *changed_slot = NULL, *owner_slot = NULL;
         Monitor m = { .ctx = ctx };
-        sigset_t mask;
         int r, ret = EXIT_FAILURE;
 
         r = parse_no_arguments(ctx, "monitor", argc, argv, monitor_help);
         if (r <= 0)
-                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+                return parse_verb_exit(r);
 
         r = context_connect(ctx, &client);
         if (r < 0)
                 return EXIT_FAILURE;
         m.bus = mg_client_get_bus(client);
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return print_errno(-errno, "Failed to block signals");
-        r = sd_event_new(&m.event);
-        if (r >= 0)
-                r = sd_event_add_signal(m.event, NULL, SIGINT, on_signal, &m);
-        if (r >= 0)
-                r = sd_event_add_signal(m.event, NULL, SIGTERM, on_signal, &m);
-        if (r >= 0)
-                r = mg_client_attach_event(client, m.event, SD_EVENT_PRIORITY_NORMAL);
+        r = event_loop_new(client, on_signal, &m, &m.event);
+        if (r < 0)
+                goto finish;
         /* Subscribe before reading the state, so that no change falls in between. */
-        if (r >= 0)
-                r = sd_bus_match_signal(m.bus, &changed_slot, MG_BUS_NAME, MG_OBJECT_PATH, "org.freedesktop.DBus.Properties",
+        r = sd_bus_match_signal(m.bus, &changed_slot, MG_BUS_NAME, MG_OBJECT_PATH, "org.freedesktop.DBus.Properties",
                                         "PropertiesChanged", on_properties_changed, &m);
         if (r >= 0)
                 r = sd_bus_add_match(m.bus, &owner_slot,

@@ -15,29 +15,18 @@ static void help(void) {
 }
 
 int verb_mute(Context *ctx, int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                {},
+        static const VerbSyntax syntax = {
+                .name = "mute", .help = help, .min_operands = 2, .max_operands = 2, .operands = "a kind and on or off",
         };
         _cleanup_(mg_client_unrefp) MgClient *client = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         const char *kind;
         sd_bus *bus;
-        int c, r, muted;
+        int r, muted;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                default:
-                        return EXIT_USAGE;
-                }
-        if (argc - optind != 2) {
-                fprintf(stderr, "mediactl: mute takes a kind and on or off. Try 'mediactl mute --help'.\n");
-                return EXIT_USAGE;
-        }
+        r = parse_verb(ctx, &syntax, argc, argv, NULL);
+        if (r <= 0)
+                return parse_verb_exit(r);
         kind = argv[optind];
         if (!streq(kind, "camera") && !streq(kind, "microphone")) {
                 fprintf(stderr, "mediactl: the kind is 'camera' or 'microphone', not '%s'.\n", kind);

@@ -14,13 +14,23 @@ static void help(void) {
                "  -h --help        Show this help\n");
 }
 
+enum { ARG_ORIGIN = 0x100 };
+
+static int permission_option(int c, const char *arg, void *userdata) {
+        const char **origin = userdata;
+
+        *origin = arg;
+        return 0;
+}
+
 int verb_permission(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_ORIGIN = 0x100 };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                OUTPUT_OPTIONS,
                 { "origin", required_argument, NULL, ARG_ORIGIN },
                 {},
+        };
+        static const VerbSyntax syntax = {
+                .name = "permission", .help = help, .output = true, .options = options,
+                .on_option = permission_option, .max_operands = 1, .operands = "one kind at most",
         };
         static const struct {
                 const char *name;
@@ -33,26 +43,11 @@ int verb_permission(Context *ctx, int argc, char *argv[]) {
         _cleanup_(mg_error_clear) MgError err = MG_ERROR_INIT;
         _cleanup_(json_object_putp) json_object *o = NULL;
         const char *origin = NULL, *only = NULL;
-        int c, r;
+        int r;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case ARG_ORIGIN:
-                        origin = optarg;
-                        break;
-                default:
-                        if (parse_output_option(ctx, c, optarg) > 0)
-                                break;
-                        return EXIT_USAGE;
-                }
-        if (argc - optind > 1) {
-                fprintf(stderr, "mediactl: permission takes one kind at most. Try 'mediactl permission --help'.\n");
-                return EXIT_USAGE;
-        }
+        r = parse_verb(ctx, &syntax, argc, argv, &origin);
+        if (r <= 0)
+                return parse_verb_exit(r);
         if (optind < argc) {
                 only = argv[optind];
                 if (!streq(only, "camera") && !streq(only, "microphone")) {

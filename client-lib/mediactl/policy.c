@@ -293,12 +293,26 @@ static void help(void) {
                "  -h --help        Show this help\n");
 }
 
+enum { ARG_DIRECTORY = 0x100, ARG_CONFIG, ARG_APP, ARG_KIND, ARG_ORIGIN, ARG_USER, ARG_DEVICE };
+
+static int policy_option(int c, const char *arg, void *userdata) {
+        PolicyArgs *a = userdata;
+        const char **fields[] = {
+                [ARG_DIRECTORY - ARG_DIRECTORY] = &a->directory, [ARG_CONFIG - ARG_DIRECTORY] = &a->config_file,
+                [ARG_APP - ARG_DIRECTORY] = &a->app,             [ARG_KIND - ARG_DIRECTORY] = &a->kind,
+                [ARG_ORIGIN - ARG_DIRECTORY] = &a->origin,       [ARG_USER - ARG_DIRECTORY] = &a->user,
+                [ARG_DEVICE - ARG_DIRECTORY] = &a->device,
+        };
+
+        if (c == ARG_KIND && parse_kind(arg, false) < 0)
+                return -EINVAL;
+        *fields[c - ARG_DIRECTORY] = arg;
+        return 0;
+}
+
 /* Options into a; 1 to go on, 0 after --help, -EINVAL (said) for a bad command line. */
 static int parse_policy_arguments(Context *ctx, int argc, char *argv[], PolicyArgs *a) {
-        enum { ARG_DIRECTORY = 0x100, ARG_CONFIG, ARG_APP, ARG_KIND, ARG_ORIGIN, ARG_USER, ARG_DEVICE };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                OUTPUT_OPTIONS,
                 { "directory", required_argument, NULL, ARG_DIRECTORY },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "app", required_argument, NULL, ARG_APP },
@@ -308,50 +322,17 @@ static int parse_policy_arguments(Context *ctx, int argc, char *argv[], PolicyAr
                 { "device", required_argument, NULL, ARG_DEVICE },
                 {},
         };
-        int c;
+        static const VerbSyntax syntax = {
+                .name = "policy", .help = help, .output = true, .options = options, .on_option = policy_option,
+                .max_operands = 1, .operands = "one of show, check, reload",
+        };
+        int r;
 
         *a = (PolicyArgs) { .verb = "show" };
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_DIRECTORY:
-                        a->directory = optarg;
-                        break;
-                case ARG_CONFIG:
-                        a->config_file = optarg;
-                        break;
-                case ARG_APP:
-                        a->app = optarg;
-                        break;
-                case ARG_KIND:
-                        if (parse_kind(optarg, false) < 0)
-                                return -EINVAL;
-                        a->kind = optarg;
-                        break;
-                case ARG_ORIGIN:
-                        a->origin = optarg;
-                        break;
-                case ARG_USER:
-                        a->user = optarg;
-                        break;
-                case ARG_DEVICE:
-                        a->device = optarg;
-                        break;
-                default:
-                        if (parse_output_option(ctx, c, optarg) > 0)
-                                break;
-                        return -EINVAL;
-                }
-        if (argc - optind > 1) {
-                fprintf(stderr, "mediactl: policy takes one of show, check, reload. Try 'mediactl policy --help'.\n");
-                return -EINVAL;
-        }
-        if (optind < argc)
+        r = parse_verb(ctx, &syntax, argc, argv, a);
+        if (r > 0 && optind < argc)
                 a->verb = argv[optind];
-        return 1;
+        return r;
 }
 
 /* The options that go with the verb, and only those. */
@@ -389,7 +370,7 @@ int verb_policy(Context *ctx, int argc, char *argv[]) {
 
         r = parse_policy_arguments(ctx, argc, argv, &a);
         if (r <= 0)
-                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+                return parse_verb_exit(r);
         if (!policy_arguments_fit(&a))
                 return EXIT_USAGE;
         if (streq(a.verb, "check"))

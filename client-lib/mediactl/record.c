@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <systemd/sd-event.h>
@@ -346,6 +345,7 @@ typedef struct RecordArgs {
         MediaArgs media;
         const char *video_out, *audio_out;
         uint32_t seconds;
+        bool json;
 } RecordArgs;
 
 /* What the options say together. Returns -1 to go on, or EXIT_USAGE. */
@@ -376,63 +376,52 @@ static int record_check_args(RecordArgs *a) {
         return -1;
 }
 
+enum { ARG_JSON = 0x100, ARG_SECONDS, ARG_VIDEO_OUT, ARG_AUDIO_OUT };
+
+static int record_option(int c, const char *arg, void *userdata) {
+        RecordArgs *a = userdata;
+
+        switch (c) {
+        case ARG_JSON:
+                a->json = true;
+                return 0;
+        case ARG_SECONDS:
+                if (safe_atou32(arg, &a->seconds) < 0 || a->seconds < 1 || a->seconds > RECORD_SECONDS_MAX) {
+                        fprintf(stderr, "mediactl: --seconds takes 1 to %u, not '%s'.\n", RECORD_SECONDS_MAX, arg);
+                        return -EINVAL;
+                }
+                return 0;
+        case ARG_VIDEO_OUT:
+                a->video_out = arg;
+                return 0;
+        case ARG_AUDIO_OUT:
+                a->audio_out = arg;
+                return 0;
+        default:
+                return media_option(c, arg, &a->media);
+        }
+}
+
 /* The arguments, checked. Returns -1 to go on, or the exit code (help, usage errors). */
 static int record_parse_args(Context *ctx, int argc, char *argv[], RecordArgs *a) {
-        enum { ARG_JSON = 0x100, ARG_SECONDS, ARG_VIDEO, ARG_AUDIO, ARG_VIDEO_OUT, ARG_AUDIO_OUT, ARG_ORIGIN, ARG_REASON };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "seconds", required_argument, NULL, ARG_SECONDS },
-                { "video", required_argument, NULL, ARG_VIDEO },
-                { "audio", required_argument, NULL, ARG_AUDIO },
+                MEDIA_OPTIONS,
                 { "video-out", required_argument, NULL, ARG_VIDEO_OUT },
                 { "audio-out", required_argument, NULL, ARG_AUDIO_OUT },
-                { "origin", required_argument, NULL, ARG_ORIGIN },
-                { "reason", required_argument, NULL, ARG_REASON },
                 {},
         };
-        int c;
+        /* Only a plain --json: what it prints is one summary, never a listing to page. */
+        static const VerbSyntax syntax = {
+                .name = "record", .help = help, .options = options, .on_option = record_option,
+        };
+        int r;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case ARG_JSON:
-                        ctx->json = true;
-                        break;
-                case ARG_SECONDS:
-                        if (safe_atou32(optarg, &a->seconds) < 0 || a->seconds < 1 || a->seconds > RECORD_SECONDS_MAX) {
-                                fprintf(stderr, "mediactl: --seconds takes 1 to %u, not '%s'.\n", RECORD_SECONDS_MAX, optarg);
-                                return EXIT_USAGE;
-                        }
-                        break;
-                case ARG_VIDEO:
-                        a->media.video = optarg;
-                        break;
-                case ARG_AUDIO:
-                        a->media.audio = optarg;
-                        break;
-                case ARG_VIDEO_OUT:
-                        a->video_out = optarg;
-                        break;
-                case ARG_AUDIO_OUT:
-                        a->audio_out = optarg;
-                        break;
-                case ARG_ORIGIN:
-                        a->media.origin = optarg;
-                        break;
-                case ARG_REASON:
-                        a->media.reason = optarg;
-                        break;
-                default:
-                        return EXIT_USAGE;
-                }
-        if (optind < argc) {
-                fprintf(stderr, "mediactl: record takes no arguments, got '%s'.\n", argv[optind]);
-                return EXIT_USAGE;
-        }
+        r = parse_verb(ctx, &syntax, argc, argv, a);
+        if (r <= 0)
+                return parse_verb_exit(r);
+        ctx->json = ctx->json || a->json;
         return record_check_args(a);
 }
 
@@ -461,25 +450,8 @@ static int record_redirect_stdout(const RecordArgs *a, int *ret_media_fd) {
 }
 
 static int recorder_setup_loop(Recorder *rec, MgClient *client) {
-        sigset_t mask;
-        int r;
-
         /* From here on, Ctrl-C ends the recording with complete files. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return print_errno(-errno, "Failed to block signals");
-        r = sd_event_new(&rec->event);
-        if (r >= 0)
-                r = sd_event_add_signal(rec->event, NULL, SIGINT, on_signal, rec);
-        if (r >= 0)
-                r = sd_event_add_signal(rec->event, NULL, SIGTERM, on_signal, rec);
-        if (r >= 0)
-                r = mg_client_attach_event(client, rec->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return print_errno(r, "Failed to set up the event loop");
-        return EXIT_SUCCESS;
+        return event_loop_new(client, on_signal, rec, &rec->event) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 static int recording_open(Recorder *rec, Recording *r, const char *kind, const char *path, int media_fd, MgTrack *track,

@@ -66,43 +66,22 @@ static void help(void) {
 
 /* Options into args and *ret_path; 1 to go on, 0 after --help, -EINVAL (said) otherwise. */
 static int parse_snapshot_arguments(Context *ctx, int argc, char *argv[], MediaArgs *args, const char **ret_path) {
-        enum { ARG_VIDEO = 0x100, ARG_ORIGIN, ARG_REASON };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                OUTPUT_OPTIONS,
-                { "video", required_argument, NULL, ARG_VIDEO },
-                { "origin", required_argument, NULL, ARG_ORIGIN },
-                { "reason", required_argument, NULL, ARG_REASON },
+                { "video", required_argument, NULL, ARG_MEDIA_VIDEO },
+                { "origin", required_argument, NULL, ARG_MEDIA_ORIGIN },
+                { "reason", required_argument, NULL, ARG_MEDIA_REASON },
                 {},
         };
-        int c;
+        static const VerbSyntax syntax = {
+                .name = "snapshot", .help = help, .output = true, .options = options, .on_option = media_option,
+                .min_operands = 1, .max_operands = 1, .operands = "one file name",
+        };
+        int r;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VIDEO:
-                        args->video = optarg;
-                        break;
-                case ARG_ORIGIN:
-                        args->origin = optarg;
-                        break;
-                case ARG_REASON:
-                        args->reason = optarg;
-                        break;
-                default:
-                        if (parse_output_option(ctx, c, optarg) > 0)
-                                break;
-                        return -EINVAL;
-                }
-        if (argc - optind != 1) {
-                fprintf(stderr, "mediactl: snapshot takes one file name. Try 'mediactl snapshot --help'.\n");
-                return -EINVAL;
-        }
-        *ret_path = argv[optind];
-        return 1;
+        r = parse_verb(ctx, &syntax, argc, argv, args);
+        if (r > 0)
+                *ret_path = argv[optind];
+        return r;
 }
 
 static int print_snapshot(const Context *ctx, MgTrack *track, const MgStreamFormat *format, const MgFrame *frame,
@@ -168,7 +147,7 @@ int verb_snapshot(Context *ctx, int argc, char *argv[]) {
 
         r = parse_snapshot_arguments(ctx, argc, argv, &args, &path);
         if (r <= 0)
-                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+                return parse_verb_exit(r);
 
         r = context_connect(ctx, &client);
         if (r < 0)

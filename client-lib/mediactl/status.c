@@ -66,7 +66,7 @@ int verb_status(Context *ctx, int argc, char *argv[]) {
 
         r = parse_no_arguments(ctx, "status", argc, argv, help);
         if (r <= 0)
-                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+                return parse_verb_exit(r);
 
         r = context_connect(ctx, &client);
         if (r < 0)

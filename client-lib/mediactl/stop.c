@@ -1,6 +1,7 @@
 /* `mediactl stop APP [KIND]`: "stop this app now". Every live track of the app (of a kind, or
  * both) ends, through Admin.RevokeGrant for each origin and user it captures for; what was stored
  * for it goes too, so that its next request asks again. */
+#include <assert.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -131,35 +132,31 @@ static int stop_app(Context *ctx, const StopArgs *a) {
         return ret;
 }
 
+enum { ARG_ORIGIN = 0x100 };
+
+static int stop_option(int c, const char *arg, void *userdata) {
+        StopArgs *a = userdata;
+
+        assert(c == ARG_ORIGIN);
+        a->origin = arg;
+        return 0;
+}
+
 int verb_stop(Context *ctx, int argc, char *argv[]) {
-        enum { ARG_ORIGIN = 0x100 };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                OUTPUT_OPTIONS,
                 { "origin", required_argument, NULL, ARG_ORIGIN },
                 {},
         };
+        static const VerbSyntax syntax = {
+                .name = "stop", .help = help, .output = true, .options = options, .on_option = stop_option,
+                .min_operands = 1, .max_operands = 2, .operands = "an app and perhaps a kind",
+        };
         StopArgs a = {};
-        int c;
+        int r;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_SUCCESS;
-                case ARG_ORIGIN:
-                        a.origin = optarg;
-                        break;
-                default:
-                        if (parse_output_option(ctx, c, optarg) > 0)
-                                break;
-                        return EXIT_USAGE;
-                }
-        if (argc - optind < 1 || argc - optind > 2) {
-                fprintf(stderr, "mediactl: stop takes an app and perhaps a kind. Try 'mediactl stop --help'.\n");
-                return EXIT_USAGE;
-        }
+        r = parse_verb(ctx, &syntax, argc, argv, &a);
+        if (r <= 0)
+                return parse_verb_exit(r);
         a.app = argv[optind];
         a.kind = argc - optind == 2 ? argv[optind + 1] : NULL;
         if (a.kind && parse_kind(a.kind, true) < 0)
