@@ -58,6 +58,15 @@ def test_ready_through_notify():
     run("busctl", "--system", "status", props["BusName"])
 
 
+def test_the_daemon_runs_ahead_of_apps_but_not_in_real_time():
+    pid = show(UNIT, "MainPID")["MainPID"]
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # After the command name's last ')': state is field 3, nice field 19, policy field 41.
+    fields = stat[stat.rindex(")") + 2:].split()
+    assert int(fields[19 - 3]) == -11, stat
+    assert int(fields[41 - 3]) == 0, f"not SCHED_OTHER: {stat}"
+
+
 def test_a_stalled_daemon_is_killed_by_the_watchdog_and_restarted():
     # The installed WatchdogSec= is 30 s; 3 s here tests the same mechanism in less time.
     assert show(UNIT, "WatchdogUSec")["WatchdogUSec"] not in ("0", "infinity")
