@@ -57,7 +57,10 @@ def tracked_files():
 
 
 def test_nothing_points_outside_the_repository():
-    pattern = re.compile(r"shared/design|\.\./shared/")
+    # The design notes beside a checkout, spelled in parts so that this file names no such path
+    # either and is checked like every other.
+    notes = "shared"
+    pattern = re.compile(re.escape(notes + "/design") + "|" + re.escape("../" + notes + "/"))
     offenders = []
     for path in tracked_files():
         if path.suffix in (".png", ".y4m", ".wav") or not path.is_file():
@@ -66,7 +69,7 @@ def test_nothing_points_outside_the_repository():
             text = path.read_text()
         except UnicodeDecodeError:
             continue
-        if pattern.search(text) and path.name != "test_docs.py":
+        if pattern.search(text):
             offenders.append(str(path.relative_to(TOP)))
     assert not offenders, f"these point at design notes outside the repository: {offenders}"
 
