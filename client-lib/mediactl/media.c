@@ -71,23 +71,13 @@ static int build_constraints(const MediaArgs *args, MgConstraints **ret, MgError
 
 int media_option(int c, const char *arg, void *userdata) {
         MediaArgs *a = userdata;
+        /* In the order of ARG_MEDIA_*: each option sets its field. */
+        const char **fields[] = { &a->video, &a->audio, &a->origin, &a->reason };
 
-        switch (c) {
-        case ARG_MEDIA_VIDEO:
-                a->video = arg;
-                return 0;
-        case ARG_MEDIA_AUDIO:
-                a->audio = arg;
-                return 0;
-        case ARG_MEDIA_ORIGIN:
-                a->origin = arg;
-                return 0;
-        case ARG_MEDIA_REASON:
-                a->reason = arg;
-                return 0;
-        default:
+        if (c < ARG_MEDIA_VIDEO || c > ARG_MEDIA_REASON)
                 return -EINVAL;
-        }
+        *fields[c - ARG_MEDIA_VIDEO] = arg;
+        return 0;
 }
 
 int media_request(MgClient *client, const MediaArgs *args, MgRequest **ret, MgError *err) {

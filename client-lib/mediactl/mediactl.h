@@ -149,6 +149,7 @@ typedef struct MediaArgs {
         const char *reason; /* --reason, shown in the prompt; NULL: none */
 } MediaArgs;
 
+/* In the order of MediaArgs' fields (media_option() relies on it). */
 enum {
         ARG_MEDIA_VIDEO = 0x1100,
         ARG_MEDIA_AUDIO,
